@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"sort"
+	"strings"
+)
+
+// globalFlags are the flags before the verb, as runc and runsc take them.
+type globalFlags struct {
+	platform string
+	strace   bool
+	debugLog string
+}
+
+// command is one verb.
+type command struct {
+	name    string
+	summary string
+	run     func(g *globalFlags, args []string) int
+}
+
+var commands = map[string]command{}
+
+func register(c command) { commands[c.name] = c }
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+// Main runs the CLI and returns the process exit status.
+func Main(args []string) int {
+	var g globalFlags
+	fs := flag.NewFlagSet("magawa", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.platform, "platform", "ptrace", "how application code runs: "+platformNames())
+	fs.BoolVar(&g.strace, "strace", false, "print each system call of the sandboxed program to stderr")
+	fs.StringVar(&g.debugLog, "debug-log", "", "write the kernel's debug log to `FILE`")
+	fs.Usage = func() { usage(fs) }
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			usage(fs)
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "magawa: %v\n", err)
+		usage(fs)
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		usage(fs)
+		return 2
+	}
+	c, ok := commands[rest[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "magawa: unknown command %q\n", rest[0])
+		usage(fs)
+		return 2
+	}
+	return c.run(&g, rest[1:])
+}
+
+func usage(fs *flag.FlagSet) {
+	w := os.Stderr
+	fmt.Fprintln(w, "usage: magawa [global flags] COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nglobal flags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// openDebugLog returns a logger for --debug-log (discarding when unset).
+func openDebugLog(path string) (*log.Logger, func(), error) {
+	if path == "" {
+		return log.New(io.Discard, "", 0), func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening debug log: %w", err)
+	}
+	return log.New(f, fmt.Sprintf("magawa[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds), func() { f.Close() }, nil
+}
+
+func platformNames() string {
+	return strings.Join(platformList(), ", ")
+}

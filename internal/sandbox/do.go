@@ -1,0 +1,152 @@
+package sandbox
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/fs/hostfs"
+	"magawa/kernel/kernel"
+	"magawa/kernel/memfile"
+	"magawa/kernel/platform"
+	_ "magawa/kernel/platform/ptrace" // registers "ptrace"
+	"magawa/kernel/strace"
+	"magawa/kernel/syscalls"
+	"magawa/kernel/vfs"
+)
+
+// Config is a `magawa do` run.
+type Config struct {
+	Platform string
+	// RootDir is the host directory served read-only as the root.
+	RootDir string
+	Argv    []string
+	Env     []string
+	Cwd     string
+	UID     uint32
+	GID     uint32
+	Log     *log.Logger
+	// Strace, when set, receives a line per system call.
+	Strace io.Writer
+}
+
+// RunDo runs one program in a new sandbox and returns how it ended.
+func RunDo(cfg Config) (kernel.ExitStatus, error) {
+	newPlatform, err := platform.Lookup(cfg.Platform)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	mf, err := memfile.New(memfile.DefaultSize)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	defer mf.Close()
+	p, err := newPlatform(mf.FD())
+	if err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("starting platform %s: %w", cfg.Platform, err)
+	}
+	defer p.Close()
+	root, err := hostfs.New(cfg.RootDir)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	defer root.Close()
+	kcfg := kernel.Config{
+		Platform:   p,
+		MemoryFile: mf,
+		Syscalls:   syscalls.Table(),
+		Root:       root,
+		Hostname:   "magawa",
+		Log:        cfg.Log,
+	}
+	if cfg.Strace != nil {
+		kcfg.Strace = cfg.Strace
+		kcfg.StraceFormat = straceLine
+	}
+	k, err := kernel.New(kcfg)
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	stdio, err := hostStdio()
+	if err != nil {
+		return kernel.ExitStatus{}, err
+	}
+	exe := lookPath(cfg.Argv[0], cfg.Env, func(p string) bool {
+		f, err := root.Open(p, unix.O_PATH, 0)
+		if err != nil {
+			return false
+		}
+		f.DecRef()
+		return true
+	})
+	if !path.IsAbs(exe) {
+		exe = path.Join(cfg.Cwd, exe)
+	}
+	spec := kernel.ProcessSpec{
+		Path:  exe,
+		Argv:  cfg.Argv,
+		Envv:  cfg.Env,
+		Stdio: stdio,
+		Cwd:   cfg.Cwd,
+		Creds: kernel.Credentials{
+			UID: cfg.UID, EUID: cfg.UID, SUID: cfg.UID, FSUID: cfg.UID,
+			GID: cfg.GID, EGID: cfg.GID, SGID: cfg.GID, FSGID: cfg.GID,
+		},
+	}
+	return k.Run(spec)
+}
+
+// hostStdio wraps duplicates of the host's standard descriptors.
+func hostStdio() ([3]*vfs.File, error) {
+	var files [3]*vfs.File
+	for fd := 0; fd < 3; fd++ {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err != nil {
+			continue // closed on the host: closed in the sandbox
+		}
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return files, fmt.Errorf("duplicating descriptor %d: %w", fd, err)
+		}
+		files[fd] = hostfs.StreamFile(dup, flags&(unix.O_ACCMODE|unix.O_APPEND))
+	}
+	return files, nil
+}
+
+func straceLine(t *kernel.Task, name string, args *kernel.SyscallArguments, ret uintptr, err error) string {
+	if kernel.IsExit(err) {
+		return strace.Line(t.MM(), name, *args, 0, 0)
+	}
+	var errno unix.Errno
+	if e, ok := err.(unix.Errno); ok {
+		errno = e
+	}
+	return strace.Line(t.MM(), name, *args, ret, errno)
+}
+
+// lookPath finds name on PATH as a shell would, for names without a
+// slash.
+func lookPath(name string, env []string, exists func(string) bool) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	pathVar := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathVar = v
+		}
+	}
+	for _, dir := range strings.Split(pathVar, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		if p := path.Join(dir, name); exists(p) {
+			return p
+		}
+	}
+	return name
+}

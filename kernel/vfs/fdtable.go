@@ -1,0 +1,133 @@
+package vfs
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultMaxFDs is RLIMIT_NOFILE's usual soft limit.
+const DefaultMaxFDs = 1024
+
+type descriptor struct {
+	file    *File
+	cloexec bool
+}
+
+// FDTable maps descriptor numbers to open files.
+type FDTable struct {
+	mu  sync.Mutex
+	fds []descriptor // index is the descriptor; file nil when free
+}
+
+// NewFDTable returns an empty table.
+func NewFDTable() *FDTable { return &FDTable{} }
+
+// Install puts f at the lowest free descriptor >= minFD, below limit.
+// It takes its own reference on f.
+func (t *FDTable) Install(f *File, minFD int, cloexec bool, limit int) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for fd := minFD; fd < limit; fd++ {
+		if fd >= len(t.fds) {
+			t.growLocked(fd + 1)
+		}
+		if t.fds[fd].file == nil {
+			f.IncRef()
+			t.fds[fd] = descriptor{f, cloexec}
+			return fd, nil
+		}
+	}
+	return -1, unix.EMFILE
+}
+
+// InstallAt puts f at fd, closing what was there (dup2 semantics).
+func (t *FDTable) InstallAt(fd int, f *File, cloexec bool, limit int) error {
+	if fd < 0 || fd >= limit {
+		return unix.EBADF
+	}
+	t.mu.Lock()
+	if fd >= len(t.fds) {
+		t.growLocked(fd + 1)
+	}
+	old := t.fds[fd].file
+	f.IncRef()
+	t.fds[fd] = descriptor{f, cloexec}
+	t.mu.Unlock()
+	if old != nil {
+		old.DecRef()
+	}
+	return nil
+}
+
+func (t *FDTable) growLocked(n int) {
+	if n <= len(t.fds) {
+		return
+	}
+	grown := make([]descriptor, max(n, 2*len(t.fds)))
+	copy(grown, t.fds)
+	t.fds = grown
+}
+
+// Get returns the file at fd with a reference the caller must drop.
+func (t *FDTable) Get(fd int) (*File, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		return nil, false, unix.EBADF
+	}
+	d := t.fds[fd]
+	d.file.IncRef()
+	return d.file, d.cloexec, nil
+}
+
+// SetCloexec changes the close-on-exec flag of fd.
+func (t *FDTable) SetCloexec(fd int, cloexec bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		return unix.EBADF
+	}
+	t.fds[fd].cloexec = cloexec
+	return nil
+}
+
+// Remove closes fd.
+func (t *FDTable) Remove(fd int) error {
+	t.mu.Lock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		t.mu.Unlock()
+		return unix.EBADF
+	}
+	f := t.fds[fd].file
+	t.fds[fd] = descriptor{}
+	t.mu.Unlock()
+	f.DecRef()
+	return nil
+}
+
+// RemoveAll closes every descriptor.
+func (t *FDTable) RemoveAll() {
+	t.mu.Lock()
+	fds := t.fds
+	t.fds = nil
+	t.mu.Unlock()
+	for _, d := range fds {
+		if d.file != nil {
+			d.file.DecRef()
+		}
+	}
+}
+
+// Count returns the number of open descriptors.
+func (t *FDTable) Count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, d := range t.fds {
+		if d.file != nil {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,261 @@
+package vfs
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// FileImpl is what a file system provides for an open file.
+type FileImpl interface {
+	// ReadAt reads into dst from offset off (ignored by streams).
+	ReadAt(dst []byte, off int64) (int, error)
+	// WriteAt writes src at offset off (ignored by streams).
+	WriteAt(src []byte, off int64) (int, error)
+	// Stat describes the file.
+	Stat(st *unix.Stat_t) error
+	// Seekable reports whether the file has offsets (ESPIPE otherwise).
+	Seekable() bool
+	// Release is called when the last descriptor of the file is closed.
+	Release()
+}
+
+// DirectoryImpl is implemented by files that are directories.
+type DirectoryImpl interface {
+	// Getdents fills dst with linux_dirent64 records from the directory
+	// position pos, and returns the bytes filled and the next position.
+	Getdents(dst []byte, pos int64) (n int, next int64, err error)
+}
+
+// IoctlImpl is implemented by files that take ioctls.
+type IoctlImpl interface {
+	// Ioctl performs request with the argument arg (a value or an
+	// application address, depending on the request); io copies memory.
+	Ioctl(io IO, request uint32, arg uintptr) (uintptr, error)
+}
+
+// IO copies to and from the calling task's memory.
+type IO interface {
+	CopyIn(addr uintptr, dst []byte) (int, error)
+	CopyOut(addr uintptr, src []byte) (int, error)
+}
+
+// ReadlinkImpl is implemented by files that may be symbolic links opened
+// with O_PATH|O_NOFOLLOW.
+type ReadlinkImpl interface {
+	Readlink() (string, error)
+}
+
+// File is an open file description: shared by duplicated descriptors and
+// (with processes) across fork.
+type File struct {
+	Impl FileImpl
+	refs atomic.Int64
+
+	// mu guards offset and flags.
+	mu     sync.Mutex
+	offset int64
+	flags  int // O_ACCMODE | status flags (O_APPEND, O_NONBLOCK, ...)
+}
+
+// NewFile returns a file description holding one reference.
+func NewFile(impl FileImpl, flags int) *File {
+	f := &File{Impl: impl, flags: flags}
+	f.refs.Store(1)
+	return f
+}
+
+// IncRef takes a reference.
+func (f *File) IncRef() { f.refs.Add(1) }
+
+// DecRef drops a reference, releasing the file on the last one.
+func (f *File) DecRef() {
+	if f.refs.Add(-1) == 0 {
+		f.Impl.Release()
+	}
+}
+
+// Flags returns the access mode and status flags.
+func (f *File) Flags() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flags
+}
+
+// settableFlags are the status flags F_SETFL may change.
+// Linux: fs/fcntl.c, SETFL_MASK.
+const settableFlags = unix.O_APPEND | unix.O_NONBLOCK | unix.O_DIRECT | unix.O_NOATIME | unix.O_ASYNC
+
+// SetFlags replaces the settable status flags.
+func (f *File) SetFlags(flags int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flags = f.flags&^settableFlags | flags&settableFlags
+}
+
+// Readable and Writable report the access mode.
+func (f *File) Readable() bool {
+	m := f.Flags() & unix.O_ACCMODE
+	return m == unix.O_RDONLY || m == unix.O_RDWR
+}
+
+func (f *File) Writable() bool {
+	m := f.Flags() & unix.O_ACCMODE
+	return m == unix.O_WRONLY || m == unix.O_RDWR
+}
+
+// Read reads at the file offset, advancing it. fill is called with the
+// implementation's reader and does the copying (so reads can go straight
+// into application memory).
+func (f *File) Read(fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
+	if !f.Readable() || f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
+	if _, ok := f.Impl.(DirectoryImpl); ok {
+		return 0, unix.EISDIR
+	}
+	if !f.Impl.Seekable() {
+		return fill(func(dst []byte) (int, error) { return f.Impl.ReadAt(dst, -1) })
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := fill(func(dst []byte) (int, error) {
+		k, err := f.Impl.ReadAt(dst, f.offset)
+		f.offset += int64(k)
+		return k, err
+	})
+	return n, err
+}
+
+// Pread reads at off without moving the file offset.
+func (f *File) Pread(off int64, fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
+	if !f.Readable() || f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
+	if _, ok := f.Impl.(DirectoryImpl); ok {
+		return 0, unix.EISDIR
+	}
+	if !f.Impl.Seekable() {
+		return 0, unix.ESPIPE
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return fill(func(dst []byte) (int, error) {
+		k, err := f.Impl.ReadAt(dst, off)
+		off += int64(k)
+		return k, err
+	})
+}
+
+// Write writes at the file offset (or the end with O_APPEND), advancing it.
+func (f *File) Write(drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
+	if !f.Writable() || f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
+	if !f.Impl.Seekable() {
+		return drain(func(src []byte) (int, error) { return f.Impl.WriteAt(src, -1) })
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.flags&unix.O_APPEND != 0 {
+		var st unix.Stat_t
+		if err := f.Impl.Stat(&st); err != nil {
+			return 0, err
+		}
+		f.offset = st.Size
+	}
+	return drain(func(src []byte) (int, error) {
+		k, err := f.Impl.WriteAt(src, f.offset)
+		f.offset += int64(k)
+		return k, err
+	})
+}
+
+// Pwrite writes at off without moving the file offset.
+func (f *File) Pwrite(off int64, drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
+	if !f.Writable() || f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
+	if !f.Impl.Seekable() {
+		return 0, unix.ESPIPE
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return drain(func(src []byte) (int, error) {
+		k, err := f.Impl.WriteAt(src, off)
+		off += int64(k)
+		return k, err
+	})
+}
+
+// Seek implements lseek. Linux: fs/read_write.c, generic_file_llseek().
+func (f *File) Seek(offset int64, whence int) (int64, error) {
+	if f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
+	if !f.Impl.Seekable() {
+		return 0, unix.ESPIPE
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var base int64
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		base = f.offset
+	case unix.SEEK_END:
+		var st unix.Stat_t
+		if err := f.Impl.Stat(&st); err != nil {
+			return 0, err
+		}
+		base = st.Size
+	case unix.SEEK_DATA, unix.SEEK_HOLE:
+		// Files here have no holes: data runs to the end.
+		var st unix.Stat_t
+		if err := f.Impl.Stat(&st); err != nil {
+			return 0, err
+		}
+		if offset < 0 || offset >= st.Size {
+			return 0, unix.ENXIO
+		}
+		if whence == unix.SEEK_HOLE {
+			offset = st.Size
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	n := base + offset
+	if (offset > 0 && n < base) || n < 0 {
+		return 0, unix.EINVAL
+	}
+	f.offset = n
+	return n, nil
+}
+
+// Getdents reads directory entries at the file offset.
+func (f *File) Getdents(dst []byte) (int, error) {
+	d, ok := f.Impl.(DirectoryImpl)
+	if !ok {
+		return 0, unix.ENOTDIR
+	}
+	if f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, next, err := d.Getdents(dst, f.offset)
+	if err != nil {
+		return 0, err
+	}
+	f.offset = next
+	return n, nil
+}
+
+// PathImpl is implemented by files that know their path in the
+// sandbox's root, so names can be resolved relative to them.
+type PathImpl interface {
+	Path() string
+}

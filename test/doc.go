@@ -1,0 +1,38 @@
+// Package test holds magawa's conformance and end-to-end tests. It has no
+// code of its own outside _test.go files: everything here is run by
+// `go test ./test/` (or `make test`).
+//
+// Layout:
+//
+//	programs/*.c               differential programs: run natively and in
+//	                           the sandbox, stdout, stderr and exit status
+//	                           must be identical
+//	programs/sandbox_only/*.c  programs that only make sense (or are only
+//	                           safe) inside the sandbox; never run natively
+//	programs/common.h          helpers shared by the programs
+//	harness_test.go            building the programs and magawa, running
+//	                           them, comparing results
+//	diff_test.go               TestNative, TestDifferential
+//	e2e_test.go                TestEndToEnd: busybox, exit codes, --strace,
+//	                           what the sandbox says about itself
+//	hostile_test.go            TestHostile: escape attempts must fail and
+//	                           leave the host unchanged
+//
+// The programs are built by the tests with `gcc -static -O1 -Wall -Werror`
+// into a temporary directory. A program prints only what must be the same
+// natively and in the sandbox: never addresses, PIDs or times, only
+// relations between them ("monotonic clock advanced: yes").
+//
+// Environment:
+//
+//	MAGAWA_BIN           use this magawa binary instead of building
+//	                     ./cmd/magawa
+//	MAGAWA_PLATFORMS     platforms to test, comma-separated (default
+//	                     "ptrace"); subtests are named <platform>/<case>
+//	MAGAWA_TEST_NO_SKIP  if set, a missing prerequisite (root, gcc,
+//	                     busybox) fails the test instead of skipping it;
+//	                     CI sets it so that nothing is skipped there
+//
+// Tests that run the sandbox need root (CI runs as root) and skip without
+// it; TestNative only needs gcc.
+package test

@@ -1,0 +1,121 @@
+package test
+
+import (
+	"bytes"
+	"debug/elf"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+const busybox = "/bin/busybox"
+
+// requireStaticBusybox skips unless /bin/busybox exists and is static
+// (v0 of the sandbox has no dynamic linker).
+func requireStaticBusybox(t *testing.T) {
+	t.Helper()
+	f, err := elf.Open(busybox)
+	if err != nil {
+		skip(t, "needs %s (apt-get install busybox-static): %v", busybox, err)
+		return
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			skip(t, "%s is dynamically linked; the sandbox runs static programs only (apt-get install busybox-static)", busybox)
+		}
+	}
+}
+
+// TestEndToEnd runs the end-to-end checks of the CLI contract on every
+// platform.
+func TestEndToEnd(t *testing.T) {
+	magawaBin(t)
+	forEachPlatform(t, func(t *testing.T, platform string) {
+		t.Run("busybox_echo", func(t *testing.T) {
+			t.Parallel()
+			requireStaticBusybox(t)
+			r := runSandbox(t, platform, busybox, "echo", "hello")
+			if got := string(r.Stdout); got != "hello\n" || r.Status != (exitStatus{}) {
+				t.Errorf("magawa do -- busybox echo hello: stdout %q, %v; want \"hello\\n\", exit status 0\nstderr:\n%s", got, r.Status, r.Stderr)
+			}
+		})
+
+		t.Run("busybox_sha256sum", func(t *testing.T) {
+			t.Parallel()
+			requireStaticBusybox(t)
+			native := runNative(t, busybox, "sha256sum", "/etc/os-release")
+			if native.Status != (exitStatus{}) || len(native.Stdout) == 0 {
+				t.Fatalf("native busybox sha256sum: %v\n%s%s", native.Status, native.Stdout, native.Stderr)
+			}
+			compareResults(t, native, runSandbox(t, platform, busybox, "sha256sum", "/etc/os-release"))
+		})
+
+		t.Run("busybox_stdin", func(t *testing.T) {
+			t.Parallel()
+			requireStaticBusybox(t)
+			input := []byte(strings.Repeat("stdin reaches the sandbox\n", 1000))
+			r := run(t, runSpec{Argv: sandboxArgv(t, platform, nil, busybox, "cat"), Stdin: input})
+			if !bytes.Equal(r.Stdout, input) || r.Status != (exitStatus{}) {
+				t.Errorf("magawa do -- busybox cat: %v, stdout %d bytes (want the %d bytes of stdin)\nstderr:\n%s", r.Status, len(r.Stdout), len(input), r.Stderr)
+			}
+		})
+
+		t.Run("strace", func(t *testing.T) {
+			t.Parallel()
+			requireStaticBusybox(t)
+			r := run(t, runSpec{Argv: sandboxArgv(t, platform, []string{"--strace"}, busybox, "true")})
+			if r.Status != (exitStatus{}) {
+				t.Errorf("magawa --strace do -- busybox true: %v, want exit status 0", r.Status)
+			}
+			if !bytes.Contains(r.Stderr, []byte("exit_group(0)")) {
+				t.Errorf("magawa --strace do -- busybox true: no line with exit_group(0) on stderr:\n%s", r.Stderr)
+			}
+		})
+
+		t.Run("exit_code", func(t *testing.T) {
+			t.Parallel()
+			p := programs(t)["exit7"]
+			if r := runSandbox(t, platform, p.Path); r.Status != (exitStatus{Code: 7}) {
+				t.Errorf("exit7 in the sandbox: %v, want exit status 7\nstderr:\n%s", r.Status, r.Stderr)
+			}
+		})
+
+		t.Run("exit_signal", func(t *testing.T) {
+			t.Parallel()
+			p := programs(t)["segv"]
+			native := runNative(t, p.Path)
+			if native.Status.Signal != syscall.SIGSEGV {
+				t.Fatalf("segv natively: %v, want death by SIGSEGV", native.Status)
+			}
+			r := runSandbox(t, platform, p.Path)
+			if want := 128 + int(syscall.SIGSEGV); r.Status != (exitStatus{Code: want}) {
+				t.Errorf("segv in the sandbox: %v, want exit status %d (128+SIGSEGV), as natively it is %v\nstderr:\n%s", r.Status, want, native.Status, r.Stderr)
+			}
+		})
+
+		t.Run("missing_program", func(t *testing.T) {
+			t.Parallel()
+			r := runSandbox(t, platform, "/nonexistent-magawa-test/prog")
+			if r.Status == (exitStatus{}) {
+				t.Errorf("magawa do of a missing program succeeded")
+			}
+			if r.Status.Signal != 0 {
+				t.Errorf("magawa do of a missing program: %v, want an exit status", r.Status)
+			}
+			if len(r.Stderr) == 0 {
+				t.Errorf("magawa do of a missing program printed no error")
+			}
+		})
+
+		t.Run("identity", func(t *testing.T) {
+			t.Parallel()
+			p := programs(t)["sandbox_only/getpid"]
+			r := runSandbox(t, platform, p.Path)
+			want := "getpid=1\ngetppid=0\ngettid=1\nnodename=magawa\nsysname=Linux\nmachine=x86_64\n"
+			if string(r.Stdout) != want || r.Status != (exitStatus{}) {
+				t.Errorf("getpid in the sandbox: %v, stdout (- want, + got):\n%s\nstderr:\n%s", r.Status, lineDiff(want, string(r.Stdout)), r.Stderr)
+			}
+		})
+	})
+}
