@@ -15,10 +15,13 @@ type programSpec struct {
 }
 
 var programSpecs = map[string]programSpec{
+	"abort":       {Native: exitStatus{Signal: syscall.SIGABRT}},
 	"args":        {Args: []string{"one", "two words", "", "ünïcödé", "--", "-x"}},
 	"exit7":       {Native: exitStatus{Code: 7}},
+	"exitcode":    {Args: []string{"259"}, Native: exitStatus{Code: 259 & 0xff}},
 	"exit_thread": {Native: exitStatus{Code: 5}},
 	"segv":        {Native: exitStatus{Signal: syscall.SIGSEGV}},
+	"selfkill":    {Native: exitStatus{Signal: syscall.SIGTERM}},
 }
 
 // TestNative checks the native side of every differential program: it

@@ -13,10 +13,13 @@
 //	harness_test.go            building the programs and magawa, running
 //	                           them, comparing results
 //	diff_test.go               TestNative, TestDifferential
-//	e2e_test.go                TestEndToEnd: busybox, exit codes, --strace,
-//	                           what the sandbox says about itself
+//	e2e_test.go                TestEndToEnd: busybox, exit codes, stdin,
+//	                           stdout to a file, --strace, --debug-log, what
+//	                           the sandbox says about itself; TestCLIErrors
 //	hostile_test.go            TestHostile: escape attempts must fail and
 //	                           leave the host unchanged
+//	readonly_test.go           TestReadOnlyRoot: host files cannot be
+//	                           changed through the sandbox
 //
 // The programs are built by the tests with `gcc -static -O1 -Wall -Werror`
 // into a temporary directory. A program prints only what must be the same

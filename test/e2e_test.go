@@ -3,6 +3,8 @@ package test
 import (
 	"bytes"
 	"debug/elf"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,6 +63,34 @@ func TestEndToEnd(t *testing.T) {
 			}
 		})
 
+		t.Run("stdout_to_file", func(t *testing.T) {
+			t.Parallel()
+			// The stdio program seeks and pwrites on its stdout, which
+			// only works on a regular file.
+			p := programs(t)["stdio"]
+			outputTo := func(argv []string) []byte {
+				f, err := os.CreateTemp(t.TempDir(), "stdout-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				r := run(t, runSpec{Argv: argv, StdoutFile: f})
+				if r.Status != (exitStatus{}) {
+					t.Errorf("%s: %v\nstderr:\n%s", shellQuote(argv), r.Status, r.Stderr)
+				}
+				b, err := os.ReadFile(f.Name())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			native := outputTo([]string{p.Path, "file"})
+			sandbox := outputTo(sandboxArgv(t, platform, nil, p.Path, "file"))
+			if !bytes.Equal(native, sandbox) {
+				t.Errorf("stdout written to a file differs (- native, + sandbox):\n%s", lineDiff(string(native), string(sandbox)))
+			}
+		})
+
 		t.Run("strace", func(t *testing.T) {
 			t.Parallel()
 			requireStaticBusybox(t)
@@ -71,6 +101,28 @@ func TestEndToEnd(t *testing.T) {
 			if !bytes.Contains(r.Stderr, []byte("exit_group(0)")) {
 				t.Errorf("magawa --strace do -- busybox true: no line with exit_group(0) on stderr:\n%s", r.Stderr)
 			}
+		})
+
+		t.Run("debug_log", func(t *testing.T) {
+			t.Parallel()
+			p := programs(t)["hello"]
+			log := filepath.Join(t.TempDir(), "debug.log")
+			native := runNative(t, p.Path)
+			r := run(t, runSpec{Argv: sandboxArgv(t, platform, []string{"--debug-log", log}, p.Path)})
+			// The log goes to the file, never into the program's output.
+			compareResults(t, native, r)
+			if _, err := os.Stat(log); err != nil {
+				t.Errorf("--debug-log %s: %v", log, err)
+			}
+		})
+
+		t.Run("without_dashdash", func(t *testing.T) {
+			t.Parallel()
+			p := programs(t)["args"]
+			args := programSpecs["args"].Args
+			native := runNative(t, p.Path, args...)
+			argv := append([]string{magawaBin(t), "--platform=" + platform, "do", p.Path}, args...)
+			compareResults(t, native, run(t, runSpec{Argv: argv}))
 		})
 
 		t.Run("exit_code", func(t *testing.T) {
@@ -118,4 +170,33 @@ func TestEndToEnd(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestCLIErrors checks that magawa rejects bad command lines with an error
+// message and a non-zero exit status, without running anything.
+func TestCLIErrors(t *testing.T) {
+	bin := magawaBin(t)
+	for _, tc := range []struct {
+		name string
+		argv []string
+	}{
+		{"unknown_platform", []string{"--platform=no-such-platform", "do", "--", "/bin/true"}},
+		{"do_without_program", []string{"do"}},
+		{"do_dashdash_without_program", []string{"do", "--"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			argv := append([]string{bin}, tc.argv...)
+			r := run(t, runSpec{Argv: argv})
+			if r.Status.Code == 0 || r.Status.Signal != 0 {
+				t.Errorf("%s: %v, want a non-zero exit status", shellQuote(argv), r.Status)
+			}
+			if len(r.Stderr) == 0 {
+				t.Errorf("%s: no error message on stderr", shellQuote(argv))
+			}
+			if len(r.Stdout) != 0 {
+				t.Errorf("%s: unexpected stdout:\n%s", shellQuote(argv), r.Stdout)
+			}
+		})
+	}
 }

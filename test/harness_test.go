@@ -278,6 +278,9 @@ type runSpec struct {
 	Argv  []string
 	Env   []string // nil: testEnv
 	Stdin []byte
+	// StdoutFile, if set, is the program's stdout instead of a pipe
+	// (result.Stdout is then empty).
+	StdoutFile *os.File
 	// Attr replaces the default SysProcAttr (own process group).
 	Attr *syscall.SysProcAttr
 }
@@ -299,6 +302,9 @@ func run(t testing.TB, spec runSpec) result {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if spec.StdoutFile != nil {
+		cmd.Stdout = spec.StdoutFile
+	}
 	cmd.SysProcAttr = spec.Attr
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -382,7 +388,7 @@ func lineDiff(a, b string) string {
 	const maxLines = 5000
 	al, bl := splitLines(a), splitLines(b)
 	if len(al) > maxLines || len(bl) > maxLines {
-		return fmt.Sprintf("(too long to diff: %d and %d lines)\n--- a:\n%s\n--- b:\n%s", len(al), len(bl), a, b)
+		return firstDifference(al, bl, diffContext)
 	}
 	// Longest common subsequence, by dynamic programming from the end.
 	lcs := make([][]int, len(al)+1)
@@ -449,6 +455,27 @@ func lineDiff(a, b string) string {
 	return sb.String()
 }
 
+// firstDifference describes outputs too long for lineDiff: their sizes
+// and the lines around the first one that differs.
+func firstDifference(al, bl []string, context int) string {
+	i := 0
+	for i < len(al) && i < len(bl) && al[i] == bl[i] {
+		i++
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "(too long for a full diff: %d and %d lines; first difference at line %d)\n", len(al), len(bl), i+1)
+	for k := max(0, i-context); k < i; k++ {
+		fmt.Fprintf(&sb, "  %s\n", al[k])
+	}
+	for k := i; k < min(len(al), i+context); k++ {
+		fmt.Fprintf(&sb, "- %s\n", al[k])
+	}
+	for k := i; k < min(len(bl), i+context); k++ {
+		fmt.Fprintf(&sb, "+ %s\n", bl[k])
+	}
+	return sb.String()
+}
+
 // splitLines splits s into lines, marking a last line without newline.
 func splitLines(s string) []string {
 	if s == "" {
@@ -483,6 +510,23 @@ func TestLineDiff(t *testing.T) {
 		if got := lineDiff(tc.a, tc.b); got != tc.want {
 			t.Errorf("lineDiff(%q, %q) =\n%s\nwant\n%s", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestLineDiffLong(t *testing.T) {
+	var a, b strings.Builder
+	for i := range 6000 {
+		fmt.Fprintf(&a, "%d\n", i)
+		if i == 4000 {
+			b.WriteString("changed\n")
+			continue
+		}
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	want := "(too long for a full diff: 6000 and 6000 lines; first difference at line 4001)\n" +
+		"  3997\n  3998\n  3999\n- 4000\n- 4001\n- 4002\n+ changed\n+ 4001\n+ 4002\n"
+	if got := lineDiff(a.String(), b.String()); got != want {
+		t.Errorf("lineDiff of long outputs =\n%s\nwant\n%s", got, want)
 	}
 }
 

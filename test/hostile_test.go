@@ -122,6 +122,8 @@ func TestHostile(t *testing.T) {
 		})
 		after := snapshotHost(t)
 
+		t.Logf("hostile program: %v\nstdout:\n%s\nstderr:\n%s", r.Status, r.Stdout, r.Stderr)
+
 		// The host.
 		if err := syscall.Kill(os.Getpid(), 0); err != nil {
 			t.Errorf("the test process cannot signal itself: %v", err)

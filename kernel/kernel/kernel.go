@@ -24,6 +24,11 @@ type Config struct {
 	MemoryFile *memfile.File
 	Syscalls   *SyscallTable
 	Root       FileSystem
+	// ProtectInit gives the sandbox's PID 1 the protection of a PID
+	// namespace's init: signals it sends itself (or that others in the
+	// sandbox send it) are ignored unless it handles them. Containers
+	// want it; `magawa do`, which runs a program as if directly, does not.
+	ProtectInit bool
 	// Hostname is the sandbox's UTS nodename.
 	Hostname string
 	// Log receives debug messages (unsupported system calls, faults).

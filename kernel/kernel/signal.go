@@ -81,7 +81,7 @@ func ValidSignal(sig int) bool { return sig >= 1 && sig <= numSignals }
 // records.
 func (t *Task) SendSignalToSelf(sig unix.Signal) {
 	act := t.tg.actions[sig-1]
-	if t.tg.id == 1 && act.Handler == SIG_DFL {
+	if t.k.ProtectInit && t.tg.id == 1 && act.Handler == SIG_DFL {
 		// The init of a PID namespace only receives signals from inside
 		// it that it has a handler for, SIGKILL and SIGSTOP included, as
 		// in any container. Linux: kernel/signal.c, sig_task_ignored()

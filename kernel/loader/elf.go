@@ -48,6 +48,11 @@ type Image struct {
 	PhdrAddr uintptr
 	// Phnum and Phent are e_phnum and e_phentsize (AT_PHNUM, AT_PHENT).
 	Phnum, Phent int
+	// Dyn is true for an ET_DYN file (static-pie, or a dynamic linker run
+	// as a program), placed where Memory.FindFree said. Linux moves the
+	// break of such a program without interpreter away from the image,
+	// to ELF_ET_DYN_BASE; that choice is the caller's.
+	Dyn bool
 	// LoadBias is what was added to every p_vaddr: 0 for ET_EXEC.
 	LoadBias uintptr
 	// Start and End are the page-aligned bounds of the loaded segments.
@@ -91,7 +96,7 @@ type layout struct {
 // Errors wrap the errno execve should return (compare with errors.Is):
 // ENOEXEC for what is not a well-formed x86-64 executable, and where
 // Linux gives another errno for a header it dislikes (EINVAL, EPERM,
-// ENOMEM, EIO), that one. Every header is checked before anything is
+// ENOMEM, EIO, ENOENT), that one. Every header is checked before anything is
 // mapped; an error after that comes from mem or from reading f, and leaves
 // mem partly filled: the caller discards the address space, as Linux past
 // its point of no return kills the task.
@@ -104,10 +109,10 @@ func LoadELF(mem Memory, f io.ReaderAt, size int64) (*Image, error) {
 }
 
 func noexec(format string, args ...any) error {
-	return fmt.Errorf("elf: "+format+": %w", append(args, unix.ENOEXEC)...)
+	return elfErr(unix.ENOEXEC, format, args...)
 }
 
-func invalid(errno unix.Errno, format string, args ...any) error {
+func elfErr(errno unix.Errno, format string, args ...any) error {
 	return fmt.Errorf("elf: "+format+": %w", append(args, errno)...)
 }
 
@@ -209,10 +214,10 @@ func parse(f io.ReaderAt, size int64) (*layout, error) {
 			// (before the bias) passes TASK_SIZE; our TASK_SIZE is
 			// platform.MaxUserAddress.
 			if filesz > memsz {
-				return nil, invalid(unix.EINVAL, "program header %d: p_filesz %#x > p_memsz %#x", i, filesz, memsz)
+				return nil, elfErr(unix.EINVAL, "program header %d: p_filesz %#x > p_memsz %#x", i, filesz, memsz)
 			}
 			if vaddr >= platform.MaxUserAddress || memsz > platform.MaxUserAddress-vaddr {
-				return nil, invalid(unix.EINVAL, "program header %d: segment %#x+%#x outside the address space", i, vaddr, memsz)
+				return nil, elfErr(unix.EINVAL, "program header %d: segment %#x+%#x outside the address space", i, vaddr, memsz)
 			}
 			if palign&(palign-1) == 0 && palign > l.align {
 				l.align = min(palign, maxLoadAlign)
@@ -225,7 +230,7 @@ func parse(f io.ReaderAt, size int64) (*layout, error) {
 				// Linux maps file pages, so the offset must be page
 				// aligned where the address is: mmap() gives EINVAL.
 				if vaddr%PageSize != off%PageSize {
-					return nil, invalid(unix.EINVAL, "program header %d: p_vaddr %#x and p_offset %#x differ modulo the page size", i, vaddr, off)
+					return nil, elfErr(unix.EINVAL, "program header %d: p_vaddr %#x and p_offset %#x differ modulo the page size", i, vaddr, off)
 				}
 				// Linux maps the file lazily and the program dies of
 				// SIGBUS on touching a page past the end; we copy now,
@@ -252,10 +257,10 @@ func parse(f io.ReaderAt, size int64) (*layout, error) {
 	if len(l.segs) == 0 {
 		// Linux: total_mapping_size() is 0, EINVAL for ET_DYN (an
 		// ET_EXEC would be started with nothing mapped).
-		return nil, invalid(unix.EINVAL, "no loadable segment")
+		return nil, elfErr(unix.EINVAL, "no loadable segment")
 	}
-	if span := l.hi() - l.lo(); span > platform.MaxUserAddress-platform.MinUserAddress {
-		return nil, invalid(unix.ENOMEM, "segments span %#x bytes, more than the address space", span)
+	if span := l.hi() - l.lo(); l.dyn && span > platform.MaxUserAddress-platform.MinUserAddress {
+		return nil, elfErr(unix.ENOMEM, "segments span %#x bytes, more than the address space", span)
 	}
 	return l, nil
 }
@@ -267,7 +272,7 @@ func readInterp(f io.ReaderAt, size int64, off, filesz uint64) (string, error) {
 	}
 	// elf_read() turns a short read into EIO.
 	if off > uint64(size) || filesz > uint64(size)-off {
-		return "", invalid(unix.EIO, "PT_INTERP %#x+%#x beyond end of file (%d bytes)", off, filesz, size)
+		return "", elfErr(unix.EIO, "PT_INTERP %#x+%#x beyond end of file (%d bytes)", off, filesz, size)
 	}
 	buf := make([]byte, filesz)
 	if err := readAt(f, buf, int64(off)); err != nil {
@@ -280,7 +285,7 @@ func readInterp(f io.ReaderAt, size int64, off, filesz uint64) (string, error) {
 	path := cstring(buf)
 	if path == "" {
 		// open_exec("") fails so.
-		return "", invalid(unix.ENOENT, "PT_INTERP names an empty path")
+		return "", elfErr(unix.ENOENT, "PT_INTERP names an empty path")
 	}
 	return path, nil
 }
@@ -356,7 +361,7 @@ func (l *layout) chooseBias(mem Memory) (uint64, error) {
 	// start exists inside the free range.
 	length := l.hi() - l.lo() + l.align - PageSize
 	if length > platform.MaxUserAddress-platform.MinUserAddress {
-		return 0, invalid(unix.ENOMEM, "image of %#x bytes does not fit the address space", length)
+		return 0, elfErr(unix.ENOMEM, "image of %#x bytes does not fit the address space", length)
 	}
 	start, err := mem.FindFree(uintptr(length))
 	if err != nil {
@@ -364,7 +369,7 @@ func (l *layout) chooseBias(mem Memory) (uint64, error) {
 	}
 	s := uint64(start)
 	if s%PageSize != 0 || s < platform.MinUserAddress || s > platform.MaxUserAddress || length > platform.MaxUserAddress-s {
-		return 0, invalid(unix.ENOMEM, "no room for a position-independent image (got %#x for %#x bytes)", s, length)
+		return 0, elfErr(unix.ENOMEM, "no room for a position-independent image (got %#x for %#x bytes)", s, length)
 	}
 	// Unsigned arithmetic wraps, so a p_vaddr above the free range (a
 	// prelinked image) gives a "negative" bias, as in Linux. Rounding up
@@ -383,10 +388,10 @@ func (l *layout) load(mem Memory, f io.ReaderAt) (*Image, error) {
 	for _, r := range rs {
 		// Linux: mmap() below vm.mmap_min_addr fails with EPERM.
 		if r.start < platform.MinUserAddress {
-			return nil, invalid(unix.EPERM, "segment page %#x below the lowest mappable address %#x", r.start, platform.MinUserAddress)
+			return nil, elfErr(unix.EPERM, "segment page %#x below the lowest mappable address %#x", r.start, platform.MinUserAddress)
 		}
 		if r.end > platform.MaxUserAddress {
-			return nil, invalid(unix.EINVAL, "segment page %#x beyond the address space", r.end-PageSize)
+			return nil, elfErr(unix.EINVAL, "segment page %#x beyond the address space", r.end-PageSize)
 		}
 	}
 	// Linux checks the entry point only against TASK_SIZE (EINVAL). An
@@ -396,7 +401,7 @@ func (l *layout) load(mem Memory, f io.ReaderAt) (*Image, error) {
 	// shells retry the binary as a shell script.
 	entry := l.entry + bias
 	if entry >= platform.MaxUserAddress {
-		return nil, invalid(unix.EINVAL, "entry point %#x beyond the address space", entry)
+		return nil, elfErr(unix.EINVAL, "entry point %#x beyond the address space", entry)
 	}
 
 	for _, r := range rs {
@@ -427,6 +432,7 @@ func (l *layout) load(mem Memory, f io.ReaderAt) (*Image, error) {
 		PhdrAddr:  uintptr(phdr + bias),
 		Phnum:     l.phnum,
 		Phent:     phdrSize,
+		Dyn:       l.dyn,
 		LoadBias:  uintptr(bias),
 		Start:     uintptr(l.lo() + bias),
 		End:       uintptr(l.hi() + bias),

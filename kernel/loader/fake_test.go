@@ -20,6 +20,9 @@ type fakeMem struct {
 	discard bool
 	// mmapBase is where FindFree starts looking, downwards.
 	mmapBase uintptr
+	// maxAddr is the end of the address space: platform.MaxUserAddress,
+	// or Linux's TASK_SIZE to mirror a host process's stack.
+	maxAddr  uintptr
 	brk      uintptr
 	brkSet   int
 	mapCalls int
@@ -33,7 +36,11 @@ type fakeMapping struct {
 }
 
 func newFakeMem() *fakeMem {
-	return &fakeMem{pages: map[uintptr]*[PageSize]byte{}, mmapBase: 0x7f00_0000_0000}
+	return &fakeMem{
+		pages:    map[uintptr]*[PageSize]byte{},
+		mmapBase: 0x7f00_0000_0000,
+		maxAddr:  platform.MaxUserAddress,
+	}
 }
 
 func (m *fakeMem) overlaps(start, end uintptr) bool {
@@ -50,7 +57,7 @@ func (m *fakeMem) MapFixed(addr, length uintptr, prot int, name string) error {
 	if addr%PageSize != 0 || length%PageSize != 0 || length == 0 {
 		return unix.EINVAL
 	}
-	if addr < platform.MinUserAddress || addr > platform.MaxUserAddress || length > platform.MaxUserAddress-addr {
+	if addr < platform.MinUserAddress || addr > m.maxAddr || length > m.maxAddr-addr {
 		return unix.EINVAL
 	}
 	if m.overlaps(addr, addr+length) {

@@ -191,7 +191,8 @@ func (c *call) utsname(addr uintptr) string {
 
 // iovec prints an array of n struct iovec. data bounds how many bytes of
 // the buffers are shown in all (readv: the bytes read); -1 means each
-// buffer's own length (writev).
+// buffer's own length (writev), -2 that no buffer is read at all (a
+// failed readv), only its address shown.
 func (c *call) iovec(addr uintptr, n uint64, data int64) string {
 	if addr == 0 {
 		return "NULL"
@@ -214,6 +215,10 @@ func (c *call) iovec(addr uintptr, n uint64, data int64) string {
 			break
 		}
 		base, length := uintptr(le64(b[:], 0)), le64(b[:], 8)
+		if data == -2 {
+			parts = append(parts, "{iov_base="+ptr(base)+", iov_len="+udec(length)+"}")
+			continue
+		}
 		show := length
 		if data >= 0 && uint64(data) < show {
 			show = uint64(data)
@@ -404,4 +409,35 @@ func (c *call) winsize(addr uintptr) string {
 	}
 	return "{ws_row=" + udec(uint64(le16(b, 0))) + ", ws_col=" + udec(uint64(le16(b, 2))) +
 		", ws_xpixel=" + udec(uint64(le16(b, 4))) + ", ws_ypixel=" + udec(uint64(le16(b, 6))) + "}"
+}
+
+// itimerval prints struct itimerval (getitimer, setitimer).
+func (c *call) itimerval(addr uintptr) string {
+	b, alt := c.readStruct(addr, 32)
+	if b == nil {
+		return alt
+	}
+	return "{it_interval=" + timevalString(le64(b, 0), le64(b, 8)) +
+		", it_value=" + timevalString(le64(b, 16), le64(b, 24)) + "}"
+}
+
+// cpuSet prints a CPU mask of n bytes as the list of its CPUs: [0 1].
+func (c *call) cpuSet(addr uintptr, n uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n > 1<<16 { // far more CPUs than Linux supports
+		return ptr(addr)
+	}
+	b := make([]byte, n)
+	if !c.read(addr, b) {
+		return ptr(addr)
+	}
+	var cpus []string
+	for i := range len(b) * 8 {
+		if b[i/8]&(1<<(i%8)) != 0 {
+			cpus = append(cpus, strconv.Itoa(i))
+		}
+	}
+	return "[" + strings.Join(cpus, " ") + "]"
 }

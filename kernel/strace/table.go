@@ -1,5 +1,7 @@
 package strace
 
+import "math"
+
 // calls says how each system call is printed, keyed by the name in the
 // kernel's system-call table. Arguments follow the x86-64 register order.
 // A call missing here is printed with six hex arguments.
@@ -124,15 +126,49 @@ var calls = map[string]spec{
 	"umount2":      {args: []argFn{argPath, argFlags(umountFlags, "MNT_???")}},
 	"init_module":  {args: []argFn{argPtr, argUlong, argStr}},
 	"finit_module": {args: []argFn{argFd, argStr, argFlags(finitModuleFlags, "MODULE_INIT_???")}},
+
+	// Common calls beyond the ones the kernel started with, cheap to show.
+	"creat":             {args: []argFn{argPath, argMode}},
+	"getdents":          {args: []argFn{argFd, argDirents, argUlong}},
+	"symlink":           {args: []argFn{argPath, argPath}},
+	"symlinkat":         {args: []argFn{argPath, argDirfd, argPath}},
+	"link":              {args: []argFn{argPath, argPath}},
+	"linkat":            {args: []argFn{argDirfd, argPath, argDirfd, argPath, argFlags(atFlags, "AT_???")}},
+	"renameat":          {args: []argFn{argDirfd, argPath, argDirfd, argPath}},
+	"renameat2":         {args: []argFn{argDirfd, argPath, argDirfd, argPath, argFlags(renameFlags, "RENAME_???")}},
+	"fchdir":            {args: []argFn{argFd}},
+	"fchmod":            {args: []argFn{argFd, argMode}},
+	"fchmodat":          {args: []argFn{argDirfd, argPath, argMode}},
+	"chown":             {args: []argFn{argPath, argUID, argUID}},
+	"lchown":            {args: []argFn{argPath, argUID, argUID}},
+	"fchown":            {args: []argFn{argFd, argUID, argUID}},
+	"fchownat":          {args: []argFn{argDirfd, argPath, argUID, argUID, argFlags(atFlags, "AT_???")}},
+	"truncate":          {args: []argFn{argPath, argLong}},
+	"ftruncate":         {args: []argFn{argFd, argLong}},
+	"fsync":             {args: []argFn{argFd}},
+	"fdatasync":         {args: []argFn{argFd}},
+	"getpgid":           {args: []argFn{argInt}},
+	"setpgid":           {args: []argFn{argInt, argInt}},
+	"getsid":            {args: []argFn{argInt}},
+	"alarm":             {args: []argFn{argUint}},
+	"pause":             {},
+	"sched_getaffinity": {args: []argFn{argInt, argUlong, argCPUSet}},
+	"sched_setaffinity": {args: []argFn{argInt, argUlong, argCPUSetIn}},
+	"getitimer":         {args: []argFn{argValue(itimerWhich, "ITIMER_???"), out((*call).itimerval)}},
+	"setitimer":         {args: []argFn{argValue(itimerWhich, "ITIMER_???"), in((*call).itimerval), out((*call).itimerval)}},
 }
 
 // Formatters used by the table above that need a little glue.
 
 func argReadIovec(c *call, i int) string {
 	if c.failed() {
-		return ptr(c.args[i])
+		return c.iovec(c.args[i], uint64(c.args[2]), -2)
 	}
-	return c.iovec(c.args[i], uint64(c.args[2]), int64(c.ret))
+	n := int64(c.ret)
+	if n < 0 { // a nonsensical count: show every buffer in full
+		n = math.MaxInt64
+	}
+	return c.iovec(c.args[i], uint64(c.args[2]), n)
 }
 
 func argWriteIovec(c *call, i int) string { return c.iovec(c.args[i], uint64(c.args[2]), -1) }
@@ -177,3 +213,22 @@ func argClockSleepRem(c *call, i int) string {
 	}
 	return argSleepRem(c, i)
 }
+
+// argUID prints a user or group id; -1 ("leave unchanged") as such.
+func argUID(c *call, i int) string {
+	if uint32(c.args[i]) == ^uint32(0) {
+		return "-1"
+	}
+	return argUint(c, i)
+}
+
+// argCPUSet prints the CPU mask sched_getaffinity wrote; the result is
+// its size in bytes.
+func argCPUSet(c *call, i int) string {
+	if c.failed() {
+		return ptr(c.args[i])
+	}
+	return c.cpuSet(c.args[i], uint64(c.ret))
+}
+
+func argCPUSetIn(c *call, i int) string { return c.cpuSet(c.args[i], uint64(c.args[1])) }

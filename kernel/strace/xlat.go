@@ -570,3 +570,7 @@ var sigaltstackFlags = xlat{
 }
 
 var rseqFlags = xlat{{1, "RSEQ_FLAG_UNREGISTER"}}
+
+var renameFlags = xlat{{1, "RENAME_NOREPLACE"}, {2, "RENAME_EXCHANGE"}, {4, "RENAME_WHITEOUT"}}
+
+var itimerWhich = xlat{{0, "ITIMER_REAL"}, {1, "ITIMER_VIRTUAL"}, {2, "ITIMER_PROF"}}

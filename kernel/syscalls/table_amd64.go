@@ -347,7 +347,7 @@ var amd64 = []kernel.Syscall{
 	{Nr: 329, Name: "pkey_mprotect"},
 	{Nr: 330, Name: "pkey_alloc"},
 	{Nr: 331, Name: "pkey_free"},
-	{Nr: 332, Name: "statx"},
+	{Nr: 332, Name: "statx", Fn: Statx, Support: kernel.Supported},
 	{Nr: 333, Name: "io_pgetevents"},
 	{Nr: 334, Name: "rseq", Err: unix.ENOSYS, Note: "restartable sequences are not offered; glibc falls back"},
 	{Nr: 335, Name: "uretprobe"},

@@ -47,6 +47,16 @@ type ReadlinkImpl interface {
 	Readlink() (string, error)
 }
 
+// SeekImpl is implemented by files whose offset lives outside the kernel:
+// host descriptors shared with the world outside the sandbox (standard
+// streams redirected to files). Their ReadAt and WriteAt take -1 for "at
+// the offset" and a position for pread and pwrite.
+type SeekImpl interface {
+	Seek(offset int64, whence int) (int64, error)
+	// Positional reports whether pread and pwrite work (regular files).
+	Positional() bool
+}
+
 // File is an open file description: shared by duplicated descriptors and
 // (with processes) across fork.
 type File struct {
@@ -129,15 +139,19 @@ func (f *File) Read(fill func(read func(dst []byte) (int, error)) (int, error)) 
 }
 
 // Pread reads at off without moving the file offset.
+// Linux: fs/read_write.c, ksys_pread64(): ESPIPE before EBADF.
 func (f *File) Pread(off int64, fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
-	if !f.Readable() || f.Flags()&unix.O_PATH != 0 {
+	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
 	if _, ok := f.Impl.(DirectoryImpl); ok {
 		return 0, unix.EISDIR
 	}
-	if !f.Impl.Seekable() {
+	if !f.positional() {
 		return 0, unix.ESPIPE
+	}
+	if !f.Readable() {
+		return 0, unix.EBADF
 	}
 	if off < 0 {
 		return 0, unix.EINVAL
@@ -175,11 +189,14 @@ func (f *File) Write(drain func(write func(src []byte) (int, error)) (int, error
 
 // Pwrite writes at off without moving the file offset.
 func (f *File) Pwrite(off int64, drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
-	if !f.Writable() || f.Flags()&unix.O_PATH != 0 {
+	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
-	if !f.Impl.Seekable() {
+	if !f.positional() {
 		return 0, unix.ESPIPE
+	}
+	if !f.Writable() {
+		return 0, unix.EBADF
 	}
 	if off < 0 {
 		return 0, unix.EINVAL
@@ -191,10 +208,22 @@ func (f *File) Pwrite(off int64, drain func(write func(src []byte) (int, error))
 	})
 }
 
+// positional reports whether pread and pwrite work on the file.
+func (f *File) positional() bool {
+	if f.Impl.Seekable() {
+		return true
+	}
+	s, ok := f.Impl.(SeekImpl)
+	return ok && s.Positional()
+}
+
 // Seek implements lseek. Linux: fs/read_write.c, generic_file_llseek().
 func (f *File) Seek(offset int64, whence int) (int64, error) {
 	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
+	}
+	if s, ok := f.Impl.(SeekImpl); ok {
+		return s.Seek(offset, whence)
 	}
 	if !f.Impl.Seekable() {
 		return 0, unix.ESPIPE
@@ -258,4 +287,10 @@ func (f *File) Getdents(dst []byte) (int, error) {
 // sandbox's root, so names can be resolved relative to them.
 type PathImpl interface {
 	Path() string
+}
+
+// StatxImpl is implemented by files that can answer statx(2) with more
+// than Stat gives.
+type StatxImpl interface {
+	Statx(mask uint32, syncFlags int) (unix.Statx_t, error)
 }

@@ -19,5 +19,16 @@ int main(void)
 		printf("getresgid: errno %s\n", errname(errno));
 	else
 		printf("getresgid=%u,%u,%u\n", gr, ge, gs);
+	gid_t groups[64];
+	int n = getgroups(64, groups);
+	if (n < 0) {
+		printf("getgroups: errno %s\n", errname(errno));
+	} else {
+		printf("getgroups: %d:", n);
+		for (int i = 0; i < n; i++)
+			printf(" %u", groups[i]);
+		printf("\n");
+	}
+	printf("getgroups(0, NULL) = %d\n", getgroups(0, NULL));
 	return 0;
 }

@@ -212,6 +212,21 @@ static void test_madvise(void)
 	munmap(p, n);
 }
 
+static void test_msync(void)
+{
+	unsigned char *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	p[0] = 1;
+	show("msync MS_SYNC", msync(p, 4 * PAGE, MS_SYNC));
+	show("msync MS_ASYNC", msync(p, PAGE, MS_ASYNC));
+	expect_err("msync unaligned", msync(p + 1, PAGE, MS_SYNC));
+	expect_err("msync SYNC|ASYNC", msync(p, PAGE, MS_SYNC | MS_ASYNC));
+	munmap(p, 4 * PAGE);
+	expect_err("msync unmapped", msync(p, PAGE, MS_SYNC));
+}
+
 static void test_errors(void)
 {
 	expect_err("mmap length 0", (long)mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -232,6 +247,7 @@ int main(void)
 	test_mprotect();
 	test_mremap();
 	test_madvise();
+	test_msync();
 	test_errors();
 	return 0;
 }

@@ -377,3 +377,16 @@ func PathOf(f *vfs.File) (string, bool) {
 	}
 	return "", false
 }
+
+// hostOnlyStatx are statx fields that describe the host, not the file:
+// mount IDs are the host's mount table.
+const hostOnlyStatx = unix.STATX_MNT_ID | 0x4000 /* STATX_MNT_ID_UNIQUE */
+
+// Statx implements vfs.StatxImpl.
+func (f *file) Statx(mask uint32, syncFlags int) (unix.Statx_t, error) {
+	var stx unix.Statx_t
+	err := unix.Statx(f.fd, "", unix.AT_EMPTY_PATH|syncFlags, int(mask), &stx)
+	stx.Mask &^= hostOnlyStatx
+	stx.Mnt_id = 0
+	return stx, err
+}

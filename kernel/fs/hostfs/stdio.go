@@ -11,14 +11,32 @@ import (
 // and writes on the application's behalf.
 type Stream struct {
 	fd int
+	// positional: the descriptor is a regular file or block device, so
+	// pread and pwrite work.
+	positional bool
 }
 
 // NewStream wraps a host descriptor; the Stream owns it.
-func NewStream(fd int) *Stream { return &Stream{fd: fd} }
+func NewStream(fd int) *Stream {
+	s := &Stream{fd: fd}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil {
+		t := st.Mode & unix.S_IFMT
+		s.positional = t == unix.S_IFREG || t == unix.S_IFBLK
+	}
+	return s
+}
 
-func (s *Stream) ReadAt(dst []byte, _ int64) (int, error) {
+// ReadAt reads at the host descriptor's offset (off < 0) or at off.
+func (s *Stream) ReadAt(dst []byte, off int64) (int, error) {
 	for {
-		n, err := unix.Read(s.fd, dst)
+		var n int
+		var err error
+		if off < 0 {
+			n, err = unix.Read(s.fd, dst)
+		} else {
+			n, err = unix.Pread(s.fd, dst, off)
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -29,10 +47,17 @@ func (s *Stream) ReadAt(dst []byte, _ int64) (int, error) {
 	}
 }
 
-func (s *Stream) WriteAt(src []byte, _ int64) (int, error) {
+// WriteAt writes at the host descriptor's offset (off < 0) or at off.
+func (s *Stream) WriteAt(src []byte, off int64) (int, error) {
 	done := 0
 	for done < len(src) {
-		n, err := unix.Write(s.fd, src[done:])
+		var n int
+		var err error
+		if off < 0 {
+			n, err = unix.Write(s.fd, src[done:])
+		} else {
+			n, err = unix.Pwrite(s.fd, src[done:], off+int64(done))
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -48,7 +73,21 @@ func (s *Stream) WriteAt(src []byte, _ int64) (int, error) {
 
 func (s *Stream) Stat(st *unix.Stat_t) error { return unix.Fstat(s.fd, st) }
 
+// Seekable is false: the offset is the host descriptor's (see Seek).
 func (s *Stream) Seekable() bool { return false }
+
+// Seek implements vfs.SeekImpl on the host descriptor's offset.
+func (s *Stream) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case unix.SEEK_SET, unix.SEEK_CUR, unix.SEEK_END, unix.SEEK_DATA, unix.SEEK_HOLE:
+	default:
+		return 0, unix.EINVAL
+	}
+	return unix.Seek(s.fd, offset, whence)
+}
+
+// Positional implements vfs.SeekImpl.
+func (s *Stream) Positional() bool { return s.positional }
 
 func (s *Stream) Release() { unix.Close(s.fd) }
 

@@ -3,10 +3,9 @@ package ptrace
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -40,58 +39,97 @@ func (p *Platform) Name() string { return "ptrace" }
 func (p *Platform) Close() error { return unix.Close(p.stubFD) }
 
 // NewAddressSpace implements platform.Platform. The stub process is
-// started lazily by the first thread that uses the address space, which
-// becomes its tracer.
+// started on first use.
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	return &addressSpace{p: p}, nil
 }
 
 // NewContext implements platform.Platform.
 func (p *Platform) NewContext() (platform.Context, error) {
-	return &context{tracerTID: unix.Gettid()}, nil
+	return &context{tracerTID: unix.Gettid(), threads: map[*addressSpace]*stubThread{}}, nil
 }
 
-// addressSpace is one stub process.
+// addressSpace is one stub process. Its first thread is traced by a
+// master goroutine, locked to its own OS thread, that makes every change
+// to the address space and creates the stub threads that run application
+// code: one per context (kernel task) that uses the address space, traced
+// by that context's OS thread.
 type addressSpace struct {
 	p *Platform
 
+	// mu guards the fields below.
 	mu       sync.Mutex
-	stub     *stubThread // nil until first use
+	master   *master
 	released bool
+	// threads are the stub threads created for contexts, reaped on
+	// release.
+	threads []*stubThread
+}
+
+// master serves requests on the OS thread that traces the stub's first
+// thread.
+type master struct {
+	requests chan func(st *stubThread)
+	stub     *stubThread
+}
+
+// run executes fn on the master's thread, starting the stub first if
+// needed.
+func (as *addressSpace) run(fn func(st *stubThread) error) error {
+	as.mu.Lock()
+	if as.released {
+		as.mu.Unlock()
+		return errors.New("ptrace: address space released")
+	}
+	if as.master == nil {
+		m, err := as.p.startMaster()
+		if err != nil {
+			as.mu.Unlock()
+			return err
+		}
+		as.master = m
+	}
+	m := as.master
+	as.mu.Unlock()
+	done := make(chan error, 1)
+	m.requests <- func(st *stubThread) { done <- fn(st) }
+	return <-done
+}
+
+func (p *Platform) startMaster() (*master, error) {
+	m := &master{requests: make(chan func(st *stubThread))}
+	ready := make(chan error, 1)
+	go func() {
+		// Never unlocked: when this goroutine ends its thread ends too,
+		// and the stub with it (PR_SET_PDEATHSIG, PTRACE_O_EXITKILL).
+		runtime.LockOSThread()
+		st, err := p.startStub()
+		ready <- err
+		if err != nil {
+			return
+		}
+		m.stub = st
+		for fn := range m.requests {
+			fn(st)
+		}
+	}()
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // stubThread is a host thread of a stub, traced by one OS thread of ours.
 type stubThread struct {
-	pid, tid  int
-	tracerTID int
+	pid, tid int
 	// regs is what the host thread holds now, as far as we know; it lets
 	// Switch skip PTRACE_SETREGS when nothing changed.
 	regs  unix.PtraceRegs
 	known bool
-	// readyRegs is the state at the stub's ready trap, the template for
-	// injected system calls.
+	// readyRegs is a state at one of the stub's own traps, the template
+	// for injected system calls.
 	readyRegs unix.PtraceRegs
-}
-
-// threadLocked returns the stub thread traced by the calling OS thread,
-// starting the stub if the address space has none yet.
-func (as *addressSpace) threadLocked() (*stubThread, error) {
-	if as.released {
-		return nil, errors.New("ptrace: address space released")
-	}
-	tid := unix.Gettid()
-	if as.stub == nil {
-		st, err := as.p.startStub()
-		if err != nil {
-			return nil, err
-		}
-		as.stub = st
-	}
-	if as.stub.tracerTID != tid {
-		// Several tracers per address space arrive with threads.
-		return nil, fmt.Errorf("ptrace: address space traced by thread %d, used from %d", as.stub.tracerTID, tid)
-	}
-	return as.stub, nil
+	dead      bool
 }
 
 // startStub starts a stub process traced by the calling OS thread and runs
@@ -111,9 +149,10 @@ func (p *Platform) startStub() (*stubThread, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting stub: %w", err)
 	}
-	st := &stubThread{pid: pid, tid: pid, tracerTID: unix.Gettid()}
+	st := &stubThread{pid: pid, tid: pid}
 	fail := func(err error) (*stubThread, error) {
-		st.kill()
+		unix.Kill(pid, unix.SIGKILL)
+		st.reap()
 		return nil, err
 	}
 	// The exec stops the child with SIGTRAP (PTRACE_TRACEME).
@@ -149,8 +188,14 @@ func (p *Platform) startStub() (*stubThread, error) {
 }
 
 // waitStop waits for the stub thread's next stop and returns the stop
-// signal (SIGTRAP|0x80 for a system-call stop).
+// signal (SIGTRAP|0x80 for a system-call stop; SIGTRAP for an event stop,
+// with the event in the upper bits of the status).
 func (st *stubThread) waitStop() (unix.Signal, error) {
+	sig, _, err := st.waitStopEvent()
+	return sig, err
+}
+
+func (st *stubThread) waitStopEvent() (unix.Signal, int, error) {
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(st.tid, &ws, unix.WALL, nil)
@@ -158,30 +203,38 @@ func (st *stubThread) waitStop() (unix.Signal, error) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("wait4 on stub %d: %w", st.tid, err)
+			st.dead = true
+			return 0, 0, fmt.Errorf("%w: wait4 on stub thread %d: %v", platform.ErrContextDead, st.tid, err)
 		}
 		break
 	}
 	switch {
 	case ws.Stopped():
-		return unix.Signal(ws >> 8 & 0xff), nil
+		return unix.Signal(ws >> 8 & 0xff), int(ws >> 16), nil
 	case ws.Exited():
-		return 0, fmt.Errorf("%w: stub %d exited with %d", platform.ErrContextDead, st.tid, ws.ExitStatus())
+		st.dead = true
+		return 0, 0, fmt.Errorf("%w: stub thread %d exited with %d", platform.ErrContextDead, st.tid, ws.ExitStatus())
 	case ws.Signaled():
-		return 0, fmt.Errorf("%w: stub %d killed by %v", platform.ErrContextDead, st.tid, ws.Signal())
+		st.dead = true
+		return 0, 0, fmt.Errorf("%w: stub thread %d killed by %v", platform.ErrContextDead, st.tid, ws.Signal())
 	}
-	return 0, fmt.Errorf("%w: stub %d: unexpected wait status %#x", platform.ErrContextDead, st.tid, uint32(ws))
+	return 0, 0, fmt.Errorf("%w: stub thread %d: unexpected wait status %#x", platform.ErrContextDead, st.tid, uint32(ws))
 }
 
-func (st *stubThread) kill() {
-	unix.Kill(st.pid, unix.SIGKILL)
+// reap collects the thread's exit after it was killed. Any thread of
+// ours may wait for a traced thread, so this needs no tracer.
+func (st *stubThread) reap() {
+	if st.dead {
+		return
+	}
 	var ws unix.WaitStatus
 	for {
-		_, err := unix.Wait4(st.pid, &ws, unix.WALL, nil)
+		_, err := unix.Wait4(st.tid, &ws, unix.WALL, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil || ws.Exited() || ws.Signaled() {
+			st.dead = true
 			return
 		}
 	}
@@ -220,11 +273,11 @@ func sameButRax(a, b *unix.PtraceRegs) bool {
 	return *a == c
 }
 
-// inject executes one host system call in the stub and returns its raw
-// result. Only address-space calls are ever injected.
-func (st *stubThread) inject(nr uintptr, args ...uintptr) (uintptr, error) {
+// inject executes one host system call in the stub at site and returns
+// its raw result. Only calls that shape the stub are ever injected.
+func (st *stubThread) inject(site uint64, nr uintptr, args ...uintptr) (uintptr, error) {
 	regs := st.readyRegs
-	regs.Rip = syscallSite
+	regs.Rip = site
 	regs.Rax = uint64(nr)
 	regs.Orig_rax = ^uint64(0) // not in a system call: no restart logic
 	dst := []*uint64{&regs.Rdi, &regs.Rsi, &regs.Rdx, &regs.R10, &regs.R8, &regs.R9}
@@ -252,7 +305,7 @@ func (st *stubThread) inject(nr uintptr, args ...uintptr) (uintptr, error) {
 }
 
 func (st *stubThread) injectErr(nr uintptr, args ...uintptr) error {
-	r, err := st.inject(nr, args...)
+	r, err := st.inject(syscallSite, nr, args...)
 	if err != nil {
 		return err
 	}
@@ -264,74 +317,141 @@ func (st *stubThread) injectErr(nr uintptr, args ...uintptr) error {
 
 // MapFile implements platform.AddressSpace.
 func (as *addressSpace) MapFile(addr, length uintptr, offset uint64, prot int) error {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	st, err := as.threadLocked()
-	if err != nil {
-		return err
-	}
 	if err := checkRange(addr, length); err != nil {
 		return err
 	}
-	r, err := st.inject(unix.SYS_MMAP, addr, length, uintptr(prot), unix.MAP_SHARED|unix.MAP_FIXED, stubMemoryFD, uintptr(offset))
-	if err != nil {
-		return err
-	}
-	if r != addr {
-		return fmt.Errorf("stub mmap(%#x, %#x) = %#x", addr, length, r)
-	}
-	return nil
+	return as.run(func(st *stubThread) error {
+		r, err := st.inject(syscallSite, unix.SYS_MMAP, addr, length, uintptr(prot), unix.MAP_SHARED|unix.MAP_FIXED, stubMemoryFD, uintptr(offset))
+		if err != nil {
+			return err
+		}
+		if r != addr {
+			return fmt.Errorf("stub mmap(%#x, %#x) = %#x", addr, length, r)
+		}
+		return nil
+	})
+}
+
+// started reports whether the stub exists (nothing to undo otherwise).
+func (as *addressSpace) started() bool {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.master != nil
 }
 
 // Unmap implements platform.AddressSpace.
 func (as *addressSpace) Unmap(addr, length uintptr) error {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	if as.stub == nil {
-		return nil // nothing was ever mapped
-	}
-	st, err := as.threadLocked()
-	if err != nil {
-		return err
-	}
 	if err := checkRange(addr, length); err != nil {
 		return err
 	}
-	return st.injectErr(unix.SYS_MUNMAP, addr, length)
+	if !as.started() {
+		return nil
+	}
+	return as.run(func(st *stubThread) error {
+		return st.injectErr(unix.SYS_MUNMAP, addr, length)
+	})
 }
 
 // Protect implements platform.AddressSpace.
 func (as *addressSpace) Protect(addr, length uintptr, prot int) error {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	if as.stub == nil {
-		return nil
-	}
-	st, err := as.threadLocked()
-	if err != nil {
-		return err
-	}
 	if err := checkRange(addr, length); err != nil {
 		return err
 	}
-	err = st.injectErr(unix.SYS_MPROTECT, addr, length, uintptr(prot))
-	if err == unix.ENOMEM {
-		// Parts of the range were never faulted in; those will be mapped
-		// with the new protection when they are.
-		err = nil
+	if !as.started() {
+		return nil
 	}
-	return err
+	return as.run(func(st *stubThread) error {
+		err := st.injectErr(unix.SYS_MPROTECT, addr, length, uintptr(prot))
+		if err == unix.ENOMEM {
+			// Parts of the range were never faulted in; those will be
+			// mapped with the new protection when they are.
+			err = nil
+		}
+		return err
+	})
 }
 
-// Release implements platform.AddressSpace.
+// newThread creates a stub thread in the address space for the calling
+// OS thread to trace, and stops it ready to run application code.
+func (as *addressSpace) newThread() (*stubThread, error) {
+	var pid, tid int
+	err := as.run(func(m *stubThread) error {
+		const flags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+			unix.CLONE_THREAD | unix.CLONE_SYSVSEM
+		r, err := m.inject(cloneSite, unix.SYS_CLONE, flags, 0, 0, 0, 0)
+		if err != nil {
+			return err
+		}
+		if e := int64(r); e < 0 {
+			return fmt.Errorf("clone in stub: %w", unix.Errno(-e))
+		}
+		pid, tid = m.pid, int(r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	st := &stubThread{pid: pid, tid: tid}
+	as.mu.Lock()
+	as.threads = append(as.threads, st)
+	as.mu.Unlock()
+	opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
+	if err := ptraceSeize(tid, opts); err != nil {
+		return nil, fmt.Errorf("PTRACE_SEIZE of stub thread %d: %w", tid, err)
+	}
+	if err := ptraceInterrupt(tid); err != nil {
+		return nil, fmt.Errorf("PTRACE_INTERRUPT of stub thread %d: %w", tid, err)
+	}
+	for {
+		sig, event, err := st.waitStopEvent()
+		if err != nil {
+			return nil, err
+		}
+		if event == unix.PTRACE_EVENT_STOP {
+			break
+		}
+		// A signal-delivery stop before the interrupt (none is
+		// expected): suppress it and wait on.
+		if err := unix.PtraceCont(tid, 0); err != nil {
+			return nil, fmt.Errorf("stub thread %d stopped by %v: %w", tid, sig, err)
+		}
+	}
+	if err := unix.PtraceGetRegs(tid, &st.readyRegs); err != nil {
+		return nil, fmt.Errorf("PTRACE_GETREGS: %w", err)
+	}
+	st.regs, st.known = st.readyRegs, true
+	// The thread was stopped inside pause(): inject and switch must not
+	// let the host restart that call.
+	st.readyRegs.Orig_rax = ^uint64(0)
+	return st, nil
+}
+
+// Release implements platform.AddressSpace: the stub process is killed
+// and all its threads reaped.
 func (as *addressSpace) Release() {
 	as.mu.Lock()
-	defer as.mu.Unlock()
-	if as.stub != nil {
-		as.stub.kill()
-		as.stub = nil
+	if as.released {
+		as.mu.Unlock()
+		return
 	}
 	as.released = true
+	m, threads := as.master, as.threads
+	as.mu.Unlock()
+	if m == nil {
+		return
+	}
+	close(m.requests)
+	unix.Kill(m.stub.pid, unix.SIGKILL)
+	for _, st := range threads {
+		st.reap()
+	}
+	m.stub.reap()
+}
+
+func (as *addressSpace) isReleased() bool {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.released
 }
 
 // checkRange keeps every injected change inside the application's range:
@@ -345,113 +465,3 @@ func checkRange(addr, length uintptr) error {
 }
 
 const pageSize = 4096
-
-// context runs application threads on the OS thread that created it.
-type context struct {
-	tracerTID   int
-	interrupted atomic.Bool
-	// running is the stub thread currently executing application code,
-	// for Interrupt.
-	running atomic.Pointer[stubThread]
-	// last is the stub thread of the last Switch, whose FP state
-	// FPState reads. Only the owning OS thread touches it.
-	last *stubThread
-}
-
-// Switch implements platform.Context.
-func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (platform.Event, error) {
-	as := pas.(*addressSpace)
-	as.mu.Lock()
-	st, err := as.threadLocked()
-	as.mu.Unlock()
-	if err != nil {
-		return platform.Event{}, err
-	}
-	c.last = st
-	if err := st.setRegs(regs); err != nil {
-		return platform.Event{}, err
-	}
-	if c.interrupted.Swap(false) {
-		return platform.Event{Kind: platform.EventInterrupted}, nil
-	}
-	c.running.Store(st)
-	if err := ptraceSysemu(st.tid, 0); err != nil {
-		c.running.Store(nil)
-		st.known = false
-		return platform.Event{}, fmt.Errorf("PTRACE_SYSEMU: %w", err)
-	}
-	sig, err := st.waitStop()
-	c.running.Store(nil)
-	if err != nil {
-		st.known = false
-		return platform.Event{}, err
-	}
-	if err := st.getRegs(regs); err != nil {
-		return platform.Event{}, err
-	}
-	switch sig {
-	case unix.SIGTRAP | 0x80:
-		return platform.Event{Kind: platform.EventSyscall}, nil
-	case unix.SIGSTOP:
-		c.interrupted.Store(false)
-		return platform.Event{Kind: platform.EventInterrupted}, nil
-	}
-	info, err := getSiginfo(st.tid)
-	if err != nil {
-		return platform.Event{}, err
-	}
-	return platform.Event{Kind: platform.EventFault, Signo: sig, Code: info.code, Addr: info.addr}, nil
-}
-
-// FPState implements platform.Context.
-func (c *context) FPState() ([]byte, error) {
-	st := c.last
-	if st == nil {
-		return nil, errors.New("ptrace: no thread has run on this context")
-	}
-	buf := make([]byte, xstateMaxSize)
-	n, err := getRegset(st.tid, ntX86Xstate, buf)
-	if err != nil {
-		return nil, fmt.Errorf("PTRACE_GETREGSET NT_X86_XSTATE: %w", err)
-	}
-	return buf[:n], nil
-}
-
-// SetFPState implements platform.Context.
-func (c *context) SetFPState(state []byte) error {
-	st := c.last
-	if st == nil {
-		return errors.New("ptrace: no thread has run on this context")
-	}
-	if err := setRegset(st.tid, ntX86Xstate, state); err != nil {
-		return fmt.Errorf("PTRACE_SETREGSET NT_X86_XSTATE: %w", err)
-	}
-	return nil
-}
-
-// CPUTime implements platform.Context with the stub process's CPU clock.
-func (c *context) CPUTime() (time.Duration, error) {
-	st := c.last
-	if st == nil {
-		return 0, nil
-	}
-	// MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED). Linux:
-	// include/linux/posix-timers.h.
-	clock := int32((^st.pid)<<3 | 2)
-	var ts unix.Timespec
-	if err := unix.ClockGettime(clock, &ts); err != nil {
-		return 0, fmt.Errorf("reading the stub's CPU clock: %w", err)
-	}
-	return time.Duration(ts.Nano()), nil
-}
-
-// Interrupt implements platform.Context.
-func (c *context) Interrupt() {
-	c.interrupted.Store(true)
-	if st := c.running.Load(); st != nil {
-		unix.Tgkill(st.pid, st.tid, unix.SIGSTOP)
-	}
-}
-
-// Release implements platform.Context.
-func (c *context) Release() {}

@@ -1,6 +1,8 @@
 package ptrace
 
 import (
+	"fmt"
+	"os"
 	"runtime"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 // small memory file holding code at codeAddr.
 type harness struct {
 	t   *testing.T
+	p   platform.Platform
 	mem int
 	as  platform.AddressSpace
 	ctx platform.Context
@@ -52,7 +55,7 @@ func newHarness(t *testing.T, code []byte) *harness {
 	if err := as.MapFile(codeAddr, 0x1000, 0, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 		t.Fatalf("MapFile: %v", err)
 	}
-	return &harness{t: t, mem: mem, as: as, ctx: ctx}
+	return &harness{t: t, p: p, mem: mem, as: as, ctx: ctx}
 }
 
 func (h *harness) switchTo(regs *platform.Registers) platform.Event {
@@ -188,24 +191,27 @@ func TestRangesOutsideTheApplicationAreRefused(t *testing.T) {
 }
 
 func (h *harness) initialRegs() platform.Registers {
-	// Start from the stub's own register state (valid segment selectors)
-	// with the application's entry point.
-	as := h.as.(*addressSpace)
-	as.mu.Lock()
-	st, err := as.threadLocked()
-	as.mu.Unlock()
+	regs, err := entryRegs(h.ctx, h.as)
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	return regs
+}
+
+// entryRegs starts from the stub thread's own register state (valid
+// segment selectors) with the application's entry point.
+func entryRegs(ctx platform.Context, as platform.AddressSpace) (platform.Registers, error) {
+	st, err := ctx.(*context).thread(as.(*addressSpace))
+	if err != nil {
+		return platform.Registers{}, err
 	}
 	regs := st.readyRegs
 	regs.Rip = codeAddr
 	regs.Rsp = 0
-	return regs
+	return regs, nil
 }
 
 func BenchmarkSyscallRoundTrip(b *testing.B) {
-	t := &testing.T{}
-	_ = t
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	mem, _ := unix.MemfdCreate("bench", unix.MFD_CLOEXEC)
@@ -223,7 +229,10 @@ func BenchmarkSyscallRoundTrip(b *testing.B) {
 	if err := as.MapFile(codeAddr, 0x1000, 0, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 		b.Fatal(err)
 	}
-	st := as.(*addressSpace).stub
+	st, err := ctx.(*context).thread(as.(*addressSpace))
+	if err != nil {
+		b.Fatal(err)
+	}
 	regs := st.readyRegs
 	regs.Rip = codeAddr
 	b.ResetTimer()
@@ -245,7 +254,7 @@ func TestSeccompTrapsApplicationSyscallsWithoutSysemu(t *testing.T) {
 		0x0f, 0x05, // syscall
 	})
 	regs := h.initialRegs()
-	st := h.as.(*addressSpace).stub
+	st := h.ctx.(*context).threads[h.as.(*addressSpace)]
 	if err := st.setRegs(&regs); err != nil {
 		t.Fatal(err)
 	}
@@ -260,4 +269,82 @@ func TestSeccompTrapsApplicationSyscallsWithoutSysemu(t *testing.T) {
 		t.Fatalf("application syscall without SYSEMU stopped with %v, want SIGSYS", sig)
 	}
 	st.known = false
+}
+
+// Several contexts (kernel tasks on their own OS threads) run in one
+// address space, each on its own stub thread.
+func TestContextsShareAnAddressSpace(t *testing.T) {
+	h := newHarness(t, []byte{
+		0xb8, 0x27, 0x00, 0x00, 0x00, // mov $39 (getpid), %eax
+		0x0f, 0x05, // syscall
+		0xeb, 0xf7, // jmp back to the mov
+	})
+	const workers = 4
+	errs := make(chan error, workers)
+	for i := 0; i < workers; i++ {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			ctx, err := h.p.NewContext()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer ctx.Release()
+			regs, err := entryRegs(ctx, h.as)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for j := 0; j < 100; j++ {
+				ev, err := ctx.Switch(h.as, &regs)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ev.Kind != platform.EventSyscall || regs.Orig_rax != unix.SYS_GETPID {
+					errs <- fmt.Errorf("event %v orig_rax %d", ev, regs.Orig_rax)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < workers; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The address space still works for the first context, and its
+	// stub lost the threads of the released contexts.
+	regs := h.initialRegs()
+	h.switchTo(&regs)
+	as := h.as.(*addressSpace)
+	if n := countThreads(t, as.master.stub.pid); n != 2 {
+		t.Errorf("stub has %d threads after 4 contexts released, want 2 (master's and ours)", n)
+	}
+}
+
+// Releasing an address space kills its stub and leaves no zombie.
+func TestReleaseReapsStub(t *testing.T) {
+	h := newHarness(t, []byte{0x0f, 0x05})
+	regs := h.initialRegs()
+	h.switchTo(&regs)
+	as := h.as.(*addressSpace)
+	pid := as.master.stub.pid
+	as.Release()
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); !os.IsNotExist(err) {
+		t.Errorf("stub %d still exists after release (err %v)", pid, err)
+	}
+	if _, err := h.ctx.Switch(h.as, &regs); err == nil {
+		t.Error("Switch into a released address space succeeded")
+	}
+}
+
+func countThreads(t *testing.T, pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }

@@ -70,3 +70,19 @@ func setRegset(tid int, kind uintptr, buf []byte) error {
 	}
 	return nil
 }
+
+func ptraceSeize(tid int, options int) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, uintptr(options), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func ptraceInterrupt(tid int) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(tid), 0, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}

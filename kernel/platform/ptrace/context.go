@@ -1,0 +1,180 @@
+package ptrace
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/platform"
+)
+
+// context runs application threads on the OS thread that created it. It
+// has its own stub thread in every address space it has run in.
+type context struct {
+	tracerTID int
+	// threads are this context's stub threads. Only the owning OS thread
+	// touches the map.
+	threads map[*addressSpace]*stubThread
+
+	interrupted atomic.Bool
+	// running is the stub thread currently executing application code,
+	// for Interrupt.
+	running atomic.Pointer[stubThread]
+	// last is the stub thread of the last Switch, whose FP state and CPU
+	// clock FPState and CPUTime read.
+	last *stubThread
+}
+
+// thread returns the context's stub thread in as, creating it on first
+// use.
+func (c *context) thread(as *addressSpace) (*stubThread, error) {
+	if st := c.threads[as]; st != nil {
+		return st, nil
+	}
+	if tid := unix.Gettid(); tid != c.tracerTID {
+		return nil, fmt.Errorf("ptrace: context of thread %d used from thread %d", c.tracerTID, tid)
+	}
+	// Forget threads of address spaces released since (their stubs are
+	// gone and reaped).
+	for old := range c.threads {
+		if old.isReleased() {
+			delete(c.threads, old)
+		}
+	}
+	st, err := as.newThread()
+	if err != nil {
+		return nil, err
+	}
+	c.threads[as] = st
+	return st, nil
+}
+
+// Switch implements platform.Context.
+func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (platform.Event, error) {
+	as := pas.(*addressSpace)
+	st, err := c.thread(as)
+	if err != nil {
+		return platform.Event{}, err
+	}
+	c.last = st
+	if err := st.setRegs(regs); err != nil {
+		return platform.Event{}, c.failed(as, st, err)
+	}
+	if c.interrupted.Swap(false) {
+		return platform.Event{Kind: platform.EventInterrupted}, nil
+	}
+	c.running.Store(st)
+	if err := ptraceSysemu(st.tid, 0); err != nil {
+		c.running.Store(nil)
+		st.known = false
+		return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SYSEMU: %w", err))
+	}
+	sig, err := st.waitStop()
+	c.running.Store(nil)
+	if err != nil {
+		st.known = false
+		return platform.Event{}, c.failed(as, st, err)
+	}
+	if err := st.getRegs(regs); err != nil {
+		return platform.Event{}, c.failed(as, st, err)
+	}
+	switch sig {
+	case unix.SIGTRAP | 0x80:
+		return platform.Event{Kind: platform.EventSyscall}, nil
+	case unix.SIGSTOP:
+		c.interrupted.Store(false)
+		return platform.Event{Kind: platform.EventInterrupted}, nil
+	}
+	info, err := getSiginfo(st.tid)
+	if err != nil {
+		return platform.Event{}, c.failed(as, st, err)
+	}
+	return platform.Event{Kind: platform.EventFault, Signo: sig, Code: info.code, Addr: info.addr}, nil
+}
+
+// failed forgets a stub thread that can no longer be driven.
+func (c *context) failed(as *addressSpace, st *stubThread, err error) error {
+	if st.dead || errors.Is(err, platform.ErrContextDead) {
+		delete(c.threads, as)
+		if c.last == st {
+			c.last = nil
+		}
+		return fmt.Errorf("%w: %v", platform.ErrContextDead, err)
+	}
+	return err
+}
+
+// FPState implements platform.Context.
+func (c *context) FPState() ([]byte, error) {
+	st := c.last
+	if st == nil {
+		return nil, errors.New("ptrace: no thread has run on this context")
+	}
+	buf := make([]byte, xstateMaxSize)
+	n, err := getRegset(st.tid, ntX86Xstate, buf)
+	if err != nil {
+		return nil, fmt.Errorf("PTRACE_GETREGSET NT_X86_XSTATE: %w", err)
+	}
+	return buf[:n], nil
+}
+
+// SetFPState implements platform.Context.
+func (c *context) SetFPState(state []byte) error {
+	st := c.last
+	if st == nil {
+		return errors.New("ptrace: no thread has run on this context")
+	}
+	if err := setRegset(st.tid, ntX86Xstate, state); err != nil {
+		return fmt.Errorf("PTRACE_SETREGSET NT_X86_XSTATE: %w", err)
+	}
+	return nil
+}
+
+// CPUTime implements platform.Context with the CPU clock of the last stub
+// thread run.
+func (c *context) CPUTime() (time.Duration, error) {
+	st := c.last
+	if st == nil {
+		return 0, nil
+	}
+	// A thread CPU clock of another process cannot be read with
+	// clock_gettime; its schedstat can.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", st.pid, st.tid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the stub thread's CPU time: %w", err)
+	}
+	var ns int64
+	if _, err := fmt.Sscan(string(b), &ns); err != nil {
+		return 0, fmt.Errorf("parsing schedstat %q: %w", b, err)
+	}
+	return time.Duration(ns), nil
+}
+
+// Interrupt implements platform.Context.
+func (c *context) Interrupt() {
+	c.interrupted.Store(true)
+	if st := c.running.Load(); st != nil {
+		unix.Tgkill(st.pid, st.tid, unix.SIGSTOP)
+	}
+}
+
+// Release implements platform.Context: each of the context's stub threads
+// in a live address space exits, so that the stub carries on without it.
+func (c *context) Release() {
+	for as, st := range c.threads {
+		delete(c.threads, as)
+		if st.dead || as.isReleased() {
+			continue
+		}
+		regs := st.readyRegs
+		regs.Rip, regs.Rax, regs.Rdi = syscallSite, unix.SYS_EXIT, 0
+		if err := st.setRegs(&regs); err == nil && unix.PtraceCont(st.tid, 0) == nil {
+			st.waitStop() // the exit
+		}
+	}
+	c.last = nil
+}
