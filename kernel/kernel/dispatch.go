@@ -34,10 +34,17 @@ func (t *Task) doSyscall() {
 		t.strace(name, nr, &args, 0, err)
 		return
 	}
+	t.restart = 0
 	if err != nil {
 		errno := t.errnoOf(name, err)
 		ret = uintptr(-int64(errno))
 		err = errno
+		switch errno {
+		case ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK:
+			// Never seen by the application: signal delivery turns it
+			// into a restart or EINTR.
+			t.restart = errno
+		}
 	}
 	t.Regs.Rax = uint64(ret)
 	t.strace(name, nr, &args, ret, err)
@@ -47,6 +54,12 @@ func (t *Task) doSyscall() {
 // sees. A non-errno error is a kernel bug or a host failure: it is logged
 // and reported as EIO rather than crashing anything.
 func (t *Task) errnoOf(name string, err error) unix.Errno {
+	switch err {
+	case ErrInterrupted:
+		return ERESTARTSYS
+	case ErrTimedOut:
+		return unix.ETIMEDOUT
+	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {
 		return errno
@@ -68,7 +81,9 @@ func (t *Task) strace(name string, nr uintptr, args *SyscallArguments, ret uintp
 	} else {
 		line = fmt.Sprintf("%s(%#x, %#x, %#x, %#x, %#x, %#x) = %#x", name, args[0], args[1], args[2], args[3], args[4], args[5], ret)
 	}
+	t.k.straceMu.Lock()
 	fmt.Fprintf(t.k.Strace, "[pid %d] %s\n", t.tid, line)
+	t.k.straceMu.Unlock()
 }
 
 // IsExit reports whether err is the task-loop control error of exit and

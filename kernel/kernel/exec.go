@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -37,80 +38,198 @@ const (
 	mmapBase = stackTop - stackSize - 128<<20
 )
 
-// maxInterpreterDepth bounds #! chains. Linux: fs/exec.c, 4 (bprm->interp_depth... binfmt_script recursion limit).
-const maxInterpreterDepth = 4
+// maxInterpreterDepth bounds #! chains. Linux: fs/exec.c, exec_binprm().
+const maxInterpreterDepth = 5
 
-func (k *Kernel) newInitTask(spec ProcessSpec) (*Task, error) {
-	tg := &ThreadGroup{rlimits: defaultRlimits()}
-	t := &Task{k: k, tg: tg, fds: vfs.NewFDTable(), creds: spec.Creds, cwd: spec.Cwd}
-	if t.cwd == "" {
-		t.cwd = "/"
+// startInit creates the sandbox's first task, loads its program and
+// starts it.
+func (k *Kernel) startInit(spec ProcessSpec) error {
+	t := &Task{
+		k:           k,
+		fds:         vfs.NewFDTable(),
+		creds:       spec.Creds,
+		fs:          &FSContext{cwd: spec.Cwd, umask: 0o022},
+		interruptCh: make(chan struct{}, 1),
+		exitSignal:  unix.SIGCHLD,
+		startTime:   time.Now(),
 	}
-	t.tid = k.allocTID()
-	tg.id = t.tid
+	if t.fs.cwd == "" {
+		t.fs.cwd = "/"
+	}
+	k.mu.Lock()
+	tid, err := k.allocTIDLocked()
+	if err != nil {
+		k.mu.Unlock()
+		return err
+	}
+	t.tid = tid
+	t.tg = k.newThreadGroupLocked(t, nil, &SignalHandlers{})
+	k.initTG = t.tg
+	k.tasks[tid] = t
+	k.mu.Unlock()
+	fail := func(err error) error {
+		t.fds.DecRef()
+		k.mu.Lock()
+		k.reapLocked(t.tg)
+		k.mu.Unlock()
+		return err
+	}
 	for i, f := range spec.Stdio {
 		if f == nil {
 			continue
 		}
 		if err := t.fds.InstallAt(i, f, false, t.MaxFDs()); err != nil {
-			return nil, err
+			return fail(err)
 		}
 		f.DecRef()
 	}
-	ctx, err := k.Platform.NewContext()
+	m, img, err := t.load(spec.Path, spec.Argv, spec.Envv)
 	if err != nil {
-		return nil, fmt.Errorf("creating platform context: %w", err)
+		return fail(fmt.Errorf("executing %s: %w", spec.Path, err))
 	}
-	t.ctx = ctx
-	if err := t.Execve(spec.Path, spec.Argv, spec.Envv); err != nil {
-		t.fds.RemoveAll()
-		ctx.Release()
-		if t.mm != nil {
-			t.mm.Release()
-		}
-		return nil, fmt.Errorf("executing %s: %w", spec.Path, err)
-	}
-	k.mu.Lock()
-	k.tasks[t.tid] = t
-	k.mu.Unlock()
-	return t, nil
+	t.installImage(m, img)
+	t.start()
+	return nil
 }
 
-// Execve replaces the task's program with the executable at name (#!
-// scripts included): a new address space, stack and registers.
-// Linux: fs/exec.c, do_execveat_common().
+// image is a loaded program, ready to replace the task's.
+type image struct {
+	entry, sp uintptr
+	execfn    string
+}
+
+// Execve replaces the calling task's program with the executable at name
+// (#! scripts included): the other threads of the process end, the task
+// gets a new address space, stack and registers, close-on-exec
+// descriptors close and caught signals reset.
+// Linux: fs/exec.c, do_execveat_common() and begin_new_exec().
 func (t *Task) Execve(name string, argv, envv []string) error {
-	if !path.IsAbs(name) {
-		name = path.Join(t.cwd, name)
+	m, img, err := t.load(name, argv, envv)
+	if err != nil {
+		return err
 	}
+	k := t.k
+	// From here on exec cannot fail: kill the other threads and wait
+	// for them. Linux: fs/exec.c, de_thread().
+	k.mu.Lock()
+	tg := t.tg
+	if tg.exiting {
+		k.mu.Unlock()
+		m.Release()
+		return ERESTARTNOINTR
+	}
+	if len(tg.tasks) > 1 {
+		done := make(chan struct{})
+		tg.execWaiter = done
+		tg.execing = t
+		for o := range tg.tasks {
+			if o != t {
+				o.exitSelf = true
+				o.interruptLocked()
+			}
+		}
+		k.mu.Unlock()
+		<-done
+		k.mu.Lock()
+		tg.execing = nil
+	}
+	if old := tg.leader; old != t {
+		// The exec'ing thread takes over the leader's ID.
+		delete(k.tasks, t.tid)
+		t.tid = old.tid
+		k.tasks[t.tid] = t
+		t.exitSignal = old.exitSignal
+		tg.leader = t
+	}
+	// Handlers shared with another process are copied; caught ones
+	// reset, ignored ones stay ignored.
+	shared := false
+	for _, o := range k.threadGroups {
+		if o != tg && o.handler == tg.handler {
+			shared = true
+		}
+	}
+	if shared {
+		tg.handler = tg.handler.copy()
+	}
+	for i := range tg.handler.actions {
+		if tg.handler.actions[i].Handler != SIG_IGN {
+			tg.handler.actions[i] = SigAction{}
+		}
+	}
+	tg.didExec = true
+	vfork := t.vforkDone
+	t.vforkDone = nil
+	if t.fs.shared() {
+		c := *t.fs
+		t.fs = &c
+	}
+	k.mu.Unlock()
+	if vfork != nil {
+		close(vfork)
+	}
+
+	t.exitMemory()
+	old := t.mm
+	t.installImage(m, img)
+	k.releaseMM(old)
+	if t.fds.Shared() {
+		n := t.fds.Fork()
+		t.fds.DecRef()
+		t.fds = n
+	}
+	t.fds.CloseOnExec()
+	t.altStack = SignalStack{Flags: 2 /* SS_DISABLE */}
+	return nil
+}
+
+// installImage makes m the task's address space and img its program.
+func (t *Task) installImage(m *mm.MM, img *image) {
+	t.k.mu.Lock()
+	t.k.mmUsers[m]++
+	t.k.mu.Unlock()
+	t.mm = m
+	t.Regs = initialRegisters(img.entry, img.sp)
+	t.SetName(commName(img.execfn))
+	t.robustList, t.clearChildTID = 0, 0
+}
+
+// load builds a new address space holding the program at name, #!
+// interpreters resolved.
+func (t *Task) load(name string, argv, envv []string) (*mm.MM, *image, error) {
+	// AT_EXECFN is the name as the caller gave it; only the lookup is
+	// relative to the working directory.
 	execfn := name
+	if !path.IsAbs(name) {
+		name = path.Join(t.Cwd(), name)
+	}
 	for depth := 0; ; depth++ {
 		f, err := t.openExecutable(name)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		head := make([]byte, 256)
+		head := make([]byte, loader.BinprmBufSize)
 		n, err := f.Impl.ReadAt(head, 0)
 		if err != nil && err != io.EOF {
 			f.DecRef()
-			return err
+			return nil, nil, err
 		}
 		head = head[:n]
 		if loader.IsELF(head) {
-			err := t.loadELF(f, argv, envv, execfn)
+			m, img, err := t.loadELF(f, argv, envv, execfn)
 			f.DecRef()
-			return err
+			return m, img, err
 		}
 		f.DecRef()
 		if n < 2 || head[0] != '#' || head[1] != '!' {
-			return unix.ENOEXEC
+			return nil, nil, unix.ENOEXEC
 		}
 		if depth >= maxInterpreterDepth {
-			return unix.ELOOP
+			return nil, nil, unix.ELOOP
 		}
 		interp, arg, err := loader.ParseInterpreterLine(head)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		// argv becomes: interpreter [arg] script-path original-argv[1:].
 		nargv := []string{interp}
@@ -163,29 +282,33 @@ func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
 	return done, nil
 }
 
-func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) error {
+func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM, *image, error) {
 	var st unix.Stat_t
 	if err := f.Impl.Stat(&st); err != nil {
-		return err
+		return nil, nil, err
 	}
 	as, err := t.k.Platform.NewAddressSpace()
 	if err != nil {
-		return fmt.Errorf("creating address space: %w", err)
+		return nil, nil, fmt.Errorf("creating address space: %w", err)
 	}
 	m := mm.New(t.k.MemoryFile, as, mmapBase)
 	img, err := loader.LoadELF(m, readerAt{f}, st.Size)
 	if err != nil {
 		m.Release()
-		return err
+		return nil, nil, err
 	}
 	if img.Interp != "" {
 		m.Release()
 		t.k.Debugf("exec %s: dynamic executables (interpreter %s) are not supported yet", execfn, img.Interp)
-		return fmt.Errorf("%s needs the dynamic linker %s, not supported yet: %w", execfn, img.Interp, unix.ENOEXEC)
+		return nil, nil, fmt.Errorf("%s needs the dynamic linker %s, not supported yet: %w", execfn, img.Interp, unix.ENOEXEC)
 	}
-	if err := m.MapFixed(stackTop-stackSize, stackSize, unix.PROT_READ|unix.PROT_WRITE, "[stack]"); err != nil {
+	stackProt := unix.PROT_READ | unix.PROT_WRITE
+	if img.ExecStack {
+		stackProt |= unix.PROT_EXEC
+	}
+	if err := m.MapFixed(stackTop-stackSize, stackSize, stackProt, "[stack]"); err != nil {
 		m.Release()
-		return fmt.Errorf("mapping the stack: %w", err)
+		return nil, nil, fmt.Errorf("mapping the stack: %w", err)
 	}
 	auxv := loader.ImageAuxv(img)
 	auxv = append(auxv,
@@ -203,22 +326,9 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) error {
 	sp, err := loader.SetupStack(m, stackTop, argv, envv, auxv, execfn, random)
 	if err != nil {
 		m.Release()
-		return err
+		return nil, nil, err
 	}
-	if t.mm != nil {
-		t.mm.Release()
-	}
-	t.mm = m
-	t.Regs = initialRegisters(uintptr(img.Entry), sp)
-	t.name = commName(execfn)
-	// Handlers do not survive exec; ignored signals stay ignored.
-	// Linux: kernel/signal.c, flush_signal_handlers().
-	for i := range t.tg.actions {
-		if t.tg.actions[i].Handler != SIG_IGN {
-			t.tg.actions[i] = SigAction{}
-		}
-	}
-	return nil
+	return m, &image{entry: img.Entry, sp: sp, execfn: execfn}, nil
 }
 
 // commName is the command name of an executable: its base name, cut to

@@ -7,7 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"magawa/kernel/memfile"
+	"magawa/kernel/mm"
 	"magawa/kernel/platform"
 	"magawa/kernel/vfs"
 )
@@ -18,19 +21,30 @@ type FileSystem interface {
 	Open(name string, flags int, mode uint32) (*vfs.File, error)
 }
 
+// Futexes is what the kernel needs of the futex implementation when a
+// thread exits.
+type Futexes interface {
+	// ExitRobustList releases the robust futexes a dying thread holds.
+	ExitRobustList(t *Task, head uintptr)
+	// WakeAddress wakes one waiter of the futex at addr
+	// (CLONE_CHILD_CLEARTID).
+	WakeAddress(t *Task, addr uintptr)
+}
+
 // Config is what the sandbox is started with.
 type Config struct {
 	Platform   platform.Platform
 	MemoryFile *memfile.File
 	Syscalls   *SyscallTable
 	Root       FileSystem
-	// ProtectInit gives the sandbox's PID 1 the protection of a PID
-	// namespace's init: signals it sends itself (or that others in the
-	// sandbox send it) are ignored unless it handles them. Containers
-	// want it; `magawa do`, which runs a program as if directly, does not.
-	ProtectInit bool
+	Futexes    Futexes
 	// Hostname is the sandbox's UTS nodename.
 	Hostname string
+	// ProtectInit gives the sandbox's PID 1 the protection of a PID
+	// namespace's init: signals sent to it from inside the sandbox are
+	// ignored unless it handles them. Containers want it; `magawa do`,
+	// which runs a program as if directly, does not.
+	ProtectInit bool
 	// Log receives debug messages (unsupported system calls, faults).
 	Log *log.Logger
 	// Strace, when set, receives one line per system call.
@@ -39,20 +53,33 @@ type Config struct {
 	StraceFormat func(t *Task, name string, args *SyscallArguments, ret uintptr, err error) string
 }
 
-// Kernel is one application kernel: one sandbox.
+// Kernel is one application kernel: one sandbox, one PID namespace.
 type Kernel struct {
 	Config
 	start time.Time
 
 	// unsupportedLogged remembers which unsupported calls were logged.
 	unsupportedLogged sync.Map
+	// straceMu keeps strace lines whole.
+	straceMu sync.Mutex
+	// running counts task goroutines.
+	running sync.WaitGroup
 
-	// mu guards the task registry.
-	mu    sync.Mutex
-	tasks map[int32]*Task
-	// nextTID is the next thread ID handed out (the first task is 1).
-	nextTID int32
+	// mu is the kernel's big lock: it guards the tasks and thread groups,
+	// their tree, process groups and sessions, and all signal state.
+	mu           sync.Mutex
+	tasks        map[int32]*Task
+	threadGroups map[int32]*ThreadGroup
+	mmUsers      map[*mm.MM]int
+	initTG       *ThreadGroup
+	initStatus   ExitStatus
+	initGone     chan struct{}
+	// lastTID is the last thread ID handed out; the first is 1.
+	lastTID int32
 }
+
+// pidMax is the largest thread ID, as Linux's default pid_max on 64-bit.
+const pidMax = 4194304
 
 // New creates a kernel.
 func New(cfg Config) (*Kernel, error) {
@@ -65,7 +92,14 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "magawa"
 	}
-	return &Kernel{Config: cfg, start: time.Now(), tasks: map[int32]*Task{}, nextTID: 1}, nil
+	return &Kernel{
+		Config:       cfg,
+		start:        time.Now(),
+		tasks:        map[int32]*Task{},
+		threadGroups: map[int32]*ThreadGroup{},
+		mmUsers:      map[*mm.MM]int{},
+		initGone:     make(chan struct{}),
+	}, nil
 }
 
 // Uptime is the time since the kernel started.
@@ -85,12 +119,20 @@ func (k *Kernel) logUnsupported(nr uintptr, name string) {
 	k.Log.Printf("unsupported system call %s (%d): ENOSYS", name, nr)
 }
 
-func (k *Kernel) allocTID() int32 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	tid := k.nextTID
-	k.nextTID++
-	return tid
+// allocTIDLocked hands out the next free thread ID, wrapping at pid_max.
+func (k *Kernel) allocTIDLocked() (int32, error) {
+	for i := 0; i < pidMax; i++ {
+		k.lastTID++
+		if k.lastTID >= pidMax {
+			k.lastTID = 2 // 1 is init's; Linux wraps to RESERVED_PIDS
+		}
+		if _, used := k.tasks[k.lastTID]; !used {
+			if _, used := k.threadGroups[k.lastTID]; !used {
+				return k.lastTID, nil
+			}
+		}
+	}
+	return 0, unix.EAGAIN
 }
 
 // NumTasks returns the number of live tasks.
@@ -98,4 +140,49 @@ func (k *Kernel) NumTasks() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.tasks)
+}
+
+// TaskByTID looks a thread up in the sandbox's PID namespace.
+func (k *Kernel) TaskByTID(tid int32) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.tasks[tid]
+}
+
+// ThreadGroupByID looks a process up by PID.
+func (k *Kernel) ThreadGroupByID(id int32) *ThreadGroup {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.threadGroups[id]
+}
+
+// initDone records that the sandbox's init is gone. Callers hold k.mu.
+func (k *Kernel) initDone() {
+	select {
+	case <-k.initGone:
+	default:
+		close(k.initGone)
+	}
+}
+
+// Run starts the sandbox's first process and waits until the sandbox
+// ends: its init has exited and every other task is gone.
+func (k *Kernel) Run(spec ProcessSpec) (ExitStatus, error) {
+	if err := k.startInit(spec); err != nil {
+		return ExitStatus{}, err
+	}
+	<-k.initGone
+	k.running.Wait()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.initStatus, nil
+}
+
+// Kill ends the whole sandbox (from outside it).
+func (k *Kernel) Kill() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, tg := range k.threadGroups {
+		k.exitGroupLocked(tg, ExitStatus{Signal: unix.SIGKILL})
+	}
 }

@@ -2,10 +2,15 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+
+	"magawa/kernel/arch"
 )
 
 // numSignals is the number of signals, 1 to 64.
 const numSignals = 64
+
+// firstRTSignal is SIGRTMIN as the kernel numbers it.
+const firstRTSignal = 32
 
 // SignalSet is a set of signals, bit n-1 for signal n.
 type SignalSet uint64
@@ -16,6 +21,14 @@ func Bit(sig unix.Signal) SignalSet { return 1 << (uint(sig) - 1) }
 // unblockable are the signals no mask can block.
 const unblockable = SignalSet(1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1))
 
+// stopSignals are the job-control stop signals; SIGCONT discards them.
+const stopSignals = SignalSet(1<<(unix.SIGSTOP-1) | 1<<(unix.SIGTSTP-1) | 1<<(unix.SIGTTIN-1) | 1<<(unix.SIGTTOU-1))
+
+// syncSignals are the signals of synchronous faults, delivered before
+// others. Linux: kernel/signal.c, SYNCHRONOUS_MASK.
+const syncSignals = SignalSet(1<<(unix.SIGSEGV-1) | 1<<(unix.SIGBUS-1) | 1<<(unix.SIGILL-1) |
+	1<<(unix.SIGTRAP-1) | 1<<(unix.SIGFPE-1) | 1<<(unix.SIGSYS-1))
+
 // SigAction is struct sigaction as rt_sigaction passes it on x86-64.
 type SigAction struct {
 	Handler  uint64
@@ -24,14 +37,31 @@ type SigAction struct {
 	Mask     SignalSet
 }
 
-// Special handler values.
+// Special handler values and sa_flags. Linux: include/uapi/asm-generic/signal-defs.h.
 const (
 	SIG_DFL = 0
 	SIG_IGN = 1
+
+	SA_NOCLDSTOP = 0x00000001
+	SA_NOCLDWAIT = 0x00000002
+	SA_SIGINFO   = 0x00000004
+	SA_RESTORER  = 0x04000000
+	SA_ONSTACK   = 0x08000000
+	SA_RESTART   = 0x10000000
+	SA_NODEFER   = 0x40000000
+	SA_RESETHAND = 0x80000000
 )
 
-// SigactionSize is the size of struct sigaction for rt_sigaction.
-const SigactionSize = 32
+// SignalHandlers are the actions of a thread group (shared by CLONE_SIGHAND).
+// Guarded by Kernel.mu.
+type SignalHandlers struct {
+	actions [numSignals]SigAction
+}
+
+func (sh *SignalHandlers) copy() *SignalHandlers {
+	c := *sh
+	return &c
+}
 
 // defaultAction is what a signal does with SIG_DFL.
 type defaultAction int
@@ -60,76 +90,72 @@ func defaultActionOf(sig unix.Signal) defaultAction {
 	return actTerminate
 }
 
-// SigAction returns the action for sig.
-func (t *Task) SigAction(sig unix.Signal) SigAction { return t.tg.actions[sig-1] }
-
-// SetSigAction replaces the action for sig.
-func (t *Task) SetSigAction(sig unix.Signal, act SigAction) { t.tg.actions[sig-1] = act }
-
-// SigMask returns the task's blocked set.
-func (t *Task) SigMask() SignalSet { return t.sigMask }
-
-// SetSigMask replaces the blocked set; SIGKILL and SIGSTOP stay unblocked.
-func (t *Task) SetSigMask(m SignalSet) { t.sigMask = m &^ unblockable }
-
 // ValidSignal reports whether sig is a signal number (1-64).
 func ValidSignal(sig int) bool { return sig >= 1 && sig <= numSignals }
 
-// SendSignalToSelf delivers sig sent by the process to itself (kill,
-// tgkill, raise). Handlers run in user space are not yet supported: until
-// they are, a caught signal takes its default action, which the debug log
-// records.
-func (t *Task) SendSignalToSelf(sig unix.Signal) {
-	act := t.tg.actions[sig-1]
-	if t.k.ProtectInit && t.tg.id == 1 && act.Handler == SIG_DFL {
-		// The init of a PID namespace only receives signals from inside
-		// it that it has a handler for, SIGKILL and SIGSTOP included, as
-		// in any container. Linux: kernel/signal.c, sig_task_ignored()
-		// and SIGNAL_UNKILLABLE.
-		t.k.Debugf("task %d: %v to the sandbox's init with the default action: ignored", t.tid, sig)
-		return
-	}
-	if sig != unix.SIGKILL && sig != unix.SIGSTOP {
-		if act.Handler == SIG_IGN {
-			return
-		}
-		if t.sigMask&Bit(sig) != 0 {
-			// Blocked: it would stay pending. Without a signal queue
-			// yet, it is dropped; the debug log says so.
-			t.k.Debugf("task %d: blocked %v dropped (no signal queue yet)", t.tid, sig)
-			return
-		}
-		if act.Handler != SIG_DFL {
-			t.k.Debugf("task %d: handler for %v not run (signal frames not yet supported): default action", t.tid, sig)
-		}
-	}
-	t.defaultSignalAction(sig)
+// pendingSignals is a queue of signals: standard signals coalesce, real-
+// time signals queue. Guarded by Kernel.mu.
+type pendingSignals struct {
+	set   SignalSet
+	infos [numSignals][]*arch.SignalInfo
 }
 
-// forceSignal delivers a synchronous fault signal. Linux: kernel/signal.c,
-// force_sig_info_to_task(): a blocked or ignored fault signal kills.
-func (t *Task) forceSignal(sig unix.Signal) {
-	act := t.tg.actions[sig-1]
-	if act.Handler != SIG_DFL && act.Handler != SIG_IGN && t.sigMask&Bit(sig) == 0 {
-		t.k.Debugf("task %d: handler for %v not run (signal frames not yet supported): default action", t.tid, sig)
+func (p *pendingSignals) add(info *arch.SignalInfo) {
+	sig := unix.Signal(info.Signo)
+	if sig < firstRTSignal && p.set&Bit(sig) != 0 {
+		return // a standard signal is pending at most once
 	}
-	if a := defaultActionOf(sig); a == actIgnore || a == actStop || a == actContinue {
-		t.Exit(ExitStatus{Signal: sig})
-		return
-	}
-	t.defaultSignalAction(sig)
+	p.set |= Bit(sig)
+	p.infos[sig-1] = append(p.infos[sig-1], info)
 }
 
-func (t *Task) defaultSignalAction(sig unix.Signal) {
-	switch defaultActionOf(sig) {
-	case actTerminate:
-		t.Exit(ExitStatus{Signal: sig})
-	case actCore:
-		t.Exit(ExitStatus{Signal: sig, Core: true})
-	case actIgnore, actContinue:
-	case actStop:
-		// Job control arrives with processes; a lone init cannot be
-		// stopped from inside anyway.
-		t.k.Debugf("task %d: stop signal %v ignored", t.tid, sig)
+// take removes one instance of sig.
+func (p *pendingSignals) take(sig unix.Signal) *arch.SignalInfo {
+	q := p.infos[sig-1]
+	if len(q) == 0 {
+		return nil
+	}
+	info := q[0]
+	q[0] = nil
+	p.infos[sig-1] = q[1:]
+	if len(p.infos[sig-1]) == 0 {
+		p.set &^= Bit(sig)
+		p.infos[sig-1] = nil
+	}
+	return info
+}
+
+// discard removes every instance of the signals in set.
+func (p *pendingSignals) discard(set SignalSet) {
+	for s := unix.Signal(1); s <= numSignals; s++ {
+		if set&Bit(s) != 0 && p.set&Bit(s) != 0 {
+			p.infos[s-1] = nil
+			p.set &^= Bit(s)
+		}
 	}
 }
+
+func (p *pendingSignals) count() int {
+	n := 0
+	for i := range p.infos {
+		n += len(p.infos[i])
+	}
+	return n
+}
+
+// lowest picks the signal to deliver first from set: synchronous faults
+// first, then the lowest number. Linux: kernel/signal.c, next_signal().
+func lowest(set SignalSet) unix.Signal {
+	if s := set & syncSignals; s != 0 {
+		set = s
+	}
+	for s := unix.Signal(1); s <= numSignals; s++ {
+		if set&Bit(s) != 0 {
+			return s
+		}
+	}
+	return 0
+}
+
+// SignalStack is a task's alternate signal stack.
+type SignalStack = arch.SignalStack

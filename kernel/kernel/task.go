@@ -1,13 +1,13 @@
 package kernel
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"magawa/kernel/arch"
 	"magawa/kernel/mm"
 	"magawa/kernel/platform"
 	"magawa/kernel/vfs"
@@ -35,6 +35,18 @@ func (s ExitStatus) HostCode() int {
 	return s.Code
 }
 
+// WaitStatus is the status word wait4 reports. Linux: include/linux/wait.h.
+func (s ExitStatus) WaitStatus() uint32 {
+	if s.Signal != 0 {
+		w := uint32(s.Signal)
+		if s.Core {
+			w |= 0x80
+		}
+		return w
+	}
+	return uint32(s.Code&0xff) << 8
+}
+
 func (s ExitStatus) String() string {
 	if s.Signal != 0 {
 		core := ""
@@ -46,42 +58,56 @@ func (s ExitStatus) String() string {
 	return fmt.Sprintf("exit %d", s.Code)
 }
 
-// ThreadGroup is a process: what the threads of one process share.
-type ThreadGroup struct {
-	id int32 // TGID, the process ID in the sandbox
-
-	// mu guards the fields below.
-	actions [numSignals]SigAction
-	rlimits [numRlimits]Rlimit
-	exited  bool
-	status  ExitStatus
+// FSContext is what CLONE_FS shares: the working directory and umask.
+type FSContext struct {
+	// Guarded by Kernel.mu.
+	cwd   string
+	umask uint32
+	refs  int
 }
+
+func (fs *FSContext) shared() bool { return fs.refs > 1 }
 
 // Task is one application thread.
 type Task struct {
 	k   *Kernel
 	tid int32
-	tg  *ThreadGroup
+
+	// Guarded by Kernel.mu: the task's place in the sandbox and its
+	// signal state.
+	tg          *ThreadGroup
+	pending     pendingSignals
+	sigMask     SignalSet
+	savedMask   SignalSet // restored after rt_sigsuspend's handler
+	haveSaved   bool
+	exitSelf    bool // exit(2): only this thread ends
+	ctx         platform.Context
+	fs          *FSContext
+	interruptCh chan struct{}
+	// vforkDone is closed when a vfork child execs or exits.
+	vforkDone chan struct{}
+	// exitSignal is sent to the parent when this (leader) task's group
+	// ends: SIGCHLD for fork, whatever clone asked for.
+	exitSignal unix.Signal
+
 	// Only the task's own goroutine uses the fields below.
-	mm      *mm.MM
-	fds     *vfs.FDTable
-	creds   Credentials
-	ctx     platform.Context
-	Regs    platform.Registers
-	sigMask SignalSet
-	// clearChildTID and robustList are recorded for thread exit.
+	mm            *mm.MM
+	fds           *vfs.FDTable
+	creds         Credentials
+	Regs          platform.Registers
+	altStack      arch.SignalStack
 	clearChildTID uintptr
 	robustList    uintptr
-	// exiting is set when the task must stop running application code.
-	exiting bool
-	// name is the command name (comm).
-	name string
-	// cwd is the working directory, an absolute path.
-	cwd string
+	// restart is the restart code of the last system call (ERESTART*),
+	// or 0; restartFn is what restart_syscall runs.
+	restart   unix.Errno
+	restartFn func(t *Task) (uintptr, error)
+	name      string
+	// pendingFP is FP state to load before the task first runs (a clone
+	// inherits its parent's).
+	pendingFP []byte
+	startTime time.Time
 }
-
-// errExitGroup is returned by exit and exit_group to stop the task loop.
-var errExitGroup = errors.New("exit group")
 
 // Kernel returns the task's kernel.
 func (t *Task) Kernel() *Kernel { return t.k }
@@ -90,10 +116,21 @@ func (t *Task) Kernel() *Kernel { return t.k }
 func (t *Task) TID() int32 { return t.tid }
 
 // TGID is the process ID in the sandbox's PID namespace.
-func (t *Task) TGID() int32 { return t.tg.id }
+func (t *Task) TGID() int32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tg.id
+}
 
 // PPID is the parent's process ID (0 for the sandbox's init).
-func (t *Task) PPID() int32 { return 0 }
+func (t *Task) PPID() int32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	if t.tg.parent == nil {
+		return 0
+	}
+	return t.tg.parent.id
+}
 
 // MM is the task's address space.
 func (t *Task) MM() *mm.MM { return t.mm }
@@ -105,10 +142,52 @@ func (t *Task) FDTable() *vfs.FDTable { return t.fds }
 func (t *Task) Credentials() *Credentials { return &t.creds }
 
 // ThreadGroup returns the task's process.
-func (t *Task) ThreadGroup() *ThreadGroup { return t.tg }
+func (t *Task) ThreadGroup() *ThreadGroup {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tg
+}
+
+// Name is the task's command name (comm).
+func (t *Task) Name() string { return t.name }
+
+// SetName sets the command name, cut to 15 bytes like TASK_COMM_LEN.
+func (t *Task) SetName(n string) {
+	if len(n) > 15 {
+		n = n[:15]
+	}
+	t.name = n
+}
 
 // Cwd is the task's working directory.
-func (t *Task) Cwd() string { return t.cwd }
+func (t *Task) Cwd() string {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.fs.cwd
+}
+
+// SetCwd sets the working directory (an absolute, clean path).
+func (t *Task) SetCwd(p string) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	t.fs.cwd = p
+}
+
+// Umask returns the file-mode creation mask.
+func (t *Task) Umask() uint32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.fs.umask
+}
+
+// SetUmask replaces the umask and returns the old one.
+func (t *Task) SetUmask(m uint32) uint32 {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	old := t.fs.umask
+	t.fs.umask = m & 0o777
+	return old
+}
 
 // CopyIn, CopyOut and CopyInString access the task's memory.
 func (t *Task) CopyIn(addr uintptr, dst []byte) (int, error)  { return t.mm.CopyIn(addr, dst) }
@@ -126,27 +205,54 @@ func (t *Task) SetRobustList(addr uintptr) { t.robustList = addr }
 // RobustList returns the recorded robust-list head.
 func (t *Task) RobustList() uintptr { return t.robustList }
 
-// Exit ends the thread group with status; the task loop stops after the
-// current system call.
-func (t *Task) Exit(status ExitStatus) error {
-	if !t.tg.exited {
-		t.tg.exited = true
-		t.tg.status = status
-	}
-	t.exiting = true
-	return errExitGroup
+// CPUTime is the CPU time the task's application code has used.
+func (t *Task) CPUTime() (time.Duration, error) { return t.ctx.CPUTime() }
+
+// start runs the task on a new goroutine locked to its own OS thread: the
+// platform requires the thread that traces a stub thread to stay the same.
+func (t *Task) start() {
+	t.k.running.Add(1)
+	go func() {
+		defer t.k.running.Done()
+		runtime.LockOSThread()
+		// The thread is not unlocked: a thread that traced stubs is
+		// left to end with its goroutine.
+		ctx, err := t.k.Platform.NewContext()
+		if err != nil {
+			t.k.Debugf("task %d: creating platform context: %v", t.tid, err)
+			t.k.mu.Lock()
+			t.exitGroupLocked(ExitStatus{Signal: unix.SIGKILL})
+			t.k.mu.Unlock()
+			t.exitThread()
+			return
+		}
+		if t.pendingFP != nil {
+			ctx.SetFPState(t.pendingFP)
+			t.pendingFP = nil
+		}
+		t.k.mu.Lock()
+		t.ctx = ctx
+		t.k.mu.Unlock()
+		t.run()
+		t.exitThread()
+	}()
 }
 
 // run is the task loop: run the application until the next event, serve
-// it, repeat. It runs on its own locked OS thread (the platform requires
-// the thread that traces a stub to stay the same).
+// it, look at signals, repeat, until the task must exit.
 func (t *Task) run() {
-	for !t.exiting {
+	for {
+		t.handleSignals()
+		if t.mustExit() {
+			return
+		}
 		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.Regs)
 		if err != nil {
 			t.k.Debugf("task %d: platform failure: %v", t.tid, err)
-			t.Exit(ExitStatus{Signal: unix.SIGKILL})
-			break
+			t.k.mu.Lock()
+			t.exitGroupLocked(ExitStatus{Signal: unix.SIGKILL})
+			t.k.mu.Unlock()
+			return
 		}
 		switch ev.Kind {
 		case platform.EventSyscall:
@@ -158,65 +264,39 @@ func (t *Task) run() {
 	}
 }
 
+func (t *Task) mustExit() bool {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.killedLocked()
+}
+
+// killedLocked reports whether the task must stop running application
+// code: its group is exiting or it called exit.
+func (t *Task) killedLocked() bool { return t.exitSelf || t.tg.exiting }
+
 func (t *Task) handleFault(ev platform.Event) {
+	info := &arch.SignalInfo{Signo: int32(ev.Signo), Code: ev.Code}
+	info.SetAddr(uint64(ev.Addr))
 	switch ev.Signo {
 	case unix.SIGSEGV:
-		if ok, code := t.mm.HandleFault(ev.Addr); ok {
+		ok, code := t.mm.HandleFault(ev.Addr)
+		if ok {
 			return
-		} else {
-			t.k.Debugf("task %d: SIGSEGV at %#x (code %d), rip %#x", t.tid, ev.Addr, code, t.Regs.Rip)
-			t.forceSignal(unix.SIGSEGV)
 		}
+		info.Code = code
+		t.k.Debugf("task %d: SIGSEGV at %#x (code %d), rip %#x", t.tid, ev.Addr, code, t.Regs.Rip)
 	case unix.SIGSYS:
 		// The stub's seccomp filter trapped a call that did not come
 		// through PTRACE_SYSEMU: the legacy vsyscall page, whose calls
 		// the host emulates without a syscall entry. Linux with
 		// vsyscall=none answers with SIGSEGV, and so do we.
 		t.k.Debugf("task %d: system call outside SYSEMU at rip %#x: SIGSEGV", t.tid, t.Regs.Rip)
-		t.forceSignal(unix.SIGSEGV)
+		info = &arch.SignalInfo{Signo: int32(unix.SIGSEGV), Code: arch.SEGV_MAPERR}
+		info.SetAddr(t.Regs.Rip)
 	default:
 		t.k.Debugf("task %d: %v at %#x, rip %#x", t.tid, ev.Signo, ev.Addr, t.Regs.Rip)
-		t.forceSignal(ev.Signo)
 	}
-}
-
-// Start creates the sandbox's first task from the executable at path and
-// runs it to completion on a dedicated OS thread.
-func (k *Kernel) Run(spec ProcessSpec) (ExitStatus, error) {
-	type result struct {
-		status ExitStatus
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		// The task goroutine owns its OS thread for life: ptrace stops are
-		// reported to the thread that attached.
-		runtime.LockOSThread()
-		t, err := k.newInitTask(spec)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		t.run()
-		status := t.tg.status
-		t.release()
-		done <- result{status: status}
-	}()
-	r := <-done
-	return r.status, r.err
-}
-
-func (t *Task) release() {
-	t.fds.RemoveAll()
-	t.mm.Release()
-	t.ctx.Release()
 	t.k.mu.Lock()
-	delete(t.k.tasks, t.tid)
+	t.forceSignalLocked(info)
 	t.k.mu.Unlock()
 }
-
-// SetCwd sets the working directory (an absolute, clean path).
-func (t *Task) SetCwd(p string) { t.cwd = p }
-
-// CPUTime is the CPU time the task's application code has used.
-func (t *Task) CPUTime() (time.Duration, error) { return t.ctx.CPUTime() }

@@ -4,19 +4,19 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/abi"
+	"magawa/kernel/arch"
 	"magawa/kernel/kernel"
 	"magawa/kernel/platform"
 )
 
-// Exit implements exit(2). With one thread per process so far, it ends
-// the process like exit_group.
+// Exit implements exit(2): the calling thread ends.
 func Exit(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.Exit(kernel.ExitStatus{Code: int(a.Int(0) & 0xff)})
+	return 0, t.Exit(int(a.Int(0) & 0xff))
 }
 
 // ExitGroup implements exit_group(2).
 func ExitGroup(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	return 0, t.Exit(kernel.ExitStatus{Code: int(a.Int(0) & 0xff)})
+	return 0, t.ExitGroup(int(a.Int(0) & 0xff))
 }
 
 // Getpid implements getpid(2).
@@ -34,19 +34,33 @@ func Getppid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return uintptr(t.PPID()), nil
 }
 
-// Getpgrp implements getpgrp(2): the sandbox's init leads its own group
-// and session.
+// Getpgrp implements getpgrp(2).
 func Getpgrp(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	return uintptr(t.TGID()), nil
+	id, err := t.Getpgid(0)
+	return uintptr(id), err
 }
 
-// Getpgid implements getpgid(2) and getsid(2) for the lone process.
+// Getpgid implements getpgid(2).
 func Getpgid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	pid := a.Int(0)
-	if pid != 0 && pid != t.TGID() {
-		return 0, unix.ESRCH
-	}
-	return uintptr(t.TGID()), nil
+	id, err := t.Getpgid(a.Int(0))
+	return uintptr(id), err
+}
+
+// Setpgid implements setpgid(2).
+func Setpgid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	return 0, t.SetPgid(a.Int(0), a.Int(1))
+}
+
+// Getsid implements getsid(2).
+func Getsid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	id, err := t.Getsid(a.Int(0))
+	return uintptr(id), err
+}
+
+// Setsid implements setsid(2).
+func Setsid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	id, err := t.Setsid()
+	return uintptr(id), err
 }
 
 // Getuid implements getuid(2).
@@ -244,21 +258,24 @@ func SchedYield(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return 0, nil
 }
 
-// Kill implements kill(2) inside the sandbox's PID namespace. Linux:
-// kernel/signal.c, kill_something_info().
+// userSignal is the siginfo of a signal sent by kill or tkill.
+func userSignal(t *kernel.Task, sig int, code int32) *arch.SignalInfo {
+	info := &arch.SignalInfo{Signo: int32(sig), Code: code}
+	info.SetPID(t.TGID())
+	info.SetUID(t.Credentials().UID)
+	return info
+}
+
+// Kill implements kill(2).
 func Kill(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	pid, sig := a.Int(0), int(a.Int(1))
 	if sig != 0 && !kernel.ValidSignal(sig) {
 		return 0, unix.EINVAL
 	}
-	switch {
-	case pid == -1:
-		// Every process but init and the caller: there is none.
-		return 0, unix.ESRCH
-	case pid == t.TGID(), pid == 0, pid == -t.TGID():
-		return 0, signalSelf(t, sig)
+	if pid == -1<<31 {
+		return 0, unix.ESRCH // -INT_MIN has no process group
 	}
-	return 0, unix.ESRCH
+	return 0, t.Kill(pid, userSignal(t, sig, arch.SI_USER))
 }
 
 // Tgkill implements tgkill(2).
@@ -267,10 +284,7 @@ func Tgkill(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if tgid <= 0 || tid <= 0 || (sig != 0 && !kernel.ValidSignal(sig)) {
 		return 0, unix.EINVAL
 	}
-	if tgid != t.TGID() || tid != t.TID() {
-		return 0, unix.ESRCH
-	}
-	return 0, signalSelf(t, sig)
+	return 0, t.Tgkill(tgid, tid, userSignal(t, sig, arch.SI_TKILL))
 }
 
 // Tkill implements tkill(2).
@@ -279,16 +293,5 @@ func Tkill(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if tid <= 0 || (sig != 0 && !kernel.ValidSignal(sig)) {
 		return 0, unix.EINVAL
 	}
-	if tid != t.TID() {
-		return 0, unix.ESRCH
-	}
-	return 0, signalSelf(t, sig)
-}
-
-func signalSelf(t *kernel.Task, sig int) error {
-	if sig == 0 {
-		return nil
-	}
-	t.SendSignalToSelf(unix.Signal(sig))
-	return nil
+	return 0, t.Tgkill(0, tid, userSignal(t, sig, arch.SI_TKILL))
 }

@@ -139,8 +139,7 @@ func Nanosleep(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	sleep(toDuration(ts))
-	return 0, nil
+	return 0, sleepUntil(t, time.Now().Add(toDuration(ts)), a.Pointer(1))
 }
 
 // ClockNanosleep implements clock_nanosleep(2).
@@ -165,10 +164,34 @@ func ClockNanosleep(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error)
 		if err != nil {
 			return 0, err
 		}
-		d -= toDuration(now)
+		// An absolute sleep restarts as it is: nothing to recompute.
+		if err := t.Sleep(d - toDuration(now)); err == kernel.ErrInterrupted {
+			return 0, kernel.ERESTARTNOHAND
+		}
+		return 0, nil
 	}
-	sleep(d)
-	return 0, nil
+	return 0, sleepUntil(t, time.Now().Add(d), a.Pointer(3))
+}
+
+// sleepUntil sleeps interruptibly. Interrupted, it reports the remaining
+// time in rem and arranges for restart_syscall to sleep on until the same
+// deadline. Linux: kernel/time/hrtimer.c, hrtimer_nanosleep().
+func sleepUntil(t *kernel.Task, deadline time.Time, remAddr uintptr) error {
+	err := t.Block(nil, deadline)
+	if err != kernel.ErrInterrupted {
+		return nil
+	}
+	if remAddr != 0 {
+		left := max(time.Until(deadline), 0)
+		rem := abi.Timespec{Sec: int64(left / time.Second), Nsec: int64(left % time.Second)}
+		if err := copyOutStruct(t, remAddr, &rem); err != nil {
+			return err
+		}
+	}
+	t.SetRestart(func(t *kernel.Task) (uintptr, error) {
+		return 0, sleepUntil(t, deadline, remAddr)
+	})
+	return kernel.ERESTART_RESTARTBLOCK
 }
 
 func toDuration(ts abi.Timespec) time.Duration {
@@ -179,10 +202,3 @@ func toDuration(ts abi.Timespec) time.Duration {
 	return time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
 }
 
-// sleep blocks the task. Signals cannot interrupt it until there are
-// other tasks to send them.
-func sleep(d time.Duration) {
-	if d > 0 {
-		time.Sleep(d)
-	}
-}

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,12 +17,32 @@ type descriptor struct {
 
 // FDTable maps descriptor numbers to open files.
 type FDTable struct {
+	// refs counts the tasks sharing the table (CLONE_FILES).
+	refs atomic.Int32
+
 	mu  sync.Mutex
 	fds []descriptor // index is the descriptor; file nil when free
 }
 
-// NewFDTable returns an empty table.
-func NewFDTable() *FDTable { return &FDTable{} }
+// NewFDTable returns an empty table with one reference.
+func NewFDTable() *FDTable {
+	t := &FDTable{}
+	t.refs.Store(1)
+	return t
+}
+
+// IncRef adds a task sharing the table.
+func (t *FDTable) IncRef() { t.refs.Add(1) }
+
+// DecRef drops a task's use; the last closes every descriptor.
+func (t *FDTable) DecRef() {
+	if t.refs.Add(-1) == 0 {
+		t.RemoveAll()
+	}
+}
+
+// Shared reports whether several tasks use the table.
+func (t *FDTable) Shared() bool { return t.refs.Load() > 1 }
 
 // Install puts f at the lowest free descriptor >= minFD, below limit.
 // It takes its own reference on f.
@@ -130,4 +151,58 @@ func (t *FDTable) Count() int {
 		}
 	}
 	return n
+}
+
+// Fork returns a new table holding the same files (clone without
+// CLONE_FILES, fork).
+func (t *FDTable) Fork() *FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := &FDTable{fds: make([]descriptor, len(t.fds))}
+	n.refs.Store(1)
+	copy(n.fds, t.fds)
+	for _, d := range n.fds {
+		if d.file != nil {
+			d.file.IncRef()
+		}
+	}
+	return n
+}
+
+// CloseOnExec closes every descriptor marked close-on-exec.
+func (t *FDTable) CloseOnExec() {
+	t.mu.Lock()
+	var closing []*File
+	for i, d := range t.fds {
+		if d.file != nil && d.cloexec {
+			closing = append(closing, d.file)
+			t.fds[i] = descriptor{}
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range closing {
+		f.DecRef()
+	}
+}
+
+// CloseRange closes descriptors first..last (close_range(2) without
+// flags), or marks them close-on-exec (CLOSE_RANGE_CLOEXEC).
+func (t *FDTable) CloseRange(first, last int, cloexecOnly bool) {
+	t.mu.Lock()
+	var closing []*File
+	for i := first; i <= last && i < len(t.fds); i++ {
+		if i < 0 || t.fds[i].file == nil {
+			continue
+		}
+		if cloexecOnly {
+			t.fds[i].cloexec = true
+			continue
+		}
+		closing = append(closing, t.fds[i].file)
+		t.fds[i] = descriptor{}
+	}
+	t.mu.Unlock()
+	for _, f := range closing {
+		f.DecRef()
+	}
 }

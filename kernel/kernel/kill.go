@@ -1,0 +1,115 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/arch"
+)
+
+// mayKillLocked reports whether t may signal tg. Linux: kernel/signal.c,
+// kill_ok_by_cred(): root in the sandbox may signal anything; others need
+// a matching real or effective user ID.
+func (t *Task) mayKillLocked(tg *ThreadGroup) bool {
+	c := &t.creds
+	if c.EUID == 0 || tg.leader == nil {
+		return true
+	}
+	tc := &tg.leader.creds
+	return c.EUID == tc.SUID || c.EUID == tc.UID || c.UID == tc.SUID || c.UID == tc.UID
+}
+
+// Kill implements kill(2)'s choice of targets: a process (pid > 0), the
+// caller's process group (0), every process it may signal but init and
+// itself (-1), or a process group (< -1). sig 0 only checks.
+// Linux: kernel/signal.c, kill_something_info().
+func (t *Task) Kill(pid int32, info *arch.SignalInfo) error {
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	send := func(tg *ThreadGroup) error {
+		if !t.mayKillLocked(tg) {
+			return unix.EPERM
+		}
+		if info.Signo == 0 {
+			return nil
+		}
+		i := *info
+		return k.sendSignalLocked(tg, nil, &i, true)
+	}
+	switch {
+	case pid > 0:
+		tg := k.threadGroups[pid]
+		if tg == nil {
+			return unix.ESRCH
+		}
+		return send(tg)
+	case pid == -1:
+		found, ok := false, false
+		var lastErr error
+		for _, tg := range k.threadGroups {
+			if tg == k.initTG || tg == t.tg {
+				continue
+			}
+			found = true
+			if err := send(tg); err == nil {
+				ok = true
+			} else {
+				lastErr = err
+			}
+		}
+		if !found {
+			return unix.ESRCH
+		}
+		if !ok {
+			return lastErr
+		}
+		return nil
+	default:
+		pgid := -pid
+		if pid == 0 {
+			pgid = t.tg.pgrp.id
+		}
+		found, ok := false, false
+		var lastErr error
+		for _, tg := range k.threadGroups {
+			if tg.pgrp == nil || tg.pgrp.id != pgid {
+				continue
+			}
+			found = true
+			if err := send(tg); err == nil {
+				ok = true
+			} else {
+				lastErr = err
+			}
+		}
+		if !found {
+			return unix.ESRCH
+		}
+		if !ok {
+			return lastErr
+		}
+		return nil
+	}
+}
+
+// Tgkill implements tgkill(2) (tgid > 0) and tkill(2) (tgid 0): a signal
+// to one thread.
+func (t *Task) Tgkill(tgid, tid int32, info *arch.SignalInfo) error {
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	target := k.tasks[tid]
+	if target == nil || (tgid > 0 && target.tg.id != tgid) {
+		return unix.ESRCH
+	}
+	if _, alive := target.tg.tasks[target]; !alive {
+		return unix.ESRCH
+	}
+	if !t.mayKillLocked(target.tg) {
+		return unix.EPERM
+	}
+	if info.Signo == 0 {
+		return nil
+	}
+	return k.sendSignalLocked(target.tg, target, info, true)
+}

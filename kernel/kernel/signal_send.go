@@ -1,0 +1,190 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/arch"
+)
+
+// ignoredLocked reports whether sig sent to tg would be discarded at once:
+// ignored, by SIG_IGN or a default action of ignoring, and not blocked by
+// every thread (a blocked signal stays pending; the handler may change).
+// Linux: kernel/signal.c, sig_ignored().
+func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
+	if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+		return false
+	}
+	act := tg.handler.actions[sig-1]
+	ignored := act.Handler == SIG_IGN || (act.Handler == SIG_DFL && defaultActionOf(sig) == actIgnore)
+	if !ignored {
+		return false
+	}
+	if target != nil {
+		return target.sigMask&Bit(sig) == 0
+	}
+	for t := range tg.tasks {
+		if t.sigMask&Bit(sig) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// SendSignal sends a signal to a thread group (kill) or, when target is
+// set, to one of its threads (tkill). fromInside says the sender is in the
+// sandbox: the sandbox's init is then protected as a PID namespace's init
+// is, when the kernel is configured so.
+func (k *Kernel) SendSignal(tg *ThreadGroup, target *Task, info *arch.SignalInfo, fromInside bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sendSignalLocked(tg, target, info, fromInside)
+}
+
+// Linux: kernel/signal.c, send_signal_locked(), prepare_signal() and
+// complete_signal().
+func (k *Kernel) sendSignalLocked(tg *ThreadGroup, target *Task, info *arch.SignalInfo, fromInside bool) error {
+	sig := unix.Signal(info.Signo)
+	if tg.zombie {
+		return nil
+	}
+	if tg.exiting {
+		// Only the exit itself matters now.
+		return nil
+	}
+	act := tg.handler.actions[sig-1]
+	if fromInside && k.ProtectInit && tg.id == 1 && act.Handler == SIG_DFL {
+		// The init of a PID namespace only receives signals from inside
+		// it that it has a handler for, SIGKILL and SIGSTOP included.
+		// Linux: kernel/signal.c, sig_task_ignored(), SIGNAL_UNKILLABLE.
+		return nil
+	}
+	switch {
+	case Bit(sig)&stopSignals != 0:
+		tg.pending.discard(Bit(unix.SIGCONT))
+		for t := range tg.tasks {
+			t.pending.discard(Bit(unix.SIGCONT))
+		}
+	case sig == unix.SIGCONT:
+		tg.pending.discard(stopSignals)
+		for t := range tg.tasks {
+			t.pending.discard(stopSignals)
+		}
+		k.continueGroupLocked(tg)
+	}
+	if tg.ignoredLocked(sig, target) {
+		return nil
+	}
+	if sig >= firstRTSignal {
+		limit := tg.rlimits[unix.RLIMIT_SIGPENDING].Cur
+		if uint64(tg.pending.count()) >= limit && info.Code != arch.SI_KERNEL && info.Code != arch.SI_USER {
+			return unix.EAGAIN
+		}
+	}
+	if target != nil {
+		target.pending.add(info)
+	} else {
+		tg.pending.add(info)
+	}
+	k.completeSignalLocked(tg, target, sig)
+	return nil
+}
+
+// completeSignalLocked picks the thread that will take a new signal and
+// wakes it; a fatal signal kills the whole group at once.
+func (k *Kernel) completeSignalLocked(tg *ThreadGroup, target *Task, sig unix.Signal) {
+	wants := target
+	if wants == nil {
+		// The main thread if it can take it, else any thread that
+		// does not block it.
+		if tg.leader != nil && tg.leader.sigMask&Bit(sig) == 0 && !tg.leader.exitSelf {
+			wants = tg.leader
+		} else {
+			for t := range tg.tasks {
+				if t.sigMask&Bit(sig) == 0 && !t.exitSelf {
+					wants = t
+					break
+				}
+			}
+		}
+	}
+	if wants == nil {
+		return // blocked everywhere: it stays pending
+	}
+	act := tg.handler.actions[sig-1]
+	fatal := sig == unix.SIGKILL ||
+		(act.Handler == SIG_DFL && (defaultActionOf(sig) == actTerminate || defaultActionOf(sig) == actCore) &&
+			wants.sigMask&Bit(sig) == 0)
+	if fatal {
+		// Kill the group now rather than waiting for a thread to
+		// dequeue it.
+		tg.pending.discard(^SignalSet(0))
+		k.exitGroupLocked(tg, ExitStatus{Signal: sig, Core: isCoreSignal(sig)})
+		return
+	}
+	wants.interruptLocked()
+}
+
+func isCoreSignal(sig unix.Signal) bool { return defaultActionOf(sig) == actCore }
+
+// continueGroupLocked ends a group stop (SIGCONT).
+func (k *Kernel) continueGroupLocked(tg *ThreadGroup) {
+	wasStopped := tg.stopped || tg.stopping
+	tg.stopping, tg.stopped, tg.reportStop = false, false, false
+	if tg.stopCh != nil {
+		close(tg.stopCh)
+		tg.stopCh = nil
+	}
+	if wasStopped {
+		tg.continued = true
+		if p := tg.parent; p != nil {
+			if p.handler.actions[unix.SIGCHLD-1].Flags&SA_NOCLDSTOP == 0 {
+				k.sendSignalLocked(p, nil, sigchldInfo(tg, arch.CLD_CONTINUED, int32(unix.SIGCONT)), false)
+			}
+			p.notifyChildEventLocked()
+		}
+	}
+}
+
+// forceSignalLocked delivers a synchronous fault to t. A fault signal that
+// is blocked or ignored kills the process. Linux: kernel/signal.c,
+// force_sig_info_to_task().
+func (t *Task) forceSignalLocked(info *arch.SignalInfo) {
+	sig := unix.Signal(info.Signo)
+	act := &t.tg.handler.actions[sig-1]
+	if act.Handler == SIG_IGN || t.sigMask&Bit(sig) != 0 {
+		act.Handler = SIG_DFL
+		t.sigMask &^= Bit(sig)
+	}
+	t.pending.add(info)
+	if act.Handler == SIG_DFL {
+		t.k.exitGroupLocked(t.tg, ExitStatus{Signal: sig, Core: isCoreSignal(sig)})
+	}
+}
+
+// exitGroupLocked starts the exit of every thread of tg.
+func (k *Kernel) exitGroupLocked(tg *ThreadGroup, status ExitStatus) {
+	if tg.exiting {
+		return
+	}
+	tg.exiting = true
+	tg.status = status
+	close(tg.exitCh)
+	if tg.stopCh != nil {
+		close(tg.stopCh)
+		tg.stopCh = nil
+	}
+	tg.stopping, tg.stopped = false, false
+	for t := range tg.tasks {
+		t.interruptLocked()
+	}
+}
+
+// exitGroupLocked ends the task's whole process.
+func (t *Task) exitGroupLocked(status ExitStatus) { t.k.exitGroupLocked(t.tg, status) }
+
+// groupExitCh is closed when the task's group starts exiting.
+func (t *Task) groupExitCh() <-chan struct{} {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.tg.exitCh
+}
