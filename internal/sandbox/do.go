@@ -75,7 +75,7 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	exe := lookPath(cfg.Argv[0], cfg.Env, func(p string) bool {
+	exe, err := lookPath(cfg.Argv[0], cfg.Env, func(p string) bool {
 		f, err := root.Open(p, unix.O_PATH, 0)
 		if err != nil {
 			return false
@@ -83,8 +83,8 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		f.DecRef()
 		return true
 	})
-	if !path.IsAbs(exe) {
-		exe = path.Join(cfg.Cwd, exe)
+	if err != nil {
+		return kernel.ExitStatus{}, err
 	}
 	spec := kernel.ProcessSpec{
 		Path:  exe,
@@ -129,10 +129,11 @@ func straceLine(t *kernel.Task, name string, args *kernel.SyscallArguments, ret 
 }
 
 // lookPath finds name on PATH as a shell would, for names without a
-// slash.
-func lookPath(name string, env []string, exists func(string) bool) string {
+// slash; a name with a slash is used as it is (relative to the working
+// directory).
+func lookPath(name string, env []string, exists func(string) bool) (string, error) {
 	if strings.Contains(name, "/") {
-		return name
+		return name, nil
 	}
 	pathVar := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	for _, kv := range env {
@@ -145,8 +146,8 @@ func lookPath(name string, env []string, exists func(string) bool) string {
 			dir = "."
 		}
 		if p := path.Join(dir, name); exists(p) {
-			return p
+			return p, nil
 		}
 	}
-	return name
+	return "", fmt.Errorf("%s: not found in PATH: %w", name, unix.ENOENT)
 }

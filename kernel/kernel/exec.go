@@ -80,10 +80,12 @@ func (k *Kernel) newInitTask(spec ProcessSpec) (*Task, error) {
 // scripts included): a new address space, stack and registers.
 // Linux: fs/exec.c, do_execveat_common().
 func (t *Task) Execve(name string, argv, envv []string) error {
+	// AT_EXECFN is the name as the caller gave it; only the lookup is
+	// relative to the working directory.
+	execfn := name
 	if !path.IsAbs(name) {
 		name = path.Join(t.cwd, name)
 	}
-	execfn := name
 	for depth := 0; ; depth++ {
 		f, err := t.openExecutable(name)
 		if err != nil {
