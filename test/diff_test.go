@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// programSpec is how a differential program is run. Programs without an
+// programSpec is how a differential program is run, in every link
+// variant. Programs without an
 // entry run without arguments and must exit 0.
 type programSpec struct {
 	Args []string
@@ -38,7 +39,8 @@ func TestNative(t *testing.T) {
 	for _, name := range differentialPrograms(progs) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p, spec := progs[name], programSpecs[name]
+			p := progs[name]
+			spec := programSpecs[p.Base]
 			first := runNative(t, p.Path, spec.Args...)
 			if first.Status != spec.Native {
 				t.Fatalf("native run: %v, want %v\nstdout:\n%s\nstderr:\n%s", first.Status, spec.Native, first.Stdout, first.Stderr)
@@ -61,13 +63,14 @@ func TestNative(t *testing.T) {
 // TestDifferential runs every program of programs/*.c natively and in the
 // sandbox, on every platform, and compares stdout, stderr and exit status.
 func TestDifferential(t *testing.T) {
-	progs := programs(t)
 	magawaBin(t)
+	progs := programs(t)
 	forEachPlatform(t, func(t *testing.T, platform string) {
 		for _, name := range differentialPrograms(progs) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				p, spec := progs[name], programSpecs[name]
+				p := progs[name]
+				spec := programSpecs[p.Base]
 				native := runNative(t, p.Path, spec.Args...)
 				if native.Status != spec.Native {
 					t.Fatalf("native run: %v, want %v (see TestNative)", native.Status, spec.Native)

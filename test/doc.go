@@ -16,6 +16,8 @@
 //	e2e_test.go                TestEndToEnd: busybox, exit codes, stdin,
 //	                           stdout to a file, --strace, --debug-log, what
 //	                           the sandbox says about itself; TestCLIErrors
+//	busybox_test.go            TestBusybox: busybox applets, native vs
+//	                           sandbox
 //	hostile_test.go            TestHostile: escape attempts must fail and
 //	                           leave the host unchanged
 //	readonly_test.go           TestReadOnlyRoot: host files cannot be

@@ -125,6 +125,17 @@ func TestEndToEnd(t *testing.T) {
 			compareResults(t, native, run(t, runSpec{Argv: argv}))
 		})
 
+		t.Run("relative_path", func(t *testing.T) {
+			t.Parallel()
+			// PROG relative to the working directory: argv[0] and the
+			// loader's AT_EXECFN are what was given, as with execve.
+			p := programs(t)["auxv"]
+			dir, name := filepath.Dir(p.Path), "./"+filepath.Base(p.Path)
+			native := run(t, runSpec{Argv: []string{name}, Dir: dir})
+			sandbox := run(t, runSpec{Argv: sandboxArgv(t, platform, nil, name), Dir: dir})
+			compareResults(t, native, sandbox)
+		})
+
 		t.Run("exit_code", func(t *testing.T) {
 			t.Parallel()
 			p := programs(t)["exit7"]

@@ -146,11 +146,24 @@ func magawaBin(t testing.TB) string {
 }
 
 // A program is one C file of programs/ (or programs/sandbox_only/),
-// built to Path.
+// built to Path in one of the link variants.
 type program struct {
-	Name string // file name without .c
+	Name string // file name without .c, plus the variant's suffix
+	Base string // file name without .c: the key of programSpecs
 	Src  string
 	Path string
+}
+
+// linkVariants are the ways each differential program is linked: a
+// classic static executable (ET_EXEC, fixed addresses) and a static PIE
+// (ET_DYN without an interpreter, loaded at a random base). Sandbox-only
+// programs are built in the first variant only.
+var linkVariants = []struct {
+	suffix string
+	flag   string
+}{
+	{"", "-static"},
+	{"-pie", "-static-pie"},
 }
 
 var (
@@ -161,7 +174,8 @@ var (
 )
 
 // programs builds every C program once and returns them by name; the
-// sandbox-only ones are named "sandbox_only/NAME".
+// sandbox-only ones are named "sandbox_only/NAME", the static-PIE builds
+// of the differential ones "NAME-pie".
 func programs(t testing.TB) map[string]program {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -203,27 +217,32 @@ func buildPrograms() (map[string]program, error) {
 	)
 	sem := make(chan struct{}, runtime.NumCPU())
 	for _, src := range srcs {
-		name := strings.TrimSuffix(strings.TrimPrefix(src, "programs/"), ".c")
+		base := strings.TrimSuffix(strings.TrimPrefix(src, "programs/"), ".c")
 		abs, err := filepath.Abs(src)
 		if err != nil {
 			return nil, err
 		}
-		p := program{Name: name, Src: abs, Path: filepath.Join(tmpDir, name)}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cmd := exec.Command("gcc", "-static", "-O1", "-Wall", "-Werror", "-o", p.Path, p.Src)
-			out, err := cmd.CombinedOutput()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("gcc %s: %v\n%s", src, err, out))
-				return
+		for i, v := range linkVariants {
+			if i > 0 && strings.Contains(base, "/") {
+				break
 			}
-			progs[p.Name] = p
-		}()
+			p := program{Name: base + v.suffix, Base: base, Src: abs, Path: filepath.Join(tmpDir, base+v.suffix)}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				cmd := exec.Command("gcc", v.flag, "-O1", "-Wall", "-Werror", "-o", p.Path, p.Src)
+				out, err := cmd.CombinedOutput()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("gcc %s %s: %v\n%s", v.flag, src, err, out))
+					return
+				}
+				progs[p.Name] = p
+			}()
+		}
 	}
 	wg.Wait()
 	if len(errs) > 0 {
@@ -277,6 +296,7 @@ type result struct {
 type runSpec struct {
 	Argv  []string
 	Env   []string // nil: testEnv
+	Dir   string   // working directory; "" is /
 	Stdin []byte
 	// StdoutFile, if set, is the program's stdout instead of a pipe
 	// (result.Stdout is then empty).
@@ -296,7 +316,10 @@ func run(t testing.TB, spec runSpec) result {
 	if cmd.Env == nil {
 		cmd.Env = testEnv
 	}
-	cmd.Dir = "/"
+	cmd.Dir = spec.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = "/"
+	}
 	if spec.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(spec.Stdin)
 	}

@@ -90,8 +90,8 @@ func isMountPoint(t *testing.T, dir string) bool {
 // processes, nor change the host's mounts or name. Only the clock is not
 // namespaced: the program sets it to the time it just read.
 func TestHostile(t *testing.T) {
-	progs := programs(t)
 	magawaBin(t)
+	progs := programs(t)
 	forEachPlatform(t, func(t *testing.T, platform string) {
 		hostile := progs["sandbox_only/hostile"]
 		probe, err := os.MkdirTemp("/tmp", "magawa-escape-probe-")

@@ -16,8 +16,8 @@ import (
 // that nothing changed. Opening for writing must fail with EROFS, as on a
 // read-only mount; the other calls may also be unimplemented (ENOSYS).
 func TestReadOnlyRoot(t *testing.T) {
-	progs := programs(t)
 	magawaBin(t)
+	progs := programs(t)
 	forEachPlatform(t, func(t *testing.T, platform string) {
 		t.Parallel()
 		dir := t.TempDir()

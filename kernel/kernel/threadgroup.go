@@ -34,19 +34,19 @@ type ThreadGroup struct {
 	// stopping: a group stop is in progress; stopped: it completed and
 	// the parent may report it (WUNTRACED); continued: SIGCONT woke it
 	// and WCONTINUED may report it.
-	stopping, stopped   bool
-	stopSignal          int32
-	reportStop          bool
-	continued           bool
-	stopCh              chan struct{} // closed on SIGCONT
-	subreaper           bool
-	noNewPrivs          bool
-	pdeathSignal        int32
-	dumpable            bool
-	execWaiter          chan struct{} // exec waiting for the other threads to exit
-	childEvents         chan struct{} // closed and replaced when a child changes state
+	stopping, stopped    bool
+	stopSignal           int32
+	reportStop           bool
+	continued            bool
+	stopCh               chan struct{} // closed on SIGCONT
+	subreaper            bool
+	noNewPrivs           bool
+	pdeathSignal         int32
+	dumpable             bool
+	execWaiter           chan struct{} // exec waiting for the other threads to exit
+	childEvents          chan struct{} // closed and replaced when a child changes state
 	cpuTime, childrenCPU time.Duration
-	startTime           time.Time
+	startTime            time.Time
 	// execing is the task that is running exec and killed the others.
 	execing *Task
 	// didExec: the process has called execve (setpgid on it fails).

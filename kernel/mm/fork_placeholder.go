@@ -7,4 +7,6 @@ import (
 )
 
 // Fork is a placeholder until copy-on-write lands.
-func (mm *MM) Fork(as platform.AddressSpace) (*MM, error) { return nil, errors.New("fork: placeholder") }
+func (mm *MM) Fork(as platform.AddressSpace) (*MM, error) {
+	return nil, errors.New("fork: placeholder")
+}

@@ -280,29 +280,51 @@ func (c *call) envp(addr uintptr) string {
 	if addr == 0 {
 		return "NULL"
 	}
-	n := 0
-	unterminated := false
-	for ; ; n++ {
-		p, ok := c.readU64(addr + uintptr(n*8))
-		if !ok && n == 0 {
-			return ptr(addr)
-		}
-		if !ok || n == maxEnv {
-			unterminated = true
-			break
-		}
-		if p == 0 {
-			break
-		}
+	n, terminated, ok := c.countPointers(addr, maxEnv)
+	if !ok {
+		return ptr(addr)
 	}
 	s := ptr(addr) + " /* " + udec(uint64(n)) + " var"
 	if n != 1 {
 		s += "s"
 	}
-	if unterminated {
+	if !terminated {
 		s += ", unterminated"
 	}
 	return s + " */"
+}
+
+// countPointers counts the non-NULL words of a NULL-terminated array,
+// up to limit, reading a page at a time. ok is false when not even the
+// first word can be read.
+func (c *call) countPointers(addr uintptr, limit int) (n int, terminated, ok bool) {
+	buf := make([]byte, pageSize)
+	for n < limit {
+		chunk := pageSize - int(addr%pageSize)
+		chunk -= chunk % 8
+		if chunk == 0 {
+			chunk = 8 // a misaligned array straddling pages
+		}
+		b := buf[:chunk]
+		got := c.copyIn(addr, b) / 8 * 8
+		for i := 0; i < got; i += 8 {
+			if le64(b, i) == 0 {
+				return n, true, true
+			}
+			if n++; n == limit {
+				return n, false, true
+			}
+		}
+		if got < len(b) {
+			return n, false, n > 0
+		}
+		next := addr + uintptr(chunk)
+		if next < addr {
+			return n, false, true
+		}
+		addr = next
+	}
+	return n, false, true
 }
 
 // interrupted reports whether a sleep was cut short, when its remaining

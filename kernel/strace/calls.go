@@ -117,8 +117,7 @@ func fmtClone3(c *call) []string {
 		return le64(b, off)
 	}
 	flags := u(0)
-	all := append(append(xlat{}, cloneFlags...), clone3Flags...)
-	f := []string{"flags=" + all.flags(flags, "CLONE_???")}
+	f := []string{"flags=" + clone3AllFlags.flags(flags, "CLONE_???")}
 	if flags&clonePidfd != 0 {
 		f = append(f, "pidfd="+ptr(uintptr(u(8))))
 	}
@@ -161,6 +160,9 @@ func fmtClone3(c *call) []string {
 	}
 	return []string{s, sizeStr}
 }
+
+// clone3AllFlags are the flags clone3 takes, clone's first.
+var clone3AllFlags = append(append(xlat{}, cloneFlags...), clone3Flags...)
 
 // intArray prints n ints at addr: [1, 2].
 func (c *call) intArray(addr uintptr, n uint64) string {

@@ -24,5 +24,7 @@
 // of select) show their value after the call, not the one the program
 // passed; strace, which decodes them on entry, shows the latter. For the
 // same reason a successful execve should be formatted by the kernel before
-// it replaces the address space, or its argv will not be readable.
+// it replaces the address space, or its argv will not be readable, and
+// rt_sigreturn is printed without the signal mask strace reads from the
+// signal frame, which the call has consumed.
 package strace

@@ -14,16 +14,26 @@ const (
 	// pageSize splits string reads so that a string ending just before
 	// an unmapped page is still read.
 	pageSize = 4096
+	// stringChunk is how much of a string is read at a time: most are
+	// short, and PATH_MAX would be a lot to copy for every path.
+	stringChunk = 256
 )
 
 // read fills b from the program's memory at addr; it reports false when
 // any byte could not be read.
-func (c *call) read(addr uintptr, b []byte) bool {
+func (c *call) read(addr uintptr, b []byte) bool { return c.copyIn(addr, b) == len(b) }
+
+// copyIn reads what it can of b and returns how many bytes it got.
+func (c *call) copyIn(addr uintptr, b []byte) int {
 	if c.mem == nil {
-		return false
+		return 0
 	}
 	n, _ := c.mem.CopyIn(addr, b)
-	return n == len(b)
+	if n < 0 || n > len(b) {
+		// A broken Memory; trust none of it.
+		return 0
+	}
+	return n
 }
 
 // readU64 reads a little-endian 64-bit word.
@@ -44,23 +54,22 @@ func (c *call) readU32(addr uintptr) (uint32, bool) {
 	return binary.LittleEndian.Uint32(b[:]), true
 }
 
-// readCString reads a NUL-terminated string of at most max bytes (the NUL
+// readCString reads a NUL-terminated string of at most limit bytes (the NUL
 // not counted). It returns the bytes before the NUL, whether the NUL was
 // found, and false if the memory could not be read.
-func (c *call) readCString(addr uintptr, max int) (s []byte, terminated, ok bool) {
-	for len(s) < max {
-		// Read up to the end of the page: the next one may be unmapped
-		// while the string ends before it.
+func (c *call) readCString(addr uintptr, limit int) (s []byte, terminated, ok bool) {
+	for len(s) < limit {
+		// Read in small pieces that never cross a page: the next page
+		// may be unmapped while the string ends before it.
 		n := pageSize - int(addr%pageSize)
-		if n > max-len(s) {
-			n = max - len(s)
-		}
+		n = min(n, stringChunk, limit-len(s))
 		buf := make([]byte, n)
-		if !c.read(addr, buf) {
-			return nil, false, false
-		}
-		if i := bytes.IndexByte(buf, 0); i >= 0 {
+		got := c.copyIn(addr, buf)
+		if i := bytes.IndexByte(buf[:got], 0); i >= 0 {
 			return append(s, buf[:i]...), true, true
+		}
+		if got < n {
+			return nil, false, false
 		}
 		s = append(s, buf...)
 		next := addr + uintptr(n)
@@ -73,7 +82,7 @@ func (c *call) readCString(addr uintptr, max int) (s []byte, terminated, ok bool
 	return s, false, true
 }
 
-// le64 and le32 decode fields of a struct already copied in.
+// le64, le32 and le16 decode fields of a struct already copied in.
 func le64(b []byte, off int) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
 func le32(b []byte, off int) uint32 { return binary.LittleEndian.Uint32(b[off:]) }
 func le16(b []byte, off int) uint16 { return binary.LittleEndian.Uint16(b[off:]) }

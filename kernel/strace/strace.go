@@ -50,6 +50,9 @@ type spec struct {
 // Line formats one completed system call. name is the table name
 // ("openat"); args are the six argument registers; ret is the raw return
 // value; errno is non-zero when the call failed (ret is then meaningless).
+//
+// Line only reads mem, is safe for concurrent use, and whatever the
+// registers and memory hold, returns a line rather than panicking.
 func Line(mem Memory, name string, args [6]uintptr, ret uintptr, errno unix.Errno) string {
 	c := &call{mem: mem, args: args, ret: ret, errno: errno}
 	var b strings.Builder
@@ -101,13 +104,36 @@ func errnoString(e unix.Errno) string {
 	case 516:
 		return "? ERESTART_RESTARTBLOCK (Interrupted by signal)"
 	}
-	name := unix.ErrnoName(e)
 	n := strconv.FormatUint(uint64(e), 10)
+	name, text := errnoNames[e], ""
+	switch {
+	case name != "":
+		// Kernel-internal codes: strace names them, glibc does not.
+		text = "Unknown error " + n
+	case e == unix.EOPNOTSUPP:
+		// x/sys/unix calls 95 ENOTSUP; strace uses the socket name.
+		name, text = "EOPNOTSUPP", "Operation not supported"
+	case e == unix.EUCLEAN:
+		name, text = "EUCLEAN", "Structure needs cleaning"
+	case e == unix.EHWPOISON:
+		name, text = "EHWPOISON", "Memory page has hardware error"
+	case e < unix.EHWPOISON:
+		name, text = unix.ErrnoName(e), capitalize(e.Error())
+	}
 	if name == "" {
 		// glibc's strerror text for numbers it does not know.
 		return "-1 " + n + " (Unknown error " + n + ")"
 	}
-	return "-1 " + name + " (" + capitalize(e.Error()) + ")"
+	return "-1 " + name + " (" + text + ")"
+}
+
+// errnoNames are the kernel's internal error codes past the ones glibc
+// knows. Linux: include/linux/errno.h.
+var errnoNames = map[unix.Errno]string{
+	515: "ENOIOCTLCMD", 517: "EPROBE_DEFER", 518: "EOPENSTALE", 519: "ENOPARAM",
+	521: "EBADHANDLE", 522: "ENOTSYNC", 523: "EBADCOOKIE", 524: "ENOTSUPP",
+	525: "ETOOSMALL", 526: "ESERVERFAULT", 527: "EBADTYPE", 528: "EJUKEBOX",
+	529: "EIOCBQUEUED", 530: "ERECALLCONFLICT",
 }
 
 // capitalize undoes x/sys/unix's lower-casing of glibc's strerror texts,

@@ -644,6 +644,12 @@ func TestUnknownAndErrors(t *testing.T) {
 		{name: "close", args: [6]uintptr{3}, errno: unix.EAGAIN, want: `close(3) = -1 EAGAIN (Resource temporarily unavailable)`},
 		{name: "close", args: [6]uintptr{3}, errno: unix.EOPNOTSUPP, want: `close(3) = -1 EOPNOTSUPP (Operation not supported)`},
 		{name: "close", args: [6]uintptr{3}, errno: unix.EDEADLK, want: `close(3) = -1 EDEADLK (Resource deadlock avoided)`},
+		{name: "close", args: [6]uintptr{3}, errno: 41, want: `close(3) = -1 41 (Unknown error 41)`},
+		{name: "close", args: [6]uintptr{3}, errno: 117, want: `close(3) = -1 EUCLEAN (Structure needs cleaning)`},
+		{name: "close", args: [6]uintptr{3}, errno: 133, want: `close(3) = -1 EHWPOISON (Memory page has hardware error)`},
+		{name: "close", args: [6]uintptr{3}, errno: 134, want: `close(3) = -1 134 (Unknown error 134)`},
+		{name: "ioctl", args: [6]uintptr{3, 0x5401, a1}, errno: 515,
+			want: `ioctl(3, TCGETS, 0x7ffd1000) = -1 ENOIOCTLCMD (Unknown error 515)`},
 		// A nil Memory behaves as memory that cannot be read.
 		{name: "chdir", args: [6]uintptr{a1}, want: `chdir(0x7ffd1000) = 0`},
 	})

@@ -264,26 +264,40 @@ func (c *call) pollfds(addr uintptr, n uint64) string {
 
 // pollResult annotates poll's result with the descriptors that have
 // events and, for ppoll, the time left: "1 ([{fd=3, revents=POLLIN}])".
+// Like strace, it lists at most 32 descriptors.
 func (c *call) pollResult(addr uintptr, n uint64, timeout uintptr) string {
 	r := dec(int64(c.ret))
 	if c.ret == 0 {
 		return r + " (Timeout)"
 	}
 	var parts []string
-	if n > 1<<20 {
-		n = 1 << 20
-	}
-	for i := uint64(0); i < n; i++ {
-		var b [8]byte
-		if !c.read(addr+uintptr(i*8), b[:]) {
+	// The kernel accepted n entries, so they are readable; still, read
+	// them a page at a time and stop once every ready one was found.
+	ready := uint64(c.ret)
+	buf := make([]byte, pageSize)
+scan:
+	for i := uint64(0); i < n && ready > 0; {
+		chunk := min(n-i, pageSize/8)
+		b := buf[:chunk*8]
+		if !c.read(addr+uintptr(i*8), b) {
 			break
 		}
-		rev := uint64(le16(b[:], 6))
-		if rev == 0 {
-			continue
+		for j := 0; j < len(b); j += 8 {
+			rev := uint64(le16(b, j+6))
+			if rev == 0 {
+				continue
+			}
+			if len(parts) == maxStrLen {
+				parts = append(parts, "...")
+				break scan
+			}
+			parts = append(parts, "{fd="+dec(int64(int32(le32(b, j))))+
+				", revents="+pollEvents.flags(rev, "POLL???")+"}")
+			if ready--; ready == 0 {
+				break
+			}
 		}
-		parts = append(parts, "{fd="+dec(int64(int32(le32(b[:], 0))))+
-			", revents="+pollEvents.flags(rev, "POLL???")+"}")
+		i += chunk
 	}
 	var notes []string
 	if len(parts) > 0 {
@@ -300,8 +314,12 @@ func (c *call) pollResult(addr uintptr, n uint64, timeout uintptr) string {
 	return r + " (" + strings.Join(notes, ", ") + ")"
 }
 
-// maxSelectFds bounds how much of an fd_set is read for select.
+// maxSelectFds bounds how much of an fd_set is read for select, as
+// strace does.
 const maxSelectFds = 1 << 20
+
+// maxFdsetMembers bounds how many descriptors of one set are printed.
+const maxFdsetMembers = 1024
 
 // fdsetBytes returns the size strace reads for nfds descriptors.
 func fdsetBytes(nfds int64) int {
@@ -337,9 +355,16 @@ func (c *call) fdsetMembers(addr uintptr, n int, nfds int64) ([]string, bool) {
 	}
 	var fds []string
 	for fd := int64(0); fd < nfds && fd < int64(n)*8; fd++ {
-		if b[fd/8]&(1<<(fd%8)) != 0 {
-			fds = append(fds, strconv.FormatInt(fd, 10))
+		if b[fd/8]&(1<<(fd%8)) == 0 {
+			continue
 		}
+		if len(fds) == maxFdsetMembers {
+			// strace has no limit; a program filling a million-bit
+			// set should not make a megabyte line.
+			fds = append(fds, "...")
+			break
+		}
+		fds = append(fds, strconv.FormatInt(fd, 10))
 	}
 	return fds, true
 }
@@ -381,20 +406,30 @@ func (c *call) selectResult(timespec bool) string {
 	return r + " (" + strings.Join(notes, ", ") + ")"
 }
 
-// direntCount counts the entries of a getdents64 buffer of n bytes.
+// maxDirents bounds the getdents64 results that are decoded; past it
+// only the pointer is shown.
+const maxDirents = 1 << 24
+
+// direntCount counts the entries of a getdents64 buffer of n bytes,
+// reading it a page at a time.
 func (c *call) direntCount(addr uintptr, n uint64) (int, bool) {
-	if n > 1<<24 {
+	const hdr = 19 // d_ino, d_off, d_reclen, d_type
+	if n > maxDirents {
 		return 0, false
 	}
-	b := make([]byte, n)
-	if !c.read(addr, b) {
-		return 0, false
-	}
+	buf := make([]byte, pageSize)
+	var start, end uint64 // the part of the buffer in buf
 	count := 0
-	for off := uint64(0); off+19 <= n; count++ {
-		reclen := uint64(le16(b, int(off)+16))
-		if reclen == 0 {
-			break
+	for off := uint64(0); off+hdr <= n; count++ {
+		if off < start || off+hdr > end {
+			start, end = off, min(off+pageSize, n)
+			if !c.read(addr+uintptr(start), buf[:end-start]) {
+				return 0, false
+			}
+		}
+		reclen := uint64(le16(buf, int(off-start)+16))
+		if reclen < hdr {
+			break // not a record the kernel wrote
 		}
 		off += reclen
 	}

@@ -305,10 +305,6 @@ var clockNames = xlat{
 	{11, "CLOCK_TAI"},
 }
 
-var cpuClockNames = xlat{
-	{0, "CPUCLOCK_PROF"}, {1, "CPUCLOCK_VIRT"}, {2, "CPUCLOCK_SCHED"},
-}
-
 var timerFlags = xlat{{1, "TIMER_ABSTIME"}}
 
 var archPrctlCodes = xlat{
@@ -406,7 +402,6 @@ var clone3Flags = xlat{
 }
 
 const (
-	cloneVM          = 0x100
 	clonePidfd       = 0x1000
 	cloneSettls      = 0x80000
 	cloneParentSetid = 0x100000

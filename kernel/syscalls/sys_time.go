@@ -201,4 +201,3 @@ func toDuration(ts abi.Timespec) time.Duration {
 	}
 	return time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
 }
-
