@@ -55,19 +55,23 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, err
 	}
 	defer root.Close()
+	var k *kernel.Kernel
 	kcfg := kernel.Config{
 		Platform:   p,
 		MemoryFile: mf,
 		Syscalls:   syscalls.Table(),
 		Root:       root,
 		Hostname:   "magawa",
-		Log:        cfg.Log,
+		Futexes: syscalls.NewFutexes(func(tid uint32) bool {
+			return k != nil && k.TaskByTID(int32(tid)) != nil
+		}),
+		Log: cfg.Log,
 	}
 	if cfg.Strace != nil {
 		kcfg.Strace = cfg.Strace
 		kcfg.StraceFormat = straceLine
 	}
-	k, err := kernel.New(kcfg)
+	k, err = kernel.New(kcfg)
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}

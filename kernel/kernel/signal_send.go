@@ -188,3 +188,13 @@ func (t *Task) groupExitCh() <-chan struct{} {
 	defer t.k.mu.Unlock()
 	return t.tg.exitCh
 }
+
+// SignalSelf sends sig to the calling thread, as the kernel does for
+// SIGPIPE. Linux: kernel/signal.c, send_sig().
+func (t *Task) SignalSelf(sig unix.Signal) {
+	info := &arch.SignalInfo{Signo: int32(sig), Code: arch.SI_USER}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	info.SetPID(t.tg.id)
+	t.k.sendSignalLocked(t.tg, t, info, false)
+}

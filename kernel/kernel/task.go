@@ -279,7 +279,7 @@ func (t *Task) handleFault(ev platform.Event) {
 	info.SetAddr(uint64(ev.Addr))
 	switch ev.Signo {
 	case unix.SIGSEGV:
-		ok, code := t.mm.HandleFault(ev.Addr)
+		ok, code := t.mm.HandleFault(ev.Addr, ev.Code)
 		if ok {
 			return
 		}

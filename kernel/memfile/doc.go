@@ -2,9 +2,18 @@
 // every byte of application memory. The kernel maps it once into its own
 // address space to copy system-call arguments in and out; platforms map
 // ranges of it into application address spaces. Ranges are handed out by a
-// first-fit allocator and punched out of the file when freed.
+// first-fit allocator with one reference each; fork shares them between
+// address spaces (IncRef), and a range is punched out of the file and
+// returned to the allocator when its last reference is dropped (DecRef).
 //
-// Locking: File.mu guards the free list and the usage count. The mapping
-// itself is immutable; callers synchronise access to the contents of the
-// ranges they own.
+// Reference counts are kept as a sorted list of spans whose count is two
+// or more; an allocated page outside every span has one reference. So
+// memory that was never shared costs nothing, and sharing a large range
+// costs one entry, not one per page.
+//
+// Locking: File.mu guards the free list, the reference counts and the
+// usage count. It is the innermost lock (mm.MM.mu → the platform's
+// address-space lock → File.mu) and is never held across a system call.
+// The mapping itself is immutable; callers synchronise access to the contents
+// of the ranges they hold.
 package memfile

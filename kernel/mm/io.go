@@ -6,10 +6,11 @@ import (
 
 // forEachLocked calls fn on the kernel's view of each part of
 // [addr, addr+n) in turn, checking that the application may access it
-// with need (a PROT_* bit, or 0 for any mapped memory). It stops at the
-// first hole or protection failure and returns the bytes handled and
-// EFAULT.
-func (mm *MM) forEachLocked(addr uintptr, n int, need int, fn func(b []byte)) (int, error) {
+// with need (a PROT_* bit, or 0 for any mapped memory). write says fn
+// writes: copy-on-write memory must have been broken first
+// (lockForWrite), and is refused if it was not. It stops at the first
+// hole or protection failure and returns the bytes handled and EFAULT.
+func (mm *MM) forEachLocked(addr uintptr, n int, need int, write bool, fn func(b []byte)) (int, error) {
 	done := 0
 	for done < n {
 		at := addr + uintptr(done)
@@ -17,7 +18,7 @@ func (mm *MM) forEachLocked(addr uintptr, n int, need int, fn func(b []byte)) (i
 			return done, unix.EFAULT // wrapped around
 		}
 		v := mm.vmaAtLocked(at)
-		if v == nil || v.prot&need != need {
+		if v == nil || v.prot&need != need || (write && v.cow) {
 			return done, unix.EFAULT
 		}
 		chunk := min(uintptr(n-done), v.end-at)
@@ -32,27 +33,26 @@ func (mm *MM) CopyIn(addr uintptr, dst []byte) (int, error) {
 	mm.mu.RLock()
 	defer mm.mu.RUnlock()
 	off := 0
-	return mm.forEachLocked(addr, len(dst), unix.PROT_READ, func(b []byte) {
+	return mm.forEachLocked(addr, len(dst), unix.PROT_READ, false, func(b []byte) {
 		off += copy(dst[off:], b)
 	})
 }
 
-// CopyOut copies src into application memory at addr.
+// CopyOut copies src into application memory at addr, breaking
+// copy-on-write first.
 func (mm *MM) CopyOut(addr uintptr, src []byte) (int, error) {
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	defer mm.lockForWrite(addr, len(src), unix.PROT_WRITE)()
 	off := 0
-	return mm.forEachLocked(addr, len(src), unix.PROT_WRITE, func(b []byte) {
+	return mm.forEachLocked(addr, len(src), unix.PROT_WRITE, true, func(b []byte) {
 		off += copy(b, src[off:])
 	})
 }
 
 // WriteForce copies data to addr ignoring protection (for the loader).
 func (mm *MM) WriteForce(addr uintptr, data []byte) error {
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	defer mm.lockForWrite(addr, len(data), 0)()
 	off := 0
-	_, err := mm.forEachLocked(addr, len(data), 0, func(b []byte) {
+	_, err := mm.forEachLocked(addr, len(data), 0, true, func(b []byte) {
 		off += copy(b, data[off:])
 	})
 	return err
@@ -71,7 +71,7 @@ func (mm *MM) CopyInString(addr uintptr, max int) (string, error) {
 		// before unmapped memory is still read.
 		chunk := min(int(PageSize-at%PageSize), max-len(buf))
 		found := false
-		_, err := mm.forEachLocked(at, chunk, unix.PROT_READ, func(b []byte) {
+		_, err := mm.forEachLocked(at, chunk, unix.PROT_READ, false, func(b []byte) {
 			for i, c := range b {
 				if c == 0 {
 					buf = append(buf, b[:i]...)
@@ -96,17 +96,43 @@ func (mm *MM) CopyInString(addr uintptr, max int) (string, error) {
 // and writes. write says the application memory is written (needs
 // PROT_WRITE), else read (PROT_READ). fn returns the bytes it handled; a
 // short count or an error stops the walk.
+//
+// Copy-on-write memory is broken chunk by chunk as fn reaches it, so that
+// a short read(2) into a large buffer copies only what it writes.
 func (mm *MM) WithBytes(addr uintptr, n int, write bool, fn func(b []byte) (int, error)) (int, error) {
-	need := unix.PROT_READ
-	if write {
-		need = unix.PROT_WRITE
+	if !write {
+		mm.mu.RLock()
+		defer mm.mu.RUnlock()
+		return mm.withBytesLocked(addr, n, unix.PROT_READ, false, fn)
 	}
 	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	if !mm.cowInLocked(addr, n, unix.PROT_WRITE) {
+		defer mm.mu.RUnlock()
+		return mm.withBytesLocked(addr, n, unix.PROT_WRITE, true, fn)
+	}
+	mm.mu.RUnlock()
+	done := 0
+	for done < n {
+		at := addr + uintptr(done)
+		k := min(n-done, int(cowChunk-at%cowChunk))
+		unlock := mm.lockForWrite(at, k, unix.PROT_WRITE)
+		got, err := mm.withBytesLocked(at, k, unix.PROT_WRITE, true, fn)
+		unlock()
+		done += got
+		if err != nil || got < k {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// withBytesLocked is WithBytes over memory that needs no more
+// copy-on-write breaking.
+func (mm *MM) withBytesLocked(addr uintptr, n int, need int, write bool, fn func(b []byte) (int, error)) (int, error) {
 	done := 0
 	var fnErr error
 	stopped := false
-	_, err := mm.forEachLocked(addr, n, need, func(b []byte) {
+	_, err := mm.forEachLocked(addr, n, need, write, func(b []byte) {
 		if stopped {
 			return
 		}

@@ -2,6 +2,7 @@ package mm
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -34,7 +35,7 @@ type MM struct {
 
 // vma is a range of application memory. Every byte of it is backed by
 // the memory file at off + (addr - start), whether or not the platform has
-// mapped it yet.
+// mapped it yet; the vma holds one reference to that range.
 type vma struct {
 	start, end uintptr
 	prot       int
@@ -44,9 +45,32 @@ type vma struct {
 	// mapped says the platform maps the whole range (it is mapped on the
 	// first fault anywhere in it, and unmapped as a whole).
 	mapped bool
+	// cow says the range may be shared with another address space (a
+	// private vma after fork): the platform maps it without PROT_WRITE,
+	// and a write first gives it a range of its own (breakCOWLocked).
+	// Every private vma whose range has other references is cow; a cow
+	// vma whose range has lost them is made writable on its next write.
+	// Shared vmas are never cow.
+	cow bool
 }
 
 func (v *vma) length() uintptr { return v.end - v.start }
+
+// hostProt is the protection the platform maps v with.
+func (v *vma) hostProt() int {
+	if v.cow {
+		return v.prot &^ unix.PROT_WRITE
+	}
+	return v.prot
+}
+
+// mergeable reports whether b continues a: adjacent in the address space
+// and in the memory file, and alike in everything else, so that one vma
+// can stand for both.
+func mergeable(a, b *vma) bool {
+	return a.end == b.start && a.off+uint64(a.length()) == b.off && a.prot == b.prot &&
+		a.shared == b.shared && a.name == b.name && a.mapped == b.mapped && a.cow == b.cow
+}
 
 // New creates an empty address space over mf whose host side is as.
 func New(mf *memfile.File, as platform.AddressSpace, mmapBase uintptr) *MM {
@@ -63,12 +87,20 @@ func (mm *MM) Release() {
 	if mm.released {
 		return
 	}
-	for _, v := range mm.vmas {
-		mm.mf.Free(v.off, uint64(v.length()))
-	}
-	mm.vmas = nil
+	// The platform goes first: no stub may map memory that is freed.
 	mm.as.Release()
+	mm.mf.DecRefRanges(ranges(mm.vmas))
+	mm.vmas = nil
 	mm.released = true
+}
+
+// ranges lists the memory-file ranges of vs.
+func ranges(vs []*vma) []memfile.Range {
+	rs := make([]memfile.Range, len(vs))
+	for i, v := range vs {
+		rs[i] = memfile.Range{Off: v.off, Len: uint64(v.length())}
+	}
+	return rs
 }
 
 func pageUp(a uintptr) uintptr   { return (a + PageSize - 1) &^ (PageSize - 1) }
@@ -137,6 +169,21 @@ func (mm *MM) piecesLocked(start, end uintptr) []*vma {
 	return mm.vmas[i:j]
 }
 
+// mergeAroundLocked merges v with its neighbours where mergeable, so that
+// breaking copy-on-write chunk by chunk does not leave a vma per chunk
+// when the new ranges happen to be contiguous.
+func (mm *MM) mergeAroundLocked(v *vma) {
+	i := mm.findLocked(v.start)
+	if i+1 < len(mm.vmas) && mergeable(v, mm.vmas[i+1]) {
+		v.end = mm.vmas[i+1].end
+		mm.vmas = slices.Delete(mm.vmas, i+1, i+2)
+	}
+	if i > 0 && mergeable(mm.vmas[i-1], v) {
+		mm.vmas[i-1].end = v.end
+		mm.vmas = slices.Delete(mm.vmas, i, i+1)
+	}
+}
+
 // coveredLocked reports whether [start, end) is mapped without holes.
 func (mm *MM) coveredLocked(start, end uintptr) bool {
 	at := start
@@ -150,7 +197,8 @@ func (mm *MM) coveredLocked(start, end uintptr) bool {
 	return at >= end
 }
 
-// unmapLocked removes [start, end) (page aligned), freeing its memory.
+// unmapLocked removes [start, end) (page aligned), dropping its
+// references to the memory file.
 func (mm *MM) unmapLocked(start, end uintptr) error {
 	pieces := mm.piecesLocked(start, end)
 	if len(pieces) == 0 {
@@ -159,14 +207,17 @@ func (mm *MM) unmapLocked(start, end uintptr) error {
 	mapped := false
 	for _, v := range pieces {
 		mapped = mapped || v.mapped
-		mm.mf.Free(v.off, uint64(v.length()))
 	}
+	rs := ranges(pieces)
 	i := mm.findLocked(start)
-	mm.vmas = append(mm.vmas[:i], mm.vmas[i+len(pieces):]...)
+	mm.vmas = slices.Delete(mm.vmas, i, i+len(pieces))
+	// Unmap before the memory can be freed and handed to someone else.
+	var err error
 	if mapped {
-		return mm.as.Unmap(start, end-start)
+		err = mm.as.Unmap(start, end-start)
 	}
-	return nil
+	mm.mf.DecRefRanges(rs)
+	return err
 }
 
 // newVMALocked allocates memory for [start, end) and inserts it. The range
@@ -223,12 +274,20 @@ type MapInfo struct {
 	Name       string
 }
 
-// Maps lists the address space.
+// Maps lists the address space. Adjacent private vmas that differ only in
+// their memory-file ranges are listed as one, as Linux would have merged
+// them (copy-on-write splits vmas where Linux does not).
 func (mm *MM) Maps() []MapInfo {
 	mm.mu.RLock()
 	defer mm.mu.RUnlock()
 	out := make([]MapInfo, 0, len(mm.vmas))
 	for _, v := range mm.vmas {
+		if n := len(out); n > 0 && !v.shared {
+			if p := &out[n-1]; p.End == v.start && !p.Shared && p.Prot == v.prot && p.Name == v.name {
+				p.End = v.end
+				continue
+			}
+		}
 		out = append(out, MapInfo{v.start, v.end, v.prot, v.shared, v.name})
 	}
 	return out

@@ -2,6 +2,7 @@ package mm
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -9,24 +10,73 @@ import (
 	"magawa/kernel/memfile"
 )
 
-// fakeAS records what the platform was asked to do.
+// fakeAS is a platform address space that keeps what it was asked to
+// map, page by page, like a stub would, and counts the operations.
 type fakeAS struct {
-	mapped   map[uintptr]int // start -> prot of each MapFile
-	unmaps   int
-	protects int
-	released bool
+	mu                     sync.Mutex
+	pages                  map[uintptr]pte
+	maps, unmaps, protects int
+	released               bool
 }
 
+// pte is one page of a fakeAS: the memory-file page it maps and how.
+type pte struct {
+	off  uint64
+	prot int
+}
+
+func newFakeAS() *fakeAS { return &fakeAS{pages: map[uintptr]pte{}} }
+
 func (f *fakeAS) MapFile(addr, length uintptr, offset uint64, prot int) error {
-	f.mapped[addr] = prot
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.maps++
+	for a := addr; a < addr+length; a += PageSize {
+		f.pages[a] = pte{offset + uint64(a-addr), prot}
+	}
 	return nil
 }
-func (f *fakeAS) Unmap(addr, length uintptr) error { f.unmaps++; return nil }
+
+func (f *fakeAS) Unmap(addr, length uintptr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unmaps++
+	for a := addr; a < addr+length; a += PageSize {
+		delete(f.pages, a)
+	}
+	return nil
+}
+
+// Protect changes the pages that are mapped and skips the others, as the
+// ptrace platform does.
 func (f *fakeAS) Protect(addr, length uintptr, prot int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.protects++
+	for a := addr; a < addr+length; a += PageSize {
+		if p, ok := f.pages[a]; ok {
+			p.prot = prot
+			f.pages[a] = p
+		}
+	}
 	return nil
 }
+
 func (f *fakeAS) Release() { f.released = true }
+
+// ops counts the platform operations so far.
+func (f *fakeAS) ops() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maps + f.unmaps + f.protects
+}
+
+func (f *fakeAS) page(addr uintptr) (pte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pages[pageDown(addr)]
+	return p, ok
+}
 
 func newMM(t *testing.T) (*MM, *fakeAS) {
 	t.Helper()
@@ -35,7 +85,7 @@ func newMM(t *testing.T) (*MM, *fakeAS) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mf.Close() })
-	as := &fakeAS{mapped: map[uintptr]int{}}
+	as := newFakeAS()
 	return New(mf, as, 0x7f00_0000_0000), as
 }
 
@@ -148,7 +198,7 @@ func TestMmapFixedNoReplace(t *testing.T) {
 func TestMprotect(t *testing.T) {
 	m, as := newMM(t)
 	addr, _ := m.Mmap(MmapOpts{Length: 2 * PageSize, Prot: rw})
-	if ok, _ := m.HandleFault(addr); !ok {
+	if ok, _ := m.HandleFault(addr, SEGV_MAPERR); !ok {
 		t.Fatal("first fault in a fresh mapping not handled")
 	}
 	if err := m.Mprotect(addr, PageSize, unix.PROT_READ); err != nil {
@@ -166,10 +216,10 @@ func TestMprotect(t *testing.T) {
 	if err := m.Mprotect(addr, 3*PageSize, unix.PROT_READ); err != unix.ENOMEM {
 		t.Errorf("mprotect over unmapped memory: %v, want ENOMEM", err)
 	}
-	if ok, code := m.HandleFault(addr); ok || code != SEGV_ACCERR {
+	if ok, code := m.HandleFault(addr, SEGV_ACCERR); ok || code != SEGV_ACCERR {
 		t.Errorf("fault in a mapped page = %v, %d; want SEGV_ACCERR", ok, code)
 	}
-	if ok, code := m.HandleFault(0x20000); ok || code != SEGV_MAPERR {
+	if ok, code := m.HandleFault(0x20000, SEGV_MAPERR); ok || code != SEGV_MAPERR {
 		t.Errorf("fault at an unmapped address = %v, %d; want SEGV_MAPERR", ok, code)
 	}
 }

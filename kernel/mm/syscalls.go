@@ -111,18 +111,21 @@ func (mm *MM) Mprotect(addr, length uintptr, prot int) error {
 	if !mm.coveredLocked(addr, end) {
 		return unix.ENOMEM
 	}
+	// Copy-on-write pieces stay without PROT_WRITE in the platform.
+	var b protectBatch
 	for _, v := range mm.piecesLocked(addr, end) {
 		if v.prot == prot {
 			continue
 		}
+		old := v.hostProt()
 		v.prot = prot
-		if v.mapped {
-			if err := mm.as.Protect(v.start, v.length(), prot); err != nil {
+		if v.mapped && v.hostProt() != old {
+			if err := b.add(mm.as, v.start, v.end, v.hostProt()); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return b.flush(mm.as)
 }
 
 // Brk moves the program break and returns the new one (the old one if the
@@ -276,7 +279,10 @@ func (mm *MM) moveLocked(old, oldLen, dst, newLen uintptr) (uintptr, error) {
 }
 
 // MadviseDontNeed drops the contents of [addr, addr+length): private
-// anonymous memory reads as zeros afterwards.
+// anonymous memory reads as zeros afterwards; shared memory keeps its
+// contents (for Linux, the pages stay in the shmem file). Copy-on-write
+// memory gets fresh pages, leaving the other side's alone.
+// Linux: mm/madvise.c, madvise_dontneed_single_vma().
 func (mm *MM) MadviseDontNeed(addr, length uintptr) error {
 	if addr%PageSize != 0 {
 		return unix.EINVAL
@@ -294,7 +300,16 @@ func (mm *MM) MadviseDontNeed(addr, length uintptr) error {
 	for i := mm.findLocked(addr); i < len(mm.vmas) && mm.vmas[i].start < end; i++ {
 		v := mm.vmas[i]
 		s, e := max(v.start, addr), min(v.end, end)
-		mm.mf.Decommit(v.off+uint64(s-v.start), uint64(e-s))
+		switch {
+		case v.shared:
+		case v.cow:
+			if err := mm.dropCOWLocked(s, e); err != nil {
+				return err
+			}
+			i = mm.findLocked(s) // dropCOWLocked may have split v
+		default:
+			mm.mf.Decommit(v.off+uint64(s-v.start), uint64(e-s))
+		}
 	}
 	if !mm.coveredLocked(addr, end) {
 		return unix.ENOMEM

@@ -3,6 +3,7 @@ package syscalls
 import (
 	"golang.org/x/sys/unix"
 
+	"magawa/kernel/ipc/pipe"
 	"magawa/kernel/kernel"
 	"magawa/kernel/vfs"
 )
@@ -273,6 +274,22 @@ func Ioctl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
+	if p, ok := pipe.Of(f); ok && req == fionread {
+		n := int32(p.Available())
+		return 0, copyOutStruct(t, a.Pointer(2), &n)
+	}
+	if req == fionbio {
+		var on int32
+		if err := copyInStruct(t, a.Pointer(2), &on); err != nil {
+			return 0, err
+		}
+		fl := f.Flags() &^ unix.O_NONBLOCK
+		if on != 0 {
+			fl |= unix.O_NONBLOCK
+		}
+		f.SetFlags(fl)
+		return 0, nil
+	}
 	if io, ok := f.Impl.(vfs.IoctlImpl); ok {
 		return io.Ioctl(t, req, a.Pointer(2))
 	}
@@ -347,6 +364,17 @@ func Fcntl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 		f.SetFlags(int(a.Int(2)))
 		return 0, nil
+	case unix.F_GETPIPE_SZ:
+		if p, ok := pipe.Of(f); ok {
+			return uintptr(p.Size()), nil
+		}
+		return 0, unix.EBADF
+	case unix.F_SETPIPE_SZ:
+		if p, ok := pipe.Of(f); ok {
+			n, err := p.SetSize(int(a.Int(2)))
+			return uintptr(n), err
+		}
+		return 0, unix.EBADF
 	}
 	return 0, unix.EINVAL
 }
@@ -405,6 +433,8 @@ func Fchdir(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Generic descriptor ioctls. Linux: include/uapi/asm-generic/ioctls.h.
 const (
+	fionread = 0x541b
+	fionbio  = 0x5421
 	fionclex = 0x5450
 	fioclex  = 0x5451
 )

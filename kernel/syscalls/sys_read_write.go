@@ -1,10 +1,14 @@
 package syscalls
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/abi"
 	"magawa/kernel/kernel"
+	"magawa/kernel/vfs"
+	"magawa/kernel/waiter"
 )
 
 // Read implements read(2).
@@ -21,10 +25,7 @@ func Read(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 		return 0, nil
 	}
-	n, err := f.Read(func(read func([]byte) (int, error)) (int, error) {
-		return t.MM().WithBytes(a.Pointer(1), count, true, read)
-	})
-	return partial(n, err)
+	return readFile(t, f, []abi.Iovec{{Base: uint64(a.Pointer(1)), Len: uint64(count)}})
 }
 
 // Write implements write(2).
@@ -41,10 +42,125 @@ func Write(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 		return 0, nil
 	}
-	n, err := f.Write(func(write func([]byte) (int, error)) (int, error) {
-		return t.MM().WithBytes(a.Pointer(1), count, false, write)
-	})
-	return partial(n, err)
+	return writeFile(t, f, []abi.Iovec{{Base: uint64(a.Pointer(1)), Len: uint64(count)}})
+}
+
+// readFile reads into the application's buffers at the file offset. A
+// waitable file (pipe, socket) in blocking mode is waited on until data
+// or end-of-file arrives; a signal interrupts the wait (ERESTARTSYS).
+func readFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	op := func() (int, error) {
+		if _, ok := f.Impl.(vfs.HostBlocking); ok {
+			return bounceRead(t, f, iovs)
+		}
+		return f.Read(func(read func([]byte) (int, error)) (int, error) {
+			return vectorIO(t, iovs, true, read)
+		})
+	}
+	n, err := op()
+	w, waitable := f.Impl.(vfs.Waitable)
+	if err != unix.EAGAIN || !waitable || f.NonBlocking() {
+		return partial(n, err)
+	}
+	e, ch := waiter.NewChannelEntry(waiter.EventIn | waiter.EventHUp | waiter.EventErr | waiter.EventRdHUp)
+	w.EventRegister(e)
+	defer w.EventUnregister(e)
+	for {
+		if n, err = op(); err != unix.EAGAIN {
+			return partial(n, err)
+		}
+		if err := t.Block(ch, time.Time{}); err != nil {
+			return 0, kernel.ERESTARTSYS
+		}
+	}
+}
+
+// bounceRead reads a host descriptor that may block for long (a terminal,
+// a pipe from outside the sandbox) into a kernel buffer first: the
+// application's memory must not stay locked while the read waits.
+func bounceRead(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (int, error) {
+	var want uint64
+	for _, iov := range iovs {
+		want += iov.Len
+	}
+	buf := make([]byte, min(want, 1<<20))
+	n, err := f.Read(func(read func([]byte) (int, error)) (int, error) { return read(buf) })
+	if n <= 0 {
+		return n, err
+	}
+	done := 0
+	for _, iov := range iovs {
+		if done == n {
+			break
+		}
+		k := min(int(iov.Len), n-done)
+		c, cerr := t.CopyOut(uintptr(iov.Base), buf[done:done+k])
+		done += c
+		if cerr != nil {
+			return done, unix.EFAULT
+		}
+	}
+	return done, err
+}
+
+// writeFile writes the application's buffers at the file offset. A
+// waitable file in blocking mode takes everything, waiting for room as
+// needed; EPIPE also raises SIGPIPE. Linux: fs/pipe.c, pipe_write().
+func writeFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	var want uint64
+	for _, iov := range iovs {
+		want += iov.Len
+	}
+	w, waitable := f.Impl.(vfs.Waitable)
+	var e *waiter.Entry
+	var ch <-chan struct{}
+	total := 0
+	for {
+		n, err := f.Write(func(write func([]byte) (int, error)) (int, error) {
+			return vectorIO(t, skipIovecs(iovs, total), false, write)
+		})
+		total += n
+		if err == unix.EPIPE {
+			t.SignalSelf(unix.SIGPIPE)
+			return partial(total, err)
+		}
+		if uint64(total) >= want || (err != nil && err != unix.EAGAIN) || !waitable {
+			return partial(total, err)
+		}
+		if err == nil {
+			continue // a partial write made progress: go on
+		}
+		if f.NonBlocking() {
+			return partial(total, err)
+		}
+		if e == nil {
+			e, ch = waiter.NewChannelEntry(waiter.EventOut | waiter.EventErr)
+			w.EventRegister(e)
+			defer w.EventUnregister(e)
+			continue // re-check after registering, so no wake is lost
+		}
+		if err := t.Block(ch, time.Time{}); err != nil {
+			if total > 0 {
+				return uintptr(total), nil
+			}
+			return 0, kernel.ERESTARTSYS
+		}
+	}
+}
+
+// skipIovecs returns iovs without their first n bytes.
+func skipIovecs(iovs []abi.Iovec, n int) []abi.Iovec {
+	for len(iovs) > 0 && n > 0 {
+		if uint64(n) < iovs[0].Len {
+			first := iovs[0]
+			first.Base += uint64(n)
+			first.Len -= uint64(n)
+			return append([]abi.Iovec{first}, iovs[1:]...)
+		}
+		n -= int(iovs[0].Len)
+		iovs = iovs[1:]
+	}
+	return iovs
 }
 
 // Pread64 implements pread64(2).
@@ -92,10 +208,7 @@ func Readv(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := f.Read(func(read func([]byte) (int, error)) (int, error) {
-		return vectorIO(t, iovs, true, read)
-	})
-	return partial(n, err)
+	return readFile(t, f, iovs)
 }
 
 // Writev implements writev(2).
@@ -109,10 +222,7 @@ func Writev(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := f.Write(func(write func([]byte) (int, error)) (int, error) {
-		return vectorIO(t, iovs, false, write)
-	})
-	return partial(n, err)
+	return writeFile(t, f, iovs)
 }
 
 // Preadv implements preadv(2).

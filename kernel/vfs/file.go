@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/kernel/waiter"
 )
 
 // FileImpl is what a file system provides for an open file.
@@ -293,4 +295,24 @@ type PathImpl interface {
 // than Stat gives.
 type StatxImpl interface {
 	Statx(mask uint32, syncFlags int) (unix.Statx_t, error)
+}
+
+// Waitable is implemented by files whose readiness changes over time
+// (pipes, sockets, event descriptors). Their reads and writes return
+// EAGAIN instead of blocking; the system-call layer waits on their queue.
+type Waitable interface {
+	// Readiness returns which of mask (waiter.Event* bits) hold now.
+	Readiness(mask uint32) uint32
+	EventRegister(e *waiter.Entry)
+	EventUnregister(e *waiter.Entry)
+}
+
+// NonBlocking reports whether O_NONBLOCK is set.
+func (f *File) NonBlocking() bool { return f.Flags()&unix.O_NONBLOCK != 0 }
+
+// HostBlocking marks files whose reads may wait on the host for long (the
+// standard streams): they are read through a kernel buffer, never
+// straight into locked application memory.
+type HostBlocking interface {
+	HostBlocking()
 }

@@ -117,3 +117,6 @@ func (s *Stream) Ioctl(io vfs.IO, request uint32, arg uintptr) (uintptr, error) 
 func StreamFile(fd int, flags int) *vfs.File {
 	return vfs.NewFile(NewStream(fd), flags)
 }
+
+// HostBlocking implements vfs.HostBlocking.
+func (s *Stream) HostBlocking() {}

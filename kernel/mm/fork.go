@@ -1,0 +1,237 @@
+package mm
+
+import (
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/platform"
+)
+
+// cowChunk is the unit in which copy-on-write is broken: a write copies
+// the 2 MiB-aligned chunk around it (clipped to its vma). Larger chunks
+// mean fewer faults and platform operations for memory that is written
+// throughout, smaller ones less copying for memory written in a few
+// places; holes of the memory file are never copied (memfile.File.Copy),
+// so a sparse chunk costs only its data.
+const cowChunk = 2 << 20
+
+// Fork returns a copy of the address space over as, a new and empty
+// platform address space, for fork(2). Nothing is copied: the child's
+// vmas reference the same memory-file ranges as the parent's. Shared
+// vmas stay shared; private ones become copy-on-write on both sides, and
+// the parent's mapped, writable ones lose PROT_WRITE in the platform (one
+// Protect per run of adjacent vmas). The child's platform address space
+// is filled by faults, as a new one is.
+//
+// The child owns as from the call on: on failure it has been released.
+// Linux: kernel/fork.c, dup_mm(); mm/memory.c, copy_page_range().
+func (mm *MM) Fork(as platform.AddressSpace) (*MM, error) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if mm.released {
+		as.Release()
+		return nil, unix.EINVAL
+	}
+	child := &MM{
+		mf:       mm.mf,
+		as:       as,
+		vmas:     make([]*vma, len(mm.vmas)),
+		brkStart: mm.brkStart,
+		brk:      mm.brk,
+		mmapBase: mm.mmapBase,
+	}
+	for i, v := range mm.vmas {
+		c := *v
+		c.mapped = false
+		c.cow = !v.shared
+		child.vmas[i] = &c
+	}
+	mm.mf.IncRefRanges(ranges(mm.vmas))
+
+	var b protectBatch
+	for _, v := range mm.vmas {
+		if v.shared || v.cow {
+			continue
+		}
+		v.cow = true
+		if v.mapped && v.prot&unix.PROT_WRITE != 0 {
+			if err := b.add(mm.as, v.start, v.end, v.hostProt()); err != nil {
+				child.Release()
+				return nil, err
+			}
+		}
+	}
+	if err := b.flush(mm.as); err != nil {
+		child.Release()
+		return nil, err
+	}
+	return child, nil
+}
+
+// protectBatch gathers Protect calls over adjacent ranges with the same
+// protection into one platform operation.
+type protectBatch struct {
+	start, end uintptr
+	prot       int
+}
+
+func (b *protectBatch) add(as platform.AddressSpace, start, end uintptr, prot int) error {
+	if b.end != 0 && b.end == start && b.prot == prot {
+		b.end = end
+		return nil
+	}
+	err := b.flush(as)
+	*b = protectBatch{start, end, prot}
+	return err
+}
+
+func (b *protectBatch) flush(as platform.AddressSpace) error {
+	if b.end == 0 {
+		return nil
+	}
+	err := as.Protect(b.start, b.end-b.start, b.prot)
+	*b = protectBatch{}
+	return err
+}
+
+// breakCOWLocked gives the chunk of the copy-on-write vma v around addr
+// memory of its own and maps it writable (when v is mapped): after it,
+// addr lies in a vma that is not cow. If v's range has no other
+// references left, the whole of v simply stops being cow; if the chunk's
+// has none, the chunk does; otherwise the chunk is copied into a new
+// range and the reference to the old one dropped.
+func (mm *MM) breakCOWLocked(v *vma, addr uintptr) error {
+	if !mm.mf.Shared(v.off, uint64(v.length())) {
+		return mm.uncowLocked(v)
+	}
+	base := addr &^ (cowChunk - 1)
+	start, end := max(v.start, base), min(v.end, base+cowChunk)
+	p := mm.piecesLocked(start, end)[0]
+	n := uint64(end - start)
+	if !mm.mf.Shared(p.off, n) {
+		return mm.uncowLocked(p)
+	}
+	newOff, err := mm.mf.Allocate(n)
+	if err != nil {
+		return unix.ENOMEM
+	}
+	mm.mf.Copy(newOff, p.off, n)
+	old := p.off
+	p.off, p.cow = newOff, false
+	// Map the copy before dropping the reference to the old range: while
+	// it is held, the other side cannot start writing the old range in
+	// place, so this side's application never sees the other's writes.
+	if p.mapped {
+		if err = mm.as.MapFile(p.start, p.length(), p.off, p.prot); err != nil {
+			p.mapped = false
+		}
+	}
+	mm.mf.DecRef(old, n)
+	mm.mergeAroundLocked(p)
+	return err
+}
+
+// uncowLocked makes v, whose range has no other references, an ordinary
+// vma again.
+func (mm *MM) uncowLocked(v *vma) error {
+	v.cow = false
+	var err error
+	if v.mapped && v.prot&unix.PROT_WRITE != 0 {
+		err = mm.as.Protect(v.start, v.length(), v.prot)
+	}
+	mm.mergeAroundLocked(v)
+	return err
+}
+
+// cowInLocked reports whether a kernel write of [addr, addr+n) that needs
+// need (PROT_* bits, or 0) would reach a copy-on-write vma before failing.
+func (mm *MM) cowInLocked(addr uintptr, n int, need int) bool {
+	end := addr + uintptr(n)
+	if n <= 0 || end < addr {
+		return false
+	}
+	at := addr
+	for i := mm.findLocked(addr); i < len(mm.vmas) && at < end; i++ {
+		v := mm.vmas[i]
+		if v.start > at || v.prot&need != need {
+			return false
+		}
+		if v.cow {
+			return true
+		}
+		at = v.end
+	}
+	return false
+}
+
+// breakCOWRangeLocked breaks copy-on-write in every chunk of
+// [addr, addr+n) that a kernel write needing need would reach.
+func (mm *MM) breakCOWRangeLocked(addr uintptr, n int, need int) error {
+	end := addr + uintptr(n)
+	if n <= 0 || end < addr {
+		return nil
+	}
+	for at := addr; at < end; {
+		v := mm.vmaAtLocked(at)
+		if v == nil || v.prot&need != need {
+			return nil // the write stops here with EFAULT
+		}
+		if v.cow {
+			if err := mm.breakCOWLocked(v, at); err != nil {
+				return err
+			}
+			v = mm.vmaAtLocked(at) // no longer cow
+		}
+		at = v.end
+	}
+	return nil
+}
+
+// lockForWrite locks mm for a kernel write of [addr, addr+n) needing
+// need, and returns the unlock. The common case, memory that is not
+// copy-on-write, takes the read lock only; otherwise copy-on-write is
+// broken under the write lock first, and the write then goes ahead under
+// the read lock, so that a write that blocks (read(2) into a buffer)
+// does not hold the write lock. A fork in between makes it try again, a
+// few times, before it keeps the write lock. If breaking fails, the write
+// stops with EFAULT at the memory still copy-on-write (forEachLocked).
+func (mm *MM) lockForWrite(addr uintptr, n int, need int) (unlock func()) {
+	for try := 0; ; try++ {
+		mm.mu.RLock()
+		if !mm.cowInLocked(addr, n, need) {
+			return mm.mu.RUnlock
+		}
+		mm.mu.RUnlock()
+		mm.mu.Lock()
+		if err := mm.breakCOWRangeLocked(addr, n, need); err != nil || try == 2 {
+			return mm.mu.Unlock
+		}
+		mm.mu.Unlock()
+	}
+}
+
+// dropCOWLocked implements MADV_DONTNEED for [start, end), which lies in
+// one copy-on-write vma: where the range is still shared, this side drops
+// its reference and gets fresh zeroed memory of its own, and the other
+// side keeps the contents; where it is not, it is decommitted in place.
+func (mm *MM) dropCOWLocked(start, end uintptr) error {
+	v := mm.vmaAtLocked(start)
+	n := uint64(end - start)
+	if old := v.off + uint64(start-v.start); !mm.mf.Shared(old, n) {
+		mm.mf.Decommit(old, n)
+		return nil
+	}
+	newOff, err := mm.mf.Allocate(n)
+	if err != nil {
+		return unix.ENOMEM
+	}
+	p := mm.piecesLocked(start, end)[0]
+	old := p.off
+	p.off, p.cow = newOff, false
+	if p.mapped {
+		if err = mm.as.MapFile(p.start, p.length(), p.off, p.prot); err != nil {
+			p.mapped = false
+		}
+	}
+	mm.mf.DecRef(old, n)
+	return err
+}
