@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/kernel/fs/dev"
 	"magawa/kernel/fs/hostfs"
 	"magawa/kernel/kernel"
 	"magawa/kernel/memfile"
@@ -60,10 +61,10 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		Platform:   p,
 		MemoryFile: mf,
 		Syscalls:   syscalls.Table(),
-		Root:       root,
+		Root:       &dev.FS{Lower: root},
 		Hostname:   "magawa",
 		Futexes: syscalls.NewFutexes(func(tid uint32) bool {
-			return k != nil && k.TaskByTID(int32(tid)) != nil
+			return k != nil && k.FutexAlive(int32(tid))
 		}),
 		Log: cfg.Log,
 	}

@@ -93,7 +93,7 @@
 // set_robust_list(2) registered, then, once its alive function reports
 // the TID gone, ExitPI; at execve, the same two calls (Linux:
 // futex_exit_release(), futex_exec_release()). Then, for
-// CLONE_CHILD_CLEARTID,
-// it writes 0 to the TID address and calls Wake(KeyOf(mem, addr, false),
-// 1, BitsetMatchAny) (Linux: kernel/fork.c, mm_release()).
+// CLONE_CHILD_CLEARTID, if other threads share the address space, it
+// writes 0 to the TID address and calls Wake(KeyOf(mem, addr, false), 1,
+// BitsetMatchAny) (Linux: kernel/fork.c, mm_release()).
 package futex

@@ -34,7 +34,7 @@ const (
 	// CLOCK_REALTIME instead of CLOCK_MONOTONIC.
 	ClockRealtime = 256
 	// CmdMask extracts the command from futex(2)'s op argument.
-	CmdMask = ^(PrivateFlag | ClockRealtime)
+	CmdMask = ^uint32(PrivateFlag | ClockRealtime)
 
 	// BitsetMatchAny (FUTEX_BITSET_MATCH_ANY) is the bitset of FUTEX_WAIT
 	// and FUTEX_WAKE.

@@ -487,3 +487,108 @@ func TestWaitRequeuePIErrors(t *testing.T) {
 	}
 	checkEmpty(t, m)
 }
+
+func TestAttachCheck(t *testing.T) {
+	for _, tc := range []struct {
+		uval, owner uint32
+		want        error
+	}{
+		{5 | Waiters, 5, nil},
+		{6 | Waiters, 5, unix.EINVAL},             // word names another owner
+		{5 | Waiters, 0, unix.EINVAL},             // no owner without OwnerDied
+		{Waiters | OwnerDied, 0, nil},             // hand-over from the dead in flight
+		{5 | Waiters | OwnerDied, 0, unix.EINVAL}, // TID without an owner
+		{Waiters | OwnerDied, 5, nil},             // owner not yet in the word
+		{5 | OwnerDied, 5, nil},
+		{6 | OwnerDied, 5, unix.EINVAL},
+	} {
+		if err := attachCheck(tc.uval, &piState{owner: tc.owner}); err != tc.want {
+			t.Errorf("attachCheck(%#x, owner %d) = %v, want %v", tc.uval, tc.owner, err, tc.want)
+		}
+	}
+}
+
+// gatedBlocker holds a woken task until its gate opens, to observe the
+// state between a wake and the task running.
+type gatedBlocker struct{ gate chan struct{} }
+
+func (g *gatedBlocker) Block(wake <-chan struct{}, deadline time.Time) error {
+	<-wake
+	<-g.gate
+	return nil
+}
+
+// While a dead owner's lock is on its way to a waiter, newcomers queue
+// behind it and nobody can unlock it.
+func TestExitPIHandOverInFlight(t *testing.T) {
+	m := NewManager(nil)
+	mem := newFakeMem(1)
+	a := mem.addr(0)
+	key := mustKey(t, mem, a, true)
+	mem.store(a, 1)
+	g := &gatedBlocker{gate: make(chan struct{})}
+	w2 := async(func() error { return m.LockPI(mem, g, a, true, 2, time.Time{}) })
+	awaitQueued(t, m, key, 1)
+	mem.store(a, Waiters|OwnerDied) // what the robust list leaves
+	m.ExitPI(1)
+	awaitQueued(t, m, key, 0)
+	w3 := async(func() error { return m.LockPI(mem, newBlocker(), a, true, 3, time.Time{}) })
+	awaitQueued(t, m, key, 1)
+	if err := m.TryLockPI(mem, a, true, 4); err != unix.EAGAIN {
+		t.Errorf("trylock during hand-over = %v, want EAGAIN", err)
+	}
+	close(g.gate)
+	if err := recv(t, w2); err != nil {
+		t.Fatal(err)
+	}
+	if w := mem.load(a); w != 2|Waiters|OwnerDied {
+		t.Fatalf("word = %#x", w)
+	}
+	if err := m.UnlockPI(mem, a, true, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, w3); err != nil {
+		t.Fatal(err)
+	}
+	m.UnlockPI(mem, a, true, 3)
+	checkEmpty(t, m)
+}
+
+// staleFirstLoad returns the word without Waiters on its first load, as
+// if a waiter set the bit just after UnlockPI read it.
+type staleFirstLoad struct {
+	*fakeMem
+	loads int
+}
+
+func (s *staleFirstLoad) LoadUint32(addr uintptr) (uint32, error) {
+	v, err := s.fakeMem.LoadUint32(addr)
+	if s.loads++; s.loads == 1 {
+		v &^= Waiters
+	}
+	return v, err
+}
+
+func TestUnlockPIRacesWaitersBit(t *testing.T) {
+	m := NewManager(nil)
+	mem := newFakeMem(1)
+	a := mem.addr(0)
+	key := mustKey(t, mem, a, true)
+	mem.store(a, 1)
+	w2 := async(func() error { return m.LockPI(mem, newBlocker(), a, true, 2, time.Time{}) })
+	awaitQueued(t, m, key, 1)
+	// An unconditional unlock that read the word before Waiters was set
+	// retries and hands over.
+	if err := m.UnlockPI(&staleFirstLoad{fakeMem: mem}, a, true, 1); err != nil {
+		t.Fatalf("UnlockPI = %v", err)
+	}
+	if err := recv(t, w2); err != nil {
+		t.Fatal(err)
+	}
+	// Without waiters, a changed word is user space's problem: EAGAIN.
+	mem.store(a, 2|Waiters)
+	if err := m.UnlockPI(&staleFirstLoad{fakeMem: mem}, a, true, 2); err != unix.EAGAIN {
+		t.Errorf("UnlockPI with a changed word = %v, want EAGAIN", err)
+	}
+	checkEmpty(t, m)
+}

@@ -170,6 +170,7 @@ func (t *Task) Execve(name string, argv, envv []string) error {
 	}
 
 	t.exitMemory()
+	t.futexExited.Store(false)
 	old := t.mm
 	t.installImage(m, img)
 	k.releaseMM(old)

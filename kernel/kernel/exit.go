@@ -78,8 +78,9 @@ func (t *Task) exitMemory() {
 	if t.mm == nil {
 		return
 	}
-	if t.robustList != 0 && t.k.Futexes != nil {
-		t.k.Futexes.ExitRobustList(t, t.robustList)
+	t.futexExited.Store(true)
+	if t.k.Futexes != nil {
+		t.k.Futexes.ExitThread(t, t.robustList)
 	}
 	t.robustList = 0
 	if t.clearChildTID != 0 {

@@ -24,8 +24,9 @@ type FileSystem interface {
 // Futexes is what the kernel needs of the futex implementation when a
 // thread exits.
 type Futexes interface {
-	// ExitRobustList releases the robust futexes a dying thread holds.
-	ExitRobustList(t *Task, head uintptr)
+	// ExitThread releases the robust and priority-inheritance futexes a
+	// dying (or exec'ing) thread holds.
+	ExitThread(t *Task, robustHead uintptr)
 	// WakeAddress wakes one waiter of the futex at addr
 	// (CLONE_CHILD_CLEARTID).
 	WakeAddress(t *Task, addr uintptr)

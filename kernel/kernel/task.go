@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -107,6 +108,15 @@ type Task struct {
 	// inherits its parent's).
 	pendingFP []byte
 	startTime time.Time
+	// futexExited is set once the thread gave up its futexes: a PI
+	// owner that is exiting no longer counts as alive.
+	futexExited atomic.Bool
+}
+
+// FutexAlive reports whether tid is a thread that may own a PI futex.
+func (k *Kernel) FutexAlive(tid int32) bool {
+	t := k.TaskByTID(tid)
+	return t != nil && !t.futexExited.Load()
 }
 
 // Kernel returns the task's kernel.

@@ -66,9 +66,14 @@ func (b taskBlocker) Block(wake <-chan struct{}, deadline time.Time) error {
 	}
 }
 
-// ExitRobustList implements kernel.Futexes.
-func (f *Futexes) ExitRobustList(t *kernel.Task, head uintptr) {
-	f.M.ExitRobustList(futexMemory{t.MM()}, head, uint32(t.TID()))
+// ExitThread implements kernel.Futexes: the robust list first, then the
+// PI futexes the thread still owns. Linux: kernel/futex/core.c,
+// futex_exit_release().
+func (f *Futexes) ExitThread(t *kernel.Task, robustHead uintptr) {
+	if robustHead != 0 {
+		f.M.ExitRobustList(futexMemory{t.MM()}, robustHead, uint32(t.TID()))
+	}
+	f.M.ExitPI(uint32(t.TID()))
 }
 
 // WakeAddress implements kernel.Futexes (CLONE_CHILD_CLEARTID; Linux wakes
@@ -77,9 +82,24 @@ func (f *Futexes) WakeAddress(t *kernel.Task, addr uintptr) {
 	if key, err := futex.KeyOf(futexMemory{t.MM()}, addr, false); err == nil {
 		f.M.Wake(key, 1, futexBitsetAll)
 	}
-	f.M.ExitPI(uint32(t.TID()))
 }
 
+// futexWaitRestartable waits; interrupted, a wait with a timeout restarts
+// (restart_syscall) until the same deadline, one without restarts as it is.
+// Linux: kernel/futex/waitwake.c, futex_wait().
+func futexWaitRestartable(t *kernel.Task, m *futex.Manager, addr uintptr, private bool, val, bitset uint32, d time.Time) error {
+	err := m.Wait(futexMemory{t.MM()}, taskBlocker{t}, addr, private, val, bitset, d)
+	if !errors.Is(err, futex.ErrInterrupted) {
+		return err
+	}
+	if d.IsZero() {
+		return kernel.ERESTARTSYS
+	}
+	t.SetRestart(func(t *kernel.Task) (uintptr, error) {
+		return 0, futexWaitRestartable(t, m, addr, private, val, bitset, d)
+	})
+	return kernel.ERESTART_RESTARTBLOCK
+}
 
 // futexesOf returns the kernel's futex state.
 func futexesOf(t *kernel.Task) *Futexes { return t.Kernel().Futexes.(*Futexes) }
@@ -91,7 +111,9 @@ func Futex(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
 	private := op&futexPrivateFlag != 0
 	realtime := op&futexClockRealtime != 0
-	if realtime && cmd != futexWaitBitset && cmd != futexWaitRequeuePI && cmd != futexLockPI2 && cmd != futexWait {
+	// FUTEX_CLOCK_REALTIME goes only with the absolute waits (FUTEX_WAIT
+	// refuses it on current Linux, whatever futex(2) says).
+	if realtime && cmd != futexWaitBitset && cmd != futexWaitRequeuePI && cmd != futexLockPI2 {
 		return 0, unix.ENOSYS
 	}
 	m := futexesOf(t).M
@@ -118,7 +140,7 @@ func Futex(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		if err != nil {
 			return 0, err
 		}
-		return 0, waitErr(m.Wait(mem, blk, addr, private, val, bitset, d), kernel.ERESTARTSYS)
+		return 0, futexWaitRestartable(t, m, addr, private, val, bitset, d)
 	case futexWake, futexWakeBitset:
 		bitset := uint32(futexBitsetAll)
 		if cmd == futexWakeBitset {
