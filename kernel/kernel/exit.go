@@ -131,9 +131,6 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 	status := int32(tg.status.Code)
 	if tg.status.Signal != 0 {
 		code, status = arch.CLD_KILLED, int32(tg.status.Signal)
-		if tg.status.Core {
-			code = arch.CLD_DUMPED
-		}
 	}
 	info := sigchldInfo(tg, code, status)
 	info.Signo = int32(sig)

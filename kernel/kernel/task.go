@@ -25,7 +25,7 @@ type Credentials struct {
 type ExitStatus struct {
 	Code   int         // exit code when Signal is 0
 	Signal unix.Signal // the fatal signal, or 0
-	Core   bool        // the signal's default action dumps core
+	Core   bool        // the signal's default action dumps core (none is written)
 }
 
 // HostCode is the status a shell reports: the exit code, or 128+signal.
@@ -39,11 +39,9 @@ func (s ExitStatus) HostCode() int {
 // WaitStatus is the status word wait4 reports. Linux: include/linux/wait.h.
 func (s ExitStatus) WaitStatus() uint32 {
 	if s.Signal != 0 {
-		w := uint32(s.Signal)
-		if s.Core {
-			w |= 0x80
-		}
-		return w
+		// No core file is ever written, so the core bit stays clear:
+		// Linux sets it only for a dump that happened.
+		return uint32(s.Signal)
 	}
 	return uint32(s.Code&0xff) << 8
 }

@@ -80,9 +80,6 @@ func (t *Task) waitOnceLocked(target WaitTarget, options int) (res *WaitResult, 
 			res.Code, res.Status = arch.CLD_EXITED, int32(c.status.Code)
 			if c.status.Signal != 0 {
 				res.Code, res.Status = arch.CLD_KILLED, int32(c.status.Signal)
-				if c.status.Core {
-					res.Code = arch.CLD_DUMPED
-				}
 			}
 			if options&WNOWAIT == 0 {
 				t.k.reapLocked(c)
