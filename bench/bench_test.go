@@ -41,7 +41,7 @@ func build(b *testing.B) string {
 		probes, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "probes", "*.c"))
 		for _, p := range probes {
 			name := strings.TrimSuffix(filepath.Base(p), ".c")
-			out, err := exec.Command("gcc", "-static", "-O2", "-o", filepath.Join(buildDir, name), p).CombinedOutput()
+			out, err := exec.Command("gcc", "-static", "-O2", "-pthread", "-o", filepath.Join(buildDir, name), p).CombinedOutput()
 			if err != nil {
 				buildErr = err
 				b.Logf("%s", out)
@@ -87,4 +87,16 @@ func runProbe(b *testing.B, probe, platform string, n int) {
 func BenchmarkGetpid(b *testing.B) {
 	b.Run("native", func(b *testing.B) { runProbe(b, "getpid", "", max(b.N, 1000)) })
 	b.Run("magawa-ptrace", func(b *testing.B) { runProbe(b, "getpid", "ptrace", max(b.N, 1000)) })
+}
+
+// The process benchmarks cap their iterations: each one is a fork or a
+// thread in the sandbox, and b.N grows large for cheap native runs.
+func BenchmarkForkExitWait(b *testing.B) {
+	b.Run("native", func(b *testing.B) { runProbe(b, "fork", "", min(max(b.N, 50), 2000)) })
+	b.Run("magawa-ptrace", func(b *testing.B) { runProbe(b, "fork", "ptrace", min(max(b.N, 20), 200)) })
+}
+
+func BenchmarkThreadCreateJoin(b *testing.B) {
+	b.Run("native", func(b *testing.B) { runProbe(b, "thread", "", min(max(b.N, 50), 5000)) })
+	b.Run("magawa-ptrace", func(b *testing.B) { runProbe(b, "thread", "ptrace", min(max(b.N, 20), 500)) })
 }
