@@ -91,7 +91,9 @@ func (t *Task) handleSignals() {
 			newMask |= Bit(sig)
 		}
 		if act.Flags&SA_RESETHAND != 0 {
-			t.tg.handler.actions[sig-1] = SigAction{}
+			// Only the handler resets; the flags stay. Linux:
+			// kernel/signal.c, signal_delivered().
+			t.tg.handler.actions[sig-1].Handler = SIG_DFL
 		}
 		k.mu.Unlock()
 		if !handled {

@@ -201,7 +201,7 @@ func RtSigtimedwait(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error)
 
 // RtSigqueueinfo implements rt_sigqueueinfo(2).
 func RtSigqueueinfo(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	info, err := queuedInfo(t, int(a.Int(1)), a.Pointer(2))
+	info, err := queuedInfo(t, int(a.Int(1)), a.Pointer(2), a.Int(0) == t.TGID())
 	if err != nil {
 		return 0, err
 	}
@@ -213,7 +213,7 @@ func RtTgsigqueueinfo(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, erro
 	if a.Int(0) <= 0 || a.Int(1) <= 0 {
 		return 0, unix.EINVAL
 	}
-	info, err := queuedInfo(t, int(a.Int(2)), a.Pointer(3))
+	info, err := queuedInfo(t, int(a.Int(2)), a.Pointer(3), a.Int(0) == t.TGID())
 	if err != nil {
 		return 0, err
 	}
@@ -223,7 +223,7 @@ func RtTgsigqueueinfo(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, erro
 // queuedInfo reads a caller-supplied siginfo. Only negative si_codes
 // (user-generated) may be forged, except for signals to oneself.
 // Linux: kernel/signal.c, do_rt_sigqueueinfo().
-func queuedInfo(t *kernel.Task, sig int, addr uintptr) (*arch.SignalInfo, error) {
+func queuedInfo(t *kernel.Task, sig int, addr uintptr, toSelf bool) (*arch.SignalInfo, error) {
 	if !kernel.ValidSignal(sig) {
 		return nil, unix.EINVAL
 	}
@@ -231,7 +231,7 @@ func queuedInfo(t *kernel.Task, sig int, addr uintptr) (*arch.SignalInfo, error)
 	if err := copyInStruct(t, addr, info); err != nil {
 		return nil, err
 	}
-	if info.Code >= 0 || info.Code == arch.SI_TKILL {
+	if (info.Code >= 0 || info.Code == arch.SI_TKILL) && !toSelf {
 		return nil, unix.EPERM
 	}
 	info.Signo = int32(sig)
