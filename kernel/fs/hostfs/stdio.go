@@ -1,16 +1,26 @@
 package hostfs
 
 import (
+	"sync"
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/vfs"
+	"magawa/kernel/waiter"
 )
 
 // Stream is one of the sandbox's standard streams: a host descriptor
 // (a terminal, pipe or file handed to `magawa do`) that the kernel reads
 // and writes on the application's behalf.
 type Stream struct {
-	fd int
+	fd    int
+	queue waiter.Queue
+
+	// watchMu guards the watcher of the host descriptor.
+	watchMu   sync.Mutex
+	watchers  int
+	stopWatch chan struct{}
 	// positional: the descriptor is a regular file or block device, so
 	// pread and pwrite work.
 	positional bool
@@ -27,8 +37,13 @@ func NewStream(fd int) *Stream {
 	return s
 }
 
-// ReadAt reads at the host descriptor's offset (off < 0) or at off.
+// ReadAt reads at the host descriptor's offset (off < 0) or at off. A
+// read at the offset that would wait returns EAGAIN instead, and the
+// system-call layer waits on the stream's queue.
 func (s *Stream) ReadAt(dst []byte, off int64) (int, error) {
+	if off < 0 && !s.positional && s.Readiness(waiter.EventIn) == 0 {
+		return 0, unix.EAGAIN
+	}
 	for {
 		var n int
 		var err error
@@ -120,3 +135,73 @@ func StreamFile(fd int, flags int) *vfs.File {
 
 // HostBlocking implements vfs.HostBlocking.
 func (s *Stream) HostBlocking() {}
+
+// The standard streams are waitable, so that a read on an empty terminal
+// or pipe waits in the kernel, where a signal can interrupt it, instead of
+// in a host read that nothing could interrupt. The host descriptor is
+// polled: without timeout to answer Readiness, and by a watcher goroutine,
+// in short rounds, while anybody waits.
+
+// Readiness implements vfs.Waitable.
+func (s *Stream) Readiness(mask uint32) uint32 {
+	fds := []unix.PollFd{{Fd: int32(s.fd), Events: int16(mask & (waiter.EventIn | waiter.EventOut))}}
+	n, err := unix.Poll(fds, 0)
+	if err != nil || n == 0 {
+		return 0
+	}
+	return uint32(uint16(fds[0].Revents)) & (mask | waiter.EventErr | waiter.EventHUp)
+}
+
+// EventRegister implements vfs.Waitable.
+func (s *Stream) EventRegister(e *waiter.Entry) {
+	s.queue.Register(e)
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	s.watchers++
+	if s.watchers == 1 {
+		stop := make(chan struct{})
+		s.stopWatch = stop
+		go s.watch(stop)
+	}
+}
+
+// EventUnregister implements vfs.Waitable.
+func (s *Stream) EventUnregister(e *waiter.Entry) {
+	s.queue.Unregister(e)
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	s.watchers--
+	if s.watchers == 0 {
+		close(s.stopWatch)
+		s.stopWatch = nil
+	}
+}
+
+// watchRound bounds how long the watcher sleeps in poll before it looks
+// whether anybody still waits.
+const watchRound = 50
+
+func (s *Stream) watch(stop chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN | unix.POLLOUT}}
+		n, err := unix.Poll(fds, watchRound)
+		if err != nil && err != unix.EINTR {
+			return
+		}
+		if n > 0 {
+			s.queue.Notify(uint32(uint16(fds[0].Revents)))
+			if fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+				// Readable for good: waiters wake from Readiness.
+				select {
+				case <-stop:
+				case <-time.After(watchRound * time.Millisecond):
+				}
+			}
+		}
+	}
+}
