@@ -35,6 +35,8 @@ func (t *Task) Rlimit(resource int) (Rlimit, error) {
 	if resource < 0 || resource >= numRlimits {
 		return Rlimit{}, unix.EINVAL
 	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	return t.tg.rlimits[resource], nil
 }
 
@@ -51,6 +53,8 @@ func (t *Task) SetRlimit(resource int, r Rlimit) error {
 	if resource == unix.RLIMIT_NOFILE && r.Max > nrOpen {
 		return unix.EPERM
 	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	if r.Max > t.tg.rlimits[resource].Max && t.creds.EUID != 0 {
 		return unix.EPERM
 	}
@@ -63,7 +67,9 @@ const nrOpen = 1 << 20
 
 // MaxFDs is RLIMIT_NOFILE's soft limit as a descriptor bound.
 func (t *Task) MaxFDs() int {
+	t.k.mu.Lock()
 	n := t.tg.rlimits[unix.RLIMIT_NOFILE].Cur
+	t.k.mu.Unlock()
 	if n > nrOpen {
 		n = nrOpen
 	}

@@ -309,3 +309,15 @@ func (mi MapInfo) String() string {
 	}
 	return fmt.Sprintf("%08x-%08x %s %s", mi.Start, mi.End, p, mi.Name)
 }
+
+// VirtualSize is the total size of the address space's mappings, the
+// quantity RLIMIT_AS bounds.
+func (mm *MM) VirtualSize() uintptr {
+	mm.mu.RLock()
+	defer mm.mu.RUnlock()
+	var n uintptr
+	for _, v := range mm.vmas {
+		n += v.end - v.start
+	}
+	return n
+}

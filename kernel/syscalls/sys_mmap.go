@@ -10,7 +10,22 @@ import (
 
 // Brk implements brk(2).
 func Brk(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	return t.MM().Brk(a.Pointer(0)), nil
+	m := t.MM()
+	cur := m.Brk(0)
+	if want := a.Pointer(0); want > cur && !withinAddressSpaceLimit(t, want-cur) {
+		return cur, nil
+	}
+	return m.Brk(a.Pointer(0)), nil
+}
+
+// withinAddressSpaceLimit reports whether growing the address space by
+// more bytes stays within RLIMIT_AS. Linux: mm/mmap.c, may_expand_vm().
+func withinAddressSpaceLimit(t *kernel.Task, more uintptr) bool {
+	lim, err := t.Rlimit(unix.RLIMIT_AS)
+	if err != nil || lim.Cur == kernel.RlimInfinity {
+		return true
+	}
+	return uint64(t.MM().VirtualSize())+uint64(more) <= lim.Cur
 }
 
 // mmap flags this kernel understands. Linux: include/uapi/asm-generic/mman*.h.
@@ -54,6 +69,9 @@ func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		Addr: addr, Length: length, Prot: prot, Shared: shared,
 		Fixed:     flags&unix.MAP_FIXED != 0,
 		NoReplace: flags&mapFixedNoreplace != 0 && flags&unix.MAP_FIXED == 0,
+	}
+	if !opts.Fixed && !withinAddressSpaceLimit(t, length) {
+		return 0, unix.ENOMEM
 	}
 	if flags&unix.MAP_ANONYMOUS == 0 {
 		f, err := getFile(t, fd)
@@ -118,6 +136,9 @@ func Mprotect(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Mremap implements mremap(2).
 func Mremap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	if oldLen, newLen := uintptr(a.Size(1)), uintptr(a.Size(2)); newLen > oldLen && !withinAddressSpaceLimit(t, newLen-oldLen) {
+		return 0, unix.ENOMEM
+	}
 	return t.MM().Mremap(a.Pointer(0), uintptr(a.Size(1)), uintptr(a.Size(2)), int(a.Int(3)), a.Pointer(4))
 }
 
