@@ -301,7 +301,9 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 	if img.Interp != "" {
 		m.Release()
 		t.k.Debugf("exec %s: dynamic executables (interpreter %s) are not supported yet", execfn, img.Interp)
-		return nil, nil, fmt.Errorf("%s needs the dynamic linker %s, not supported yet: %w", execfn, img.Interp, unix.ENOEXEC)
+		// As Linux does when the interpreter cannot be opened: ENOENT.
+		// ENOEXEC would make shells run the binary as a script.
+		return nil, nil, fmt.Errorf("%s needs the dynamic linker %s, not supported yet: %w", execfn, img.Interp, unix.ENOENT)
 	}
 	stackProt := unix.PROT_READ | unix.PROT_WRITE
 	if img.ExecStack {
