@@ -2,6 +2,8 @@ package test
 
 import (
 	"bytes"
+	"slices"
+	"sort"
 	"syscall"
 	"testing"
 )
@@ -13,6 +15,9 @@ type programSpec struct {
 	Args []string
 	// Native is the exit status the program must have natively.
 	Native exitStatus
+	// NeedsBusybox: the program runs /bin/busybox (a #! script's
+	// interpreter), so the test skips without a static busybox.
+	NeedsBusybox bool
 }
 
 var programSpecs = map[string]programSpec{
@@ -21,26 +26,62 @@ var programSpecs = map[string]programSpec{
 	"exit7":       {Native: exitStatus{Code: 7}},
 	"exitcode":    {Args: []string{"259"}, Native: exitStatus{Code: 259 & 0xff}},
 	"exit_thread": {Native: exitStatus{Code: 5}},
+	"exec":        {NeedsBusybox: true},
 	"segv":        {Native: exitStatus{Signal: syscall.SIGSEGV}},
 	"selfkill":    {Native: exitStatus{Signal: syscall.SIGTERM}},
+	"thread_segv": {Native: exitStatus{Signal: syscall.SIGSEGV}},
+}
+
+// A diffCase is one differential program: a C program of programs/ in
+// one link variant, or a Go program of goprograms/.
+type diffCase struct {
+	name string
+	// get returns the built program, or skips the test.
+	get func(t *testing.T) program
+}
+
+// diffCases lists the C programs (built, so gcc must be there) and the
+// Go programs (listed only: each is built, or skipped, when its subtest
+// runs), sorted by name.
+func diffCases(t *testing.T) []diffCase {
+	progs := programs(t)
+	var cases []diffCase
+	for _, name := range differentialPrograms(progs) {
+		cases = append(cases, diffCase{name, func(*testing.T) program { return progs[name] }})
+	}
+	for _, name := range goProgramNames() {
+		cases = append(cases, diffCase{name, func(t *testing.T) program { return goPrograms(t)[name] }})
+	}
+	sort.Slice(cases, func(i, j int) bool { return cases[i].name < cases[j].name })
+	return cases
+}
+
+// prepare returns the program of c and its spec, skipping the test when a
+// prerequisite is missing.
+func (c diffCase) prepare(t *testing.T) (program, programSpec) {
+	p := c.get(t)
+	spec := programSpecs[p.Base]
+	if spec.NeedsBusybox {
+		requireStaticBusybox(t)
+	}
+	return p, spec
 }
 
 // TestNative checks the native side of every differential program: it
 // exits as expected and prints the same thing twice in a row (a program
 // printing a PID or a time would fail here, before it ever reaches the
-// sandbox). It needs gcc but not root.
+// sandbox). It needs gcc (and go for goprograms/) but not root.
 func TestNative(t *testing.T) {
 	progs := programs(t)
 	for name := range programSpecs {
-		if _, ok := progs[name]; !ok {
-			t.Errorf("programSpecs names %q, which is not in programs/", name)
+		if _, ok := progs[name]; !ok && !slices.Contains(goProgramNames(), name) {
+			t.Errorf("programSpecs names %q, which is not in programs/ or goprograms/", name)
 		}
 	}
-	for _, name := range differentialPrograms(progs) {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range diffCases(t) {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			p := progs[name]
-			spec := programSpecs[p.Base]
+			p, spec := c.prepare(t)
 			first := runNative(t, p.Path, spec.Args...)
 			if first.Status != spec.Native {
 				t.Fatalf("native run: %v, want %v\nstdout:\n%s\nstderr:\n%s", first.Status, spec.Native, first.Stdout, first.Stderr)
@@ -60,17 +101,17 @@ func TestNative(t *testing.T) {
 	}
 }
 
-// TestDifferential runs every program of programs/*.c natively and in the
-// sandbox, on every platform, and compares stdout, stderr and exit status.
+// TestDifferential runs every program of programs/*.c and goprograms/
+// natively and in the sandbox, on every platform, and compares stdout,
+// stderr and exit status.
 func TestDifferential(t *testing.T) {
 	magawaBin(t)
-	progs := programs(t)
+	cases := diffCases(t)
 	forEachPlatform(t, func(t *testing.T, platform string) {
-		for _, name := range differentialPrograms(progs) {
-			t.Run(name, func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				p := progs[name]
-				spec := programSpecs[p.Base]
+				p, spec := c.prepare(t)
 				native := runNative(t, p.Path, spec.Args...)
 				if native.Status != spec.Native {
 					t.Fatalf("native run: %v, want %v (see TestNative)", native.Status, spec.Native)

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -146,7 +147,8 @@ func magawaBin(t testing.TB) string {
 }
 
 // A program is one C file of programs/ (or programs/sandbox_only/),
-// built to Path in one of the link variants.
+// built to Path in one of the link variants, or one Go program of
+// goprograms/ (Name and Base "go-NAME", a single variant).
 type program struct {
 	Name string // file name without .c, plus the variant's suffix
 	Base string // file name without .c: the key of programSpecs
@@ -209,6 +211,9 @@ func buildPrograms() (map[string]program, error) {
 	if err := os.MkdirAll(filepath.Join(tmpDir, "sandbox_only"), 0o755); err != nil {
 		return nil, err
 	}
+	if err := copyScripts(); err != nil {
+		return nil, err
+	}
 	progs := make(map[string]program)
 	var (
 		mu   sync.Mutex
@@ -251,6 +256,122 @@ func buildPrograms() (map[string]program, error) {
 	return progs, nil
 }
 
+// copyScripts copies programs/*.sh, files that programs execute (exec.c
+// runs them with execve), beside the built programs, executable.
+func copyScripts() error {
+	scripts, err := filepath.Glob("programs/*.sh")
+	if err != nil {
+		return err
+	}
+	for _, src := range scripts {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(tmpDir, filepath.Base(src)), b, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goProgramPrefix starts the names of the Go programs in the program
+// maps and in subtest names: goprograms/NAME/ is "go-NAME".
+const goProgramPrefix = "go-"
+
+// goProgramNames returns the names of the Go differential programs,
+// goprograms/*/main.go, as "go-NAME", sorted; listing them needs no
+// build.
+func goProgramNames() []string {
+	m, _ := filepath.Glob("goprograms/*/main.go")
+	var names []string
+	for _, f := range m {
+		names = append(names, goProgramPrefix+filepath.Base(filepath.Dir(f)))
+	}
+	sort.Strings(names)
+	return names
+}
+
+var (
+	goBuildOnce sync.Once
+	goBuilt     map[string]program
+	goBuildErr  error
+	goNoTool    string
+)
+
+// goPrograms builds every Go program of goprograms/ once, static
+// (CGO_ENABLED=0), and returns them by name ("go-NAME"). It skips the
+// test when the go command is missing.
+func goPrograms(t testing.TB) map[string]program {
+	t.Helper()
+	goBuildOnce.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			goNoTool = "needs the go command to build the Go test programs (goprograms/)"
+			return
+		}
+		goBuilt, goBuildErr = buildGoPrograms(gobin)
+	})
+	if goNoTool != "" {
+		skip(t, "%s", goNoTool)
+	}
+	if goBuildErr != nil {
+		t.Fatalf("building Go test programs: %v", goBuildErr)
+	}
+	return goBuilt
+}
+
+func buildGoPrograms(gobin string) (map[string]program, error) {
+	names := goProgramNames()
+	if len(names) == 0 {
+		return nil, errors.New("no goprograms/*/main.go found (is the working directory test/?)")
+	}
+	out := filepath.Join(tmpDir, "goprograms")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	// One go build for all: a directory as -o holds one binary per
+	// main package, named after its directory.
+	cmd := exec.Command(gobin, "build", "-trimpath", "-o", out+"/", "./goprograms/...")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("CGO_ENABLED=0 go build ./goprograms/...: %v\n%s", err, b)
+	}
+	progs := make(map[string]program)
+	for _, name := range names {
+		dir := strings.TrimPrefix(name, goProgramPrefix)
+		src, err := filepath.Abs(filepath.Join("goprograms", dir, "main.go"))
+		if err != nil {
+			return nil, err
+		}
+		p := program{Name: name, Base: name, Src: src, Path: filepath.Join(out, dir)}
+		if _, err := os.Stat(p.Path); err != nil {
+			return nil, fmt.Errorf("go build ./goprograms/...: %w", err)
+		}
+		if err := requireStatic(p.Path); err != nil {
+			return nil, err
+		}
+		progs[name] = p
+	}
+	return progs, nil
+}
+
+// requireStatic fails for an executable with an interpreter: the sandbox
+// runs static programs only.
+func requireStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked", path)
+		}
+	}
+	return nil
+}
+
 // differentialPrograms returns the names of the programs run both
 // natively and in the sandbox, sorted.
 func differentialPrograms(progs map[string]program) []string {
@@ -290,6 +411,9 @@ func (s exitStatus) sandboxEquivalent() exitStatus {
 type result struct {
 	Stdout, Stderr []byte
 	Status         exitStatus
+	// Pid is the process started (magawa itself for a sandbox run), also
+	// the id of its process group.
+	Pid int
 }
 
 // runSpec describes one process to start.
@@ -351,7 +475,7 @@ func run(t testing.TB, spec runSpec) result {
 	if ws.Signaled() {
 		st = exitStatus{Signal: ws.Signal()}
 	}
-	return result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Status: st}
+	return result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Status: st, Pid: cmd.Process.Pid}
 }
 
 // runNative runs prog with args directly on the host.

@@ -121,6 +121,12 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		fds.DecRef()
 		return 0, ERESTARTNOINTR
 	}
+	if err := t.checkNprocLocked(); err != nil {
+		k.mu.Unlock()
+		k.releaseMM(childMM)
+		fds.DecRef()
+		return 0, err
+	}
 	tid, err := k.allocTIDLocked()
 	if err != nil {
 		k.mu.Unlock()
@@ -138,6 +144,7 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		sigMask:     t.sigMask,
 		interruptCh: make(chan struct{}, 1),
 		name:        t.name,
+		exe:         t.exe,
 		pendingFP:   fp,
 		exitSignal:  o.ExitSignal,
 	}
@@ -172,6 +179,7 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		child.tg = k.newThreadGroupLocked(child, parent, handlers)
 		child.tg.pdeathSignal = 0
 	}
+	k.inheritLocked(t, child, f&CLONE_THREAD == 0)
 	k.tasks[tid] = child
 	if f&CLONE_VFORK != 0 {
 		child.vforkDone = make(chan struct{})

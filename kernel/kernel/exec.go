@@ -96,6 +96,9 @@ func (k *Kernel) startInit(spec ProcessSpec) error {
 type image struct {
 	entry, sp uintptr
 	execfn    string
+	// exe is the executable's absolute path (the interpreter's, for a
+	// script), what /proc/self/exe names.
+	exe string
 }
 
 // Execve replaces the calling task's program with the executable at name
@@ -192,6 +195,7 @@ func (t *Task) installImage(m *mm.MM, img *image) {
 	t.mm = m
 	t.Regs = initialRegisters(img.entry, img.sp)
 	t.SetName(commName(img.execfn))
+	t.exe = img.exe
 	t.robustList, t.clearChildTID = 0, 0
 }
 
@@ -218,6 +222,14 @@ func (t *Task) load(name string, argv, envv []string) (*mm.MM, *image, error) {
 		head = head[:n]
 		if loader.IsELF(head) {
 			m, img, err := t.loadELF(f, argv, envv, execfn)
+			if img != nil {
+				img.exe = name
+				if rp, ok := f.Impl.(interface{ RealPath() (string, error) }); ok {
+					if real, err := rp.RealPath(); err == nil {
+						img.exe = real
+					}
+				}
+			}
 			f.DecRef()
 			return m, img, err
 		}
@@ -249,6 +261,9 @@ func (t *Task) load(name string, argv, envv []string) (*mm.MM, *image, error) {
 // openExecutable opens name for execution: a regular file with an
 // execute bit. Linux: fs/exec.c, do_open_execat().
 func (t *Task) openExecutable(name string) (*vfs.File, error) {
+	if exe, ok := t.MagicLink(name); ok {
+		name = exe
+	}
 	f, err := t.k.Root.Open(name, unix.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
@@ -342,4 +357,22 @@ func commName(p string) string {
 		b = b[:15]
 	}
 	return b
+}
+
+// ExePath is the task's executable, as /proc/self/exe names it.
+func (t *Task) ExePath() string { return t.exe }
+
+// MagicLink resolves the /proc links to the task's own executable
+// (/proc/self/exe, /proc/thread-self/exe, /proc/<pid>/exe), which programs
+// such as busybox execute to run themselves. The rest of /proc arrives
+// with the file-system work.
+func (t *Task) MagicLink(name string) (string, bool) {
+	p := path.Clean(name)
+	switch p {
+	case "/proc/self/exe", "/proc/thread-self/exe", fmt.Sprintf("/proc/%d/exe", t.TGID()):
+		if t.exe != "" {
+			return t.exe, true
+		}
+	}
+	return "", false
 }

@@ -105,6 +105,7 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 		close(tg.stopCh)
 		tg.stopCh = nil
 	}
+	k.stopTimersLocked(tg)
 	if tg == k.initTG {
 		// The sandbox's init is gone: like a PID namespace, the sandbox
 		// ends and every other process is killed.

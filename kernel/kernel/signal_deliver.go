@@ -361,11 +361,13 @@ func (t *Task) SigTimedWait(set SignalSet, deadline time.Time) (*arch.SignalInfo
 	}
 	t.k.mu.Lock()
 	real := t.sigMask
+	t.realBlocked = real
 	t.sigMask &^= set
 	t.k.mu.Unlock()
 	err := t.Block(nil, deadline)
 	t.k.mu.Lock()
 	t.sigMask = real
+	t.realBlocked = 0
 	t.k.mu.Unlock()
 	if info := t.DequeueSignal(set); info != nil {
 		return info, nil

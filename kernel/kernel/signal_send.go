@@ -111,9 +111,12 @@ func (k *Kernel) completeSignalLocked(tg *ThreadGroup, target *Task, sig unix.Si
 		return // blocked everywhere: it stays pending
 	}
 	act := tg.handler.actions[sig-1]
+	// A signal the thread is waiting for in rt_sigtimedwait is not
+	// fatal: it will be dequeued there. Linux: kernel/signal.c,
+	// complete_signal(), which looks at real_blocked.
 	fatal := sig == unix.SIGKILL ||
 		(act.Handler == SIG_DFL && (defaultActionOf(sig) == actTerminate || defaultActionOf(sig) == actCore) &&
-			wants.sigMask&Bit(sig) == 0)
+			(wants.sigMask|wants.realBlocked)&Bit(sig) == 0)
 	if fatal {
 		// Kill the group now rather than waiting for a thread to
 		// dequeue it.

@@ -14,11 +14,21 @@ import (
 	"magawa/kernel/vfs"
 )
 
-// Credentials are a task's user and group IDs.
+// Credentials are a task's user and group IDs and capabilities. A task
+// changes its own (creds.go) with Kernel.mu held, so that other tasks may
+// read them under the lock.
 type Credentials struct {
 	UID, EUID, SUID, FSUID uint32
 	GID, EGID, SGID, FSGID uint32
 	Groups                 []uint32
+	// caps are the capability sets once capsSet; until then they are
+	// what exec gives these IDs (Capabilities), so that credentials made
+	// of IDs alone give the sandbox's root its full sets.
+	caps    Capabilities
+	capsSet bool
+	// Securebits are the SECBIT_* flags (prctl PR_SET_SECUREBITS,
+	// PR_SET_KEEPCAPS).
+	Securebits uint32
 }
 
 // ExitStatus is how a thread group ended.
@@ -78,6 +88,7 @@ type Task struct {
 	pending     pendingSignals
 	sigMask     SignalSet
 	savedMask   SignalSet // restored after rt_sigsuspend's handler
+	realBlocked SignalSet // the mask rt_sigtimedwait lifted while it waits
 	haveSaved   bool
 	exitSelf    bool // exit(2): only this thread ends
 	ctx         platform.Context
@@ -102,6 +113,7 @@ type Task struct {
 	restart   unix.Errno
 	restartFn func(t *Task) (uintptr, error)
 	name      string
+	exe       string
 	// pendingFP is FP state to load before the task first runs (a clone
 	// inherits its parent's).
 	pendingFP []byte

@@ -53,6 +53,16 @@ type ThreadGroup struct {
 	didExec bool
 	// exitCh is closed when the group starts exiting.
 	exitCh chan struct{}
+
+	// timers are the interval and POSIX timers (timers.go), made on
+	// first use: a new process starts without any.
+	timers *groupTimers
+	// nice is the process's nice value (setpriority), personality its
+	// execution domain and flags, and taskSched the scheduling
+	// attributes of the threads that changed theirs (sched.go).
+	nice        int32
+	personality uint32
+	taskSched   map[*Task]*taskSched
 }
 
 // ProcessGroup is a job: processes signalled together.

@@ -47,6 +47,9 @@ func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 // Symbolic links and ".." are resolved later, by the file system, inside
 // the root.
 func resolvePath(t *kernel.Task, dirfd int32, p string) (string, error) {
+	if exe, ok := t.MagicLink(p); ok {
+		return exe, nil
+	}
 	if path.IsAbs(p) {
 		return p, nil
 	}

@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"path"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/ipc/pipe"
@@ -151,18 +153,20 @@ func readlinkat(t *kernel.Task, dirfd int32, pathAddr, buf uintptr, size int32) 
 	if err != nil {
 		return 0, err
 	}
-	f, err := openAt(t, dirfd, name, unix.O_PATH|unix.O_NOFOLLOW, true)
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	rl, ok := f.Impl.(vfs.ReadlinkImpl)
-	if !ok {
-		return 0, unix.EINVAL
-	}
-	target, err := rl.Readlink()
-	if err != nil {
-		return 0, err
+	target, ok := t.MagicLink(name)
+	if !ok || (dirfd != unix.AT_FDCWD && !path.IsAbs(name)) {
+		f, err := openAt(t, dirfd, name, unix.O_PATH|unix.O_NOFOLLOW, true)
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		rl, ok := f.Impl.(vfs.ReadlinkImpl)
+		if !ok {
+			return 0, unix.EINVAL
+		}
+		if target, err = rl.Readlink(); err != nil {
+			return 0, err
+		}
 	}
 	b := []byte(target)
 	if len(b) > int(size) {

@@ -390,3 +390,7 @@ func (f *file) Statx(mask uint32, syncFlags int) (unix.Statx_t, error) {
 	stx.Mnt_id = 0
 	return stx, err
 }
+
+// RealPath returns where the file really is inside the root, symbolic
+// links resolved (what /proc/self/exe shows).
+func (f *file) RealPath() (string, error) { return f.fs.realPath(f.fd) }

@@ -1,0 +1,2 @@
+#!/nonexistent-magawa-test/sh
+echo never

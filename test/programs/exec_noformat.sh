@@ -1,0 +1,1 @@
+echo this file has no #! line and is not ELF: execve fails with ENOEXEC
