@@ -31,12 +31,22 @@ type ProcessSpec struct {
 // Address-space layout of a new process.
 const (
 	// stackTop leaves a gap below the platform's reserved range.
-	stackTop  = platform.MaxUserAddress - 0x10_0000
-	stackSize = 8 << 20
-	// mmapBase is where mmap's top-down search begins, below the stack
-	// and a gap that leaves the stack room (Linux: mm/util.c, mmap_base()).
-	mmapBase = stackTop - stackSize - 128<<20
+	stackTop = platform.MaxUserAddress - 0x10_0000
+	// The stack is one vma of RLIMIT_STACK's size, kept within these
+	// bounds (an unlimited stack gets the maximum). Its pages cost
+	// nothing until touched.
+	minStackSize = 128 << 10
+	maxStackSize = 1 << 30
+	// mmapGap separates the stack from mmap's top-down area, as Linux's
+	// mm/util.c, mmap_base(), keeps at least 128 MiB.
+	mmapGap = 128 << 20
 )
+
+// stackSizeFor returns the stack vma's size for an RLIMIT_STACK value.
+func stackSizeFor(limit uint64) uintptr {
+	size := min(max(limit, minStackSize), maxStackSize)
+	return uintptr(size) &^ (mm.PageSize - 1)
+}
 
 // maxInterpreterDepth bounds #! chains. Linux: fs/exec.c, exec_binprm().
 const maxInterpreterDepth = 5
@@ -307,7 +317,9 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating address space: %w", err)
 	}
-	m := mm.New(t.k.MemoryFile, as, mmapBase)
+	lim, _ := t.Rlimit(unix.RLIMIT_STACK)
+	stackSize := stackSizeFor(lim.Cur)
+	m := mm.New(t.k.MemoryFile, as, stackTop-stackSize-mmapGap)
 	img, err := loader.LoadELF(m, readerAt{f}, st.Size)
 	if err != nil {
 		m.Release()

@@ -28,7 +28,8 @@ func execveat(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envvAddr uintptr,
 	if name == "" && flags&unix.AT_EMPTY_PATH == 0 {
 		return unix.ENOENT
 	}
-	limit := uint64(loader.DefaultArgLimit)
+	stack, _ := t.Rlimit(unix.RLIMIT_STACK)
+	limit := loader.ArgLimit(stack.Cur)
 	argv, err := copyInStrings(t, argvAddr, limit)
 	if err != nil {
 		return err
