@@ -171,6 +171,7 @@ func (t *Task) Execve(name string, argv, envv []string) error {
 		}
 	}
 	tg.didExec = true
+	t.execResetLocked()
 	vfork := t.vforkDone
 	t.vforkDone = nil
 	if t.fs.shared() {

@@ -7,11 +7,11 @@ import (
 )
 
 // mayKillLocked reports whether t may signal tg. Linux: kernel/signal.c,
-// kill_ok_by_cred(): root in the sandbox may signal anything; others need
-// a matching real or effective user ID.
+// kill_ok_by_cred(): CAP_KILL may signal anything; otherwise the real or
+// effective user ID must match the target's real or saved one.
 func (t *Task) mayKillLocked(tg *ThreadGroup) bool {
 	c := &t.creds
-	if c.EUID == 0 || tg.leader == nil {
+	if c.HasCap(unix.CAP_KILL) || tg.leader == nil {
 		return true
 	}
 	tc := &tg.leader.creds

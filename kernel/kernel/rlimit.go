@@ -40,8 +40,8 @@ func (t *Task) Rlimit(resource int) (Rlimit, error) {
 	return t.tg.rlimits[resource], nil
 }
 
-// SetRlimit replaces a limit. Raising a hard limit needs CAP_SYS_RESOURCE,
-// which the sandbox's root has; the soft limit may not exceed the hard.
+// SetRlimit replaces a limit. Raising a hard limit needs CAP_SYS_RESOURCE
+// (the sandbox's root has it); the soft limit may not exceed the hard.
 // Linux: kernel/sys.c, do_prlimit().
 func (t *Task) SetRlimit(resource int, r Rlimit) error {
 	if resource < 0 || resource >= numRlimits {
@@ -55,7 +55,7 @@ func (t *Task) SetRlimit(resource int, r Rlimit) error {
 	}
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
-	if r.Max > t.tg.rlimits[resource].Max && t.creds.EUID != 0 {
+	if r.Max > t.tg.rlimits[resource].Max && !t.creds.HasCap(unix.CAP_SYS_RESOURCE) {
 		return unix.EPERM
 	}
 	t.tg.rlimits[resource] = r

@@ -425,8 +425,8 @@ func (k *Kernel) inheritLocked(parent, child *Task, newProcess bool) {
 // file and creds.go keep: the credentials take their exec form (the
 // saved IDs, capabilities, SECBIT_KEEP_CAPS), POSIX timers are deleted
 // (interval timers survive), and a 64-bit program loses
-// READ_IMPLIES_EXEC. Execve calls it, with Kernel.mu held, once the other
-// threads are gone.
+// READ_IMPLIES_EXEC. It is Execve's to call, with Kernel.mu held, once
+// the other threads are gone and exec can no longer fail.
 // Linux: fs/exec.c, begin_new_exec(); arch/x86/kernel/process_64.c,
 // set_personality_64bit().
 func (t *Task) execResetLocked() {

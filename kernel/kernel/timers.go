@@ -193,9 +193,7 @@ type posixTimer struct {
 
 func newGroupTimers(k *Kernel, tg *ThreadGroup, clock timerClock) *groupTimers {
 	gt := &groupTimers{k: k, tg: tg, clock: clock, posix: map[int32]*posixTimer{}, cpu: map[*Task]*cpuSample{}}
-	real := &ktimer{base: wallBase}
-	real.expire = gt.expireReal
-	gt.itimers[ITIMER_REAL] = real
+	gt.itimers[ITIMER_REAL] = &ktimer{base: wallBase, expire: gt.expireReal}
 	for _, which := range []int{ITIMER_VIRTUAL, ITIMER_PROF} {
 		sig := unix.SIGVTALRM
 		if which == ITIMER_PROF {
@@ -228,10 +226,7 @@ func (k *Kernel) stopTimersLocked(tg *ThreadGroup) {
 	for _, kt := range gt.itimers {
 		gt.disarmLocked(kt)
 	}
-	for id, pt := range gt.posix {
-		gt.disarmLocked(&pt.ktimer)
-		delete(gt.posix, id)
-	}
+	k.deletePosixTimersLocked(tg)
 }
 
 // deletePosixTimersLocked deletes the process's POSIX timers, as exec

@@ -98,7 +98,8 @@ type Context interface {
 	// Switch runs the application in as with regs until the next event.
 	Switch(as AddressSpace, regs *Registers) (Event, error)
 	// FPState returns the extended (XSAVE) state of the thread last run;
-	// SetFPState replaces it. Valid between Switch calls.
+	// SetFPState replaces it. Valid between Switch calls; SetFPState
+	// before the first Switch sets the state the thread starts with.
 	FPState() ([]byte, error)
 	SetFPState(state []byte) error
 	// CPUTime is the host CPU time the application's code has used on

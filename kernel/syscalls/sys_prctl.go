@@ -75,18 +75,29 @@ func Prctl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	case unix.PR_SET_SECCOMP:
 		// Filters installed by the application are not supported yet.
 		return 0, unix.EINVAL
-	case unix.PR_GET_KEEPCAPS, unix.PR_GET_SECUREBITS, unix.PR_GET_THP_DISABLE:
+	case unix.PR_GET_KEEPCAPS:
+		return boolToInt(t.KeepCaps()), nil
+	case unix.PR_SET_KEEPCAPS:
+		if arg2 > 1 {
+			return 0, unix.EINVAL
+		}
+		return 0, t.SetKeepCaps(arg2 == 1)
+	case unix.PR_GET_SECUREBITS:
+		return uintptr(t.Securebits()), nil
+	case unix.PR_SET_SECUREBITS:
+		return 0, t.SetSecurebits(uint32(arg2))
+	case unix.PR_CAPBSET_READ:
+		has, err := t.BoundingHas(int(arg2))
+		return boolToInt(has), err
+	case unix.PR_CAPBSET_DROP:
+		return 0, t.DropBounding(int(arg2))
+	case unix.PR_GET_THP_DISABLE:
 		return 0, nil
-	case unix.PR_SET_KEEPCAPS, unix.PR_SET_THP_DISABLE:
+	case unix.PR_SET_THP_DISABLE:
 		if arg2 > 1 {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
-	case unix.PR_CAPBSET_READ:
-		if arg2 > 40 {
-			return 0, unix.EINVAL
-		}
-		return 1, nil
 	case unix.PR_GET_TIMERSLACK:
 		return uintptr(50 * time.Microsecond), nil
 	case unix.PR_SET_TIMERSLACK:

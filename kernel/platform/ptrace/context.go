@@ -26,7 +26,10 @@ type context struct {
 	running atomic.Pointer[stubThread]
 	// last is the stub thread of the last Switch, whose FP state and CPU
 	// clock FPState and CPUTime read.
-	last *stubThread
+	last atomic.Pointer[stubThread]
+	// pendingFP is FP state set before any thread ran (a new task
+	// inheriting its parent's), loaded at the first Switch.
+	pendingFP []byte
 }
 
 // thread returns the context's stub thread in as, creating it on first
@@ -60,7 +63,13 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 	if err != nil {
 		return platform.Event{}, err
 	}
-	c.last = st
+	c.last.Store(st)
+	if c.pendingFP != nil {
+		if err := setRegset(st.tid, ntX86Xstate, c.pendingFP); err != nil {
+			return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SETREGSET NT_X86_XSTATE: %w", err))
+		}
+		c.pendingFP = nil
+	}
 	if err := st.setRegs(regs); err != nil {
 		return platform.Event{}, c.failed(as, st, err)
 	}
@@ -100,9 +109,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 func (c *context) failed(as *addressSpace, st *stubThread, err error) error {
 	if st.dead || errors.Is(err, platform.ErrContextDead) {
 		delete(c.threads, as)
-		if c.last == st {
-			c.last = nil
-		}
+		c.last.CompareAndSwap(st, nil)
 		return fmt.Errorf("%w: %v", platform.ErrContextDead, err)
 	}
 	return err
@@ -110,7 +117,7 @@ func (c *context) failed(as *addressSpace, st *stubThread, err error) error {
 
 // FPState implements platform.Context.
 func (c *context) FPState() ([]byte, error) {
-	st := c.last
+	st := c.last.Load()
 	if st == nil {
 		return nil, errors.New("ptrace: no thread has run on this context")
 	}
@@ -124,9 +131,10 @@ func (c *context) FPState() ([]byte, error) {
 
 // SetFPState implements platform.Context.
 func (c *context) SetFPState(state []byte) error {
-	st := c.last
+	st := c.last.Load()
 	if st == nil {
-		return errors.New("ptrace: no thread has run on this context")
+		c.pendingFP = append([]byte(nil), state...)
+		return nil
 	}
 	if err := setRegset(st.tid, ntX86Xstate, state); err != nil {
 		return fmt.Errorf("PTRACE_SETREGSET NT_X86_XSTATE: %w", err)
@@ -135,9 +143,9 @@ func (c *context) SetFPState(state []byte) error {
 }
 
 // CPUTime implements platform.Context with the CPU clock of the last stub
-// thread run.
+// thread run. It is safe from any goroutine (CPU-time timers poll it).
 func (c *context) CPUTime() (time.Duration, error) {
-	st := c.last
+	st := c.last.Load()
 	if st == nil {
 		return 0, nil
 	}
@@ -176,5 +184,5 @@ func (c *context) Release() {
 			st.waitStop() // the exit
 		}
 	}
-	c.last = nil
+	c.last.Store(nil)
 }
