@@ -44,52 +44,40 @@ func (t *Task) Kill(pid int32, info *arch.SignalInfo) error {
 		}
 		return send(tg)
 	case pid == -1:
-		found, ok := false, false
-		var lastErr error
-		for _, tg := range k.threadGroups {
-			if tg == k.initTG || tg == t.tg {
-				continue
-			}
-			found = true
-			if err := send(tg); err == nil {
-				ok = true
-			} else {
-				lastErr = err
-			}
-		}
-		if !found {
-			return unix.ESRCH
-		}
-		if !ok {
-			return lastErr
-		}
-		return nil
+		// Every process but init and the caller.
+		return k.sendEachLocked(send, func(tg *ThreadGroup) bool { return tg != k.initTG && tg != t.tg })
 	default:
 		pgid := -pid
 		if pid == 0 {
 			pgid = t.tg.pgrp.id
 		}
-		found, ok := false, false
-		var lastErr error
-		for _, tg := range k.threadGroups {
-			if tg.pgrp == nil || tg.pgrp.id != pgid {
-				continue
-			}
-			found = true
-			if err := send(tg); err == nil {
-				ok = true
-			} else {
-				lastErr = err
-			}
-		}
-		if !found {
-			return unix.ESRCH
-		}
-		if !ok {
-			return lastErr
-		}
-		return nil
+		return k.sendEachLocked(send, func(tg *ThreadGroup) bool { return tg.pgrp != nil && tg.pgrp.id == pgid })
 	}
+}
+
+// sendEachLocked sends to every process match accepts: ESRCH if none
+// does, success if any send succeeded, else the last error.
+func (k *Kernel) sendEachLocked(send func(*ThreadGroup) error, match func(*ThreadGroup) bool) error {
+	found, ok := false, false
+	var lastErr error
+	for _, tg := range k.threadGroups {
+		if !match(tg) {
+			continue
+		}
+		found = true
+		if err := send(tg); err == nil {
+			ok = true
+		} else {
+			lastErr = err
+		}
+	}
+	switch {
+	case !found:
+		return unix.ESRCH
+	case !ok:
+		return lastErr
+	}
+	return nil
 }
 
 // Tgkill implements tgkill(2) (tgid > 0) and tkill(2) (tgid 0): a signal

@@ -96,3 +96,19 @@ func boolToInt(b bool) uintptr {
 	}
 	return 0
 }
+
+// lookupAt opens the file a path argument of an *at call names, for the
+// kernel's own use (stat, access): O_PATH, following a final symbolic link
+// unless AT_SYMLINK_NOFOLLOW, and taking dirfd itself for an empty path
+// with AT_EMPTY_PATH.
+func lookupAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int) (*vfs.File, error) {
+	name, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return nil, err
+	}
+	openFlags := unix.O_PATH
+	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		openFlags |= unix.O_NOFOLLOW
+	}
+	return openAt(t, dirfd, name, openFlags, flags&unix.AT_EMPTY_PATH != 0)
+}

@@ -80,15 +80,7 @@ func fstatat(t *kernel.Task, dirfd int32, pathAddr, statAddr uintptr, flags int)
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
 		return 0, unix.EINVAL
 	}
-	name, err := copyInPath(t, pathAddr)
-	if err != nil {
-		return 0, err
-	}
-	openFlags := unix.O_PATH
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		openFlags |= unix.O_NOFOLLOW
-	}
-	f, err := openAt(t, dirfd, name, openFlags, flags&unix.AT_EMPTY_PATH != 0)
+	f, err := lookupAt(t, dirfd, pathAddr, flags)
 	if err != nil {
 		return 0, err
 	}
@@ -203,15 +195,7 @@ func faccessat(t *kernel.Task, dirfd int32, pathAddr uintptr, mode uint32, flags
 	if flags&^(unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	name, err := copyInPath(t, pathAddr)
-	if err != nil {
-		return 0, err
-	}
-	openFlags := unix.O_PATH
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		openFlags |= unix.O_NOFOLLOW
-	}
-	f, err := openAt(t, dirfd, name, openFlags, flags&unix.AT_EMPTY_PATH != 0)
+	f, err := lookupAt(t, dirfd, pathAddr, flags)
 	if err != nil {
 		return 0, err
 	}

@@ -199,64 +199,36 @@ func Pwrite64(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Readv implements readv(2).
 func Readv(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	iovs, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
-	if err != nil {
-		return 0, err
-	}
-	return readFile(t, f, iovs)
+	return withIovecs(t, a, func(f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+		return readFile(t, f, iovs)
+	})
 }
 
 // Writev implements writev(2).
 func Writev(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	iovs, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
-	if err != nil {
-		return 0, err
-	}
-	return writeFile(t, f, iovs)
+	return withIovecs(t, a, func(f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+		return writeFile(t, f, iovs)
+	})
 }
 
 // Preadv implements preadv(2).
 func Preadv(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	iovs, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
-	if err != nil {
-		return 0, err
-	}
-	n, err := f.Pread(a.Int64(3), func(read func([]byte) (int, error)) (int, error) {
-		return vectorIO(t, iovs, true, read)
+	return withIovecs(t, a, func(f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+		n, err := f.Pread(a.Int64(3), func(read func([]byte) (int, error)) (int, error) {
+			return vectorIO(t, iovs, true, read)
+		})
+		return partial(n, err)
 	})
-	return partial(n, err)
 }
 
 // Pwritev implements pwritev(2).
 func Pwritev(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	iovs, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
-	if err != nil {
-		return 0, err
-	}
-	n, err := f.Pwrite(a.Int64(3), func(write func([]byte) (int, error)) (int, error) {
-		return vectorIO(t, iovs, false, write)
+	return withIovecs(t, a, func(f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+		n, err := f.Pwrite(a.Int64(3), func(write func([]byte) (int, error)) (int, error) {
+			return vectorIO(t, iovs, false, write)
+		})
+		return partial(n, err)
 	})
-	return partial(n, err)
 }
 
 // copyInIovecs reads an iovec array, limiting the total to MAX_RW_COUNT
@@ -318,4 +290,19 @@ func partial(n int, err error) (uintptr, error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// withIovecs runs fn with the file and the iovec array of a vectored call
+// (fd, iov, iovcnt in the first three arguments).
+func withIovecs(t *kernel.Task, a *kernel.SyscallArguments, fn func(f *vfs.File, iovs []abi.Iovec) (uintptr, error)) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	iovs, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
+	if err != nil {
+		return 0, err
+	}
+	return fn(f, iovs)
 }

@@ -15,15 +15,7 @@ func Statx(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		flags&syncMask == syncMask || mask&unix.STATX__RESERVED != 0 {
 		return 0, unix.EINVAL
 	}
-	name, err := copyInPath(t, pathAddr)
-	if err != nil {
-		return 0, err
-	}
-	openFlags := unix.O_PATH
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		openFlags |= unix.O_NOFOLLOW
-	}
-	f, err := openAt(t, dirfd, name, openFlags, flags&unix.AT_EMPTY_PATH != 0)
+	f, err := lookupAt(t, dirfd, pathAddr, flags)
 	if err != nil {
 		return 0, err
 	}
