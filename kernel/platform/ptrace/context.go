@@ -107,7 +107,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 
 // failed forgets a stub thread that can no longer be driven.
 func (c *context) failed(as *addressSpace, st *stubThread, err error) error {
-	if st.dead || errors.Is(err, platform.ErrContextDead) {
+	if st.dead.Load() || errors.Is(err, platform.ErrContextDead) {
 		delete(c.threads, as)
 		c.last.CompareAndSwap(st, nil)
 		return fmt.Errorf("%w: %v", platform.ErrContextDead, err)
@@ -175,7 +175,7 @@ func (c *context) Interrupt() {
 func (c *context) Release() {
 	for as, st := range c.threads {
 		delete(c.threads, as)
-		if st.dead || as.isReleased() {
+		if st.dead.Load() || as.isReleased() {
 			continue
 		}
 		regs := st.readyRegs

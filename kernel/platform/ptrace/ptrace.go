@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -129,7 +130,9 @@ type stubThread struct {
 	// readyRegs is a state at one of the stub's own traps, the template
 	// for injected system calls.
 	readyRegs unix.PtraceRegs
-	dead      bool
+	// dead is set once the thread is known gone (reaped); the releasing
+	// goroutine and the tracer may both look.
+	dead atomic.Bool
 }
 
 // startStub starts a stub process traced by the calling OS thread and runs
@@ -203,7 +206,7 @@ func (st *stubThread) waitStopEvent() (unix.Signal, int, error) {
 			continue
 		}
 		if err != nil {
-			st.dead = true
+			st.dead.Store(true)
 			return 0, 0, fmt.Errorf("%w: wait4 on stub thread %d: %v", platform.ErrContextDead, st.tid, err)
 		}
 		break
@@ -212,10 +215,10 @@ func (st *stubThread) waitStopEvent() (unix.Signal, int, error) {
 	case ws.Stopped():
 		return unix.Signal(ws >> 8 & 0xff), int(ws >> 16), nil
 	case ws.Exited():
-		st.dead = true
+		st.dead.Store(true)
 		return 0, 0, fmt.Errorf("%w: stub thread %d exited with %d", platform.ErrContextDead, st.tid, ws.ExitStatus())
 	case ws.Signaled():
-		st.dead = true
+		st.dead.Store(true)
 		return 0, 0, fmt.Errorf("%w: stub thread %d killed by %v", platform.ErrContextDead, st.tid, ws.Signal())
 	}
 	return 0, 0, fmt.Errorf("%w: stub thread %d: unexpected wait status %#x", platform.ErrContextDead, st.tid, uint32(ws))
@@ -224,7 +227,7 @@ func (st *stubThread) waitStopEvent() (unix.Signal, int, error) {
 // reap collects the thread's exit after it was killed. Any thread of
 // ours may wait for a traced thread, so this needs no tracer.
 func (st *stubThread) reap() {
-	if st.dead {
+	if st.dead.Load() {
 		return
 	}
 	var ws unix.WaitStatus
@@ -234,7 +237,7 @@ func (st *stubThread) reap() {
 			continue
 		}
 		if err != nil || ws.Exited() || ws.Signaled() {
-			st.dead = true
+			st.dead.Store(true)
 			return
 		}
 	}
