@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +21,14 @@ func (t *Task) doSyscall() {
 	name := ""
 	if sc != nil {
 		name = sc.Name
+	}
+	if t.k.Strace != nil && t.k.StraceFormat != nil && (name == "execve" || name == "execveat") {
+		// A successful exec replaces the memory the arguments are in:
+		// format them now.
+		line := t.k.StraceFormat(t, name, &args, 0, nil)
+		if i := strings.LastIndex(line, " = "); i >= 0 {
+			t.stracePrefix = line[:i]
+		}
 	}
 	if sc != nil && sc.Fn != nil {
 		ret, err = sc.Fn(t, &args)
@@ -78,6 +87,12 @@ func (t *Task) strace(name string, nr uintptr, args *SyscallArguments, ret uintp
 	var line string
 	if t.k.StraceFormat != nil {
 		line = t.k.StraceFormat(t, name, args, ret, err)
+		if t.stracePrefix != "" {
+			if i := strings.LastIndex(line, " = "); i >= 0 {
+				line = t.stracePrefix + line[i:]
+			}
+			t.stracePrefix = ""
+		}
 	} else {
 		line = fmt.Sprintf("%s(%#x, %#x, %#x, %#x, %#x, %#x) = %#x", name, args[0], args[1], args[2], args[3], args[4], args[5], ret)
 	}

@@ -114,6 +114,8 @@ type Task struct {
 	restartFn func(t *Task) (uintptr, error)
 	name      string
 	exe       string
+	// stracePrefix is an exec's strace line formatted before the call.
+	stracePrefix string
 	// pendingFP is FP state to load before the task first runs (a clone
 	// inherits its parent's).
 	pendingFP []byte
