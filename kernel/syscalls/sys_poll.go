@@ -221,8 +221,13 @@ func Pselect6(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // doSelect is select's core: nfds may go up to the descriptor limit
 // (FD_SETSIZE is only the C library's). Linux: fs/select.c, core_sys_select().
 func doSelect(t *kernel.Task, nfds int32, rAddr, wAddr, eAddr uintptr, deadline *time.Time) (uintptr, error) {
-	if nfds < 0 || int(nfds) > t.MaxFDs() {
+	if nfds < 0 {
 		return 0, unix.EINVAL
+	}
+	// Linux: fs/select.c, core_sys_select(): descriptors beyond the
+	// table's size are ignored.
+	if c := int32(t.FDTable().Capacity()); nfds > c {
+		nfds = c
 	}
 	words := (int(nfds) + 63) / 64
 	read := func(addr uintptr) ([]uint64, error) {

@@ -206,3 +206,16 @@ func (t *FDTable) CloseRange(first, last int, cloexecOnly bool) {
 		f.DecRef()
 	}
 }
+
+// Capacity is the size the table has grown to, as Linux's fdtable max_fds:
+// a power of two, at least 64 (BITS_PER_LONG). select(2) ignores
+// descriptors beyond it.
+func (t *FDTable) Capacity() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 64
+	for n < len(t.fds) {
+		n *= 2
+	}
+	return n
+}
