@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/arch"
+	"magawa/kernel/waiter"
 )
 
 // Restart codes: a system call interrupted by a signal returns one of
@@ -391,3 +392,14 @@ func (t *Task) RunRestart() (uintptr, error) {
 	}
 	return fn(t)
 }
+
+// PendingIn reports whether a signal in set is pending for the task or
+// its group (signalfd's readiness).
+func (t *Task) PendingIn(set SignalSet) bool {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return (t.pending.set|t.tg.pending.set)&set != 0
+}
+
+// SignalQueue is notified when a signal is queued for the task.
+func (t *Task) SignalQueue() *waiter.Queue { return &t.signalQueue }

@@ -4,6 +4,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/arch"
+	"magawa/kernel/waiter"
 )
 
 // ignoredLocked reports whether sig sent to tg would be discarded at once:
@@ -82,8 +83,12 @@ func (k *Kernel) sendSignalLocked(tg *ThreadGroup, target *Task, info *arch.Sign
 	}
 	if target != nil {
 		target.pending.add(info)
+		target.signalQueue.Notify(waiter.EventIn)
 	} else {
 		tg.pending.add(info)
+		for o := range tg.tasks {
+			o.signalQueue.Notify(waiter.EventIn)
+		}
 	}
 	k.completeSignalLocked(tg, target, sig)
 	return nil

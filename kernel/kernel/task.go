@@ -12,6 +12,7 @@ import (
 	"magawa/kernel/mm"
 	"magawa/kernel/platform"
 	"magawa/kernel/vfs"
+	"magawa/kernel/waiter"
 )
 
 // Credentials are a task's user and group IDs and capabilities. A task
@@ -114,6 +115,12 @@ type Task struct {
 	restartFn func(t *Task) (uintptr, error)
 	name      string
 	exe       string
+	// signalQueue is notified when a signal is queued for the task (or
+	// its group): signalfd waits on it.
+	signalQueue waiter.Queue
+	// lastFault is where the last unresolved access fault happened, so a
+	// possibly stale one is retried once.
+	lastFault faultSite
 	// stracePrefix is an exec's strace line formatted before the call.
 	stracePrefix string
 	// pendingFP is FP state to load before the task first runs (a clone
@@ -278,6 +285,7 @@ func (t *Task) run() {
 		}
 		switch ev.Kind {
 		case platform.EventSyscall:
+			t.lastFault = faultSite{}
 			t.doSyscall()
 		case platform.EventFault:
 			t.handleFault(ev)
@@ -303,8 +311,21 @@ func (t *Task) handleFault(ev platform.Event) {
 	case unix.SIGSEGV:
 		ok, code := t.mm.HandleFault(ev.Addr, ev.Code)
 		if ok {
+			t.lastFault = faultSite{}
 			return
 		}
+		if code == mm.SEGV_ACCERR {
+			// Another thread may have changed the mapping between the
+			// fault and now (mapped the vma, broken copy-on-write): the
+			// host's report can be stale. Retry once; the same access
+			// faulting again at the same place is a real violation.
+			site := faultSite{rip: t.Regs.Rip, addr: uint64(ev.Addr)}
+			if t.lastFault != site {
+				t.lastFault = site
+				return
+			}
+		}
+		t.lastFault = faultSite{}
 		info.Code = code
 		t.k.Debugf("task %d: SIGSEGV at %#x (code %d), rip %#x", t.tid, ev.Addr, code, t.Regs.Rip)
 	case unix.SIGSYS:
@@ -322,3 +343,6 @@ func (t *Task) handleFault(ev platform.Event) {
 	t.forceSignalLocked(info)
 	t.k.mu.Unlock()
 }
+
+// faultSite identifies an access fault: the instruction and the address.
+type faultSite struct{ rip, addr uint64 }
