@@ -34,14 +34,18 @@ func (t *Task) deliverableLocked() SignalSet {
 // handler frames, and finishes the restart of an interrupted system call.
 // Linux: kernel/signal.c, get_signal(), and arch/x86/kernel/signal.c,
 // arch_do_signal_or_restart().
-func (t *Task) handleSignals() {
+//
+// It returns true when the task must exit instead of running on. It takes
+// the kernel lock once when nothing is pending: it runs before every
+// return to the application.
+func (t *Task) handleSignals() (exit bool) {
 	k := t.k
 	handled := false
 	for {
 		k.mu.Lock()
 		if t.killedLocked() {
 			k.mu.Unlock()
-			return
+			return true
 		}
 		if t.tg.stopping || t.tg.stopped {
 			ch := k.participateInStopLocked(t)
@@ -53,6 +57,11 @@ func (t *Task) handleSignals() {
 		}
 		sig := lowest(t.deliverableLocked())
 		if sig == 0 {
+			if t.haveSaved {
+				// rt_sigsuspend is being restarted: no handler ran.
+				t.sigMask = t.savedMask
+				t.haveSaved = false
+			}
 			k.mu.Unlock()
 			break
 		}
@@ -78,7 +87,7 @@ func (t *Task) handleSignals() {
 			// Terminate, with a core for the core-dumping signals.
 			k.exitGroupLocked(t.tg, ExitStatus{Signal: sig, Core: isCoreSignal(sig)})
 			k.mu.Unlock()
-			return
+			return true
 		}
 		// A handler: restore the mask rt_sigsuspend replaced, once the
 		// frame records it.
@@ -108,7 +117,7 @@ func (t *Task) handleSignals() {
 			t.tg.handler.actions[unix.SIGSEGV-1] = SigAction{}
 			k.exitGroupLocked(t.tg, ExitStatus{Signal: unix.SIGSEGV, Core: true})
 			k.mu.Unlock()
-			return
+			return true
 		}
 		k.mu.Lock()
 		t.sigMask = newMask &^ unblockable
@@ -117,14 +126,7 @@ func (t *Task) handleSignals() {
 	if !handled {
 		t.restartWithoutHandler()
 	}
-	k.mu.Lock()
-	if t.haveSaved {
-		// rt_sigsuspend returned without running a handler (it only
-		// returns when one runs, so this is an interrupted restart).
-		t.sigMask = t.savedMask
-		t.haveSaved = false
-	}
-	k.mu.Unlock()
+	return false
 }
 
 // restartForHandler adjusts an interrupted system call's result for a

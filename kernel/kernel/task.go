@@ -271,8 +271,7 @@ func (t *Task) start() {
 // it, look at signals, repeat, until the task must exit.
 func (t *Task) run() {
 	for {
-		t.handleSignals()
-		if t.mustExit() {
+		if t.handleSignals() {
 			return
 		}
 		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.Regs)
@@ -292,12 +291,6 @@ func (t *Task) run() {
 		case platform.EventInterrupted:
 		}
 	}
-}
-
-func (t *Task) mustExit() bool {
-	t.k.mu.Lock()
-	defer t.k.mu.Unlock()
-	return t.killedLocked()
 }
 
 // killedLocked reports whether the task must stop running application
