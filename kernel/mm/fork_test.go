@@ -14,8 +14,13 @@ import (
 // access simulates the application touching addr through the platform,
 // as its stub would: it faults until the page is mapped with need, and
 // returns the memory-file offset the platform maps there.
+//
+// Like the kernel's task loop, it retries an unresolved SEGV_ACCERR once:
+// another goroutine may have changed the mapping (broken copy-on-write)
+// between the fault and HandleFault.
 func (f *fakeAS) access(m *MM, addr uintptr, need int) (uint64, error) {
-	for try := 0; try < 3; try++ {
+	retried := false
+	for try := 0; try < 4; try++ {
 		p, ok := f.page(addr)
 		code := int32(SEGV_MAPERR)
 		if ok {
@@ -25,6 +30,10 @@ func (f *fakeAS) access(m *MM, addr uintptr, need int) (uint64, error) {
 			code = SEGV_ACCERR
 		}
 		if ok, sig := m.HandleFault(addr, code); !ok {
+			if sig == SEGV_ACCERR && !retried {
+				retried = true
+				continue
+			}
 			return 0, fmt.Errorf("SIGSEGV (code %d) at %#x", sig, addr)
 		}
 	}
