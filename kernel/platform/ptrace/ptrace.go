@@ -3,10 +3,12 @@ package ptrace
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -230,16 +232,25 @@ func (st *stubThread) reap() {
 	if st.dead.Load() {
 		return
 	}
+	// The thread may have been reaped already behind our back: the host
+	// reaps a dead traced thread itself when its tracer thread exits, and
+	// its ID can then be reused by another process. So never block on
+	// it: poll, as long as the thread still exists in its stub.
 	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(st.tid, &ws, unix.WALL, nil)
+	for delay := 100 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
+		pid, err := unix.Wait4(st.tid, &ws, unix.WALL|unix.WNOHANG, nil)
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || ws.Exited() || ws.Signaled() {
+		if err != nil || (pid == st.tid && (ws.Exited() || ws.Signaled())) {
 			st.dead.Store(true)
 			return
 		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", st.pid, st.tid)); err != nil {
+			st.dead.Store(true)
+			return
+		}
+		time.Sleep(delay)
 	}
 }
 
