@@ -150,13 +150,6 @@ func (k *Kernel) TaskByTID(tid int32) *Task {
 	return k.tasks[tid]
 }
 
-// ThreadGroupByID looks a process up by PID.
-func (k *Kernel) ThreadGroupByID(id int32) *ThreadGroup {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.threadGroups[id]
-}
-
 // initDone records that the sandbox's init is gone. Callers hold k.mu.
 func (k *Kernel) initDone() {
 	select {
@@ -177,13 +170,4 @@ func (k *Kernel) Run(spec ProcessSpec) (ExitStatus, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.initStatus, nil
-}
-
-// Kill ends the whole sandbox (from outside it).
-func (k *Kernel) Kill() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, tg := range k.threadGroups {
-		k.exitGroupLocked(tg, ExitStatus{Signal: unix.SIGKILL})
-	}
 }

@@ -31,16 +31,6 @@ func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
 	return true
 }
 
-// SendSignal sends a signal to a thread group (kill) or, when target is
-// set, to one of its threads (tkill). fromInside says the sender is in the
-// sandbox: the sandbox's init is then protected as a PID namespace's init
-// is, when the kernel is configured so.
-func (k *Kernel) SendSignal(tg *ThreadGroup, target *Task, info *arch.SignalInfo, fromInside bool) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.sendSignalLocked(tg, target, info, fromInside)
-}
-
 // Linux: kernel/signal.c, send_signal_locked(), prepare_signal() and
 // complete_signal().
 func (k *Kernel) sendSignalLocked(tg *ThreadGroup, target *Task, info *arch.SignalInfo, fromInside bool) error {

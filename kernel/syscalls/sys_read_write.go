@@ -163,37 +163,31 @@ func skipIovecs(iovs []abi.Iovec, n int) []abi.Iovec {
 	return iovs
 }
 
-// Pread64 implements pread64(2).
+// Pread64 implements pread64(2): preadv with one buffer.
 func Pread64(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, err := getFile(t, a.Int(0))
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	count := clampCount(a.Size(2))
-	n, err := f.Pread(a.Int64(3), func(read func([]byte) (int, error)) (int, error) {
-		if count == 0 {
-			return 0, nil
-		}
-		return t.MM().WithBytes(a.Pointer(1), count, true, read)
-	})
-	return partial(n, err)
+	return positionalIO(t, a, true)
 }
 
-// Pwrite64 implements pwrite64(2).
+// Pwrite64 implements pwrite64(2): pwritev with one buffer.
 func Pwrite64(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	return positionalIO(t, a, false)
+}
+
+// positionalIO is pread64 and pwrite64: fd, buf, count, offset.
+func positionalIO(t *kernel.Task, a *kernel.SyscallArguments, read bool) (uintptr, error) {
 	f, err := getFile(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	count := clampCount(a.Size(2))
-	n, err := f.Pwrite(a.Int64(3), func(write func([]byte) (int, error)) (int, error) {
-		if count == 0 {
-			return 0, nil
-		}
-		return t.MM().WithBytes(a.Pointer(1), count, false, write)
-	})
+	iovs := []abi.Iovec{{Base: uint64(a.Pointer(1)), Len: uint64(clampCount(a.Size(2)))}}
+	io := func(op func([]byte) (int, error)) (int, error) { return vectorIO(t, iovs, read, op) }
+	var n int
+	if read {
+		n, err = f.Pread(a.Int64(3), io)
+	} else {
+		n, err = f.Pwrite(a.Int64(3), io)
+	}
 	return partial(n, err)
 }
 
