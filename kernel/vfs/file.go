@@ -64,6 +64,9 @@ type SeekImpl interface {
 type File struct {
 	Impl FileImpl
 	refs atomic.Int64
+	// path is where the file was opened; zero for files with no name
+	// (pipes, sockets, event descriptors).
+	path Path
 
 	// mu guards offset and flags.
 	mu     sync.Mutex
@@ -76,6 +79,32 @@ func NewFile(impl FileImpl, flags int) *File {
 	f := &File{Impl: impl, flags: flags}
 	f.refs.Store(1)
 	return f
+}
+
+// NewFileAt returns a file description opened at p, holding one reference.
+func NewFileAt(impl FileImpl, flags int, p Path) *File {
+	f := NewFile(impl, flags)
+	f.path = p
+	return f
+}
+
+// Path returns where the file was opened (zero for a file with no name).
+func (f *File) Path() Path { return f.path }
+
+// Statx describes the file: through its inode when it has a path, else
+// through the implementation.
+func (f *File) Statx(ctx *Context, mask uint32) (unix.Statx_t, error) {
+	if f.path.Dentry != nil && f.path.Dentry.inode != nil {
+		return f.path.Stat(ctx, mask)
+	}
+	if sx, ok := f.Impl.(StatxImpl); ok {
+		return sx.Statx(mask, 0)
+	}
+	var st unix.Stat_t
+	if err := f.Impl.Stat(&st); err != nil {
+		return unix.Statx_t{}, err
+	}
+	return StatxFromStat(&st), nil
 }
 
 // IncRef takes a reference.
