@@ -58,13 +58,20 @@ func (k *Kernel) startInit(spec ProcessSpec) error {
 		k:           k,
 		fds:         vfs.NewFDTable(),
 		creds:       spec.Creds,
-		fs:          &FSContext{cwd: spec.Cwd, umask: 0o022},
+		fs:          &FSContext{umask: 0o022},
 		interruptCh: make(chan struct{}, 1),
 		exitSignal:  unix.SIGCHLD,
 		startTime:   time.Now(),
 	}
-	if t.fs.cwd == "" {
-		t.fs.cwd = "/"
+	t.fs.root = k.Mounts.Root()
+	t.fs.cwd = t.fs.root
+	if spec.Cwd != "" {
+		ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: t.fs.root, Cwd: t.fs.root}
+		cwd, err := k.VFS.Resolve(ctx, t.fs.root, spec.Cwd, vfs.ResolveDirectory)
+		if err != nil {
+			return fmt.Errorf("working directory %s: %w", spec.Cwd, err)
+		}
+		t.fs.cwd = cwd
 	}
 	k.mu.Lock()
 	tid, err := k.allocTIDLocked()
@@ -93,7 +100,7 @@ func (k *Kernel) startInit(spec ProcessSpec) error {
 		}
 		f.DecRef()
 	}
-	m, img, err := t.load(spec.Path, spec.Argv, spec.Envv)
+	m, img, err := t.load(ExecTarget{Start: t.fs.cwd, Name: spec.Path}, spec.Argv, spec.Envv)
 	if err != nil {
 		return fail(fmt.Errorf("executing %s: %w", spec.Path, err))
 	}
@@ -106,9 +113,9 @@ func (k *Kernel) startInit(spec ProcessSpec) error {
 type image struct {
 	entry, sp uintptr
 	execfn    string
-	// exe is the executable's absolute path (the interpreter's, for a
-	// script), what /proc/self/exe names.
-	exe string
+	// exe is the executable (the interpreter's, for a script), what
+	// /proc/self/exe names.
+	exe vfs.Path
 }
 
 // Execve replaces the calling task's program with the executable at name
@@ -116,8 +123,8 @@ type image struct {
 // gets a new address space, stack and registers, close-on-exec
 // descriptors close and caught signals reset.
 // Linux: fs/exec.c, do_execveat_common() and begin_new_exec().
-func (t *Task) Execve(name string, argv, envv []string) error {
-	m, img, err := t.load(name, argv, envv)
+func (t *Task) Execve(target ExecTarget, argv, envv []string) error {
+	m, img, err := t.load(target, argv, envv)
 	if err != nil {
 		return err
 	}
@@ -212,15 +219,15 @@ func (t *Task) installImage(m *mm.MM, img *image) {
 
 // load builds a new address space holding the program at name, #!
 // interpreters resolved.
-func (t *Task) load(name string, argv, envv []string) (*mm.MM, *image, error) {
-	// AT_EXECFN is the name as the caller gave it; only the lookup is
-	// relative to the working directory.
-	execfn := name
-	if !path.IsAbs(name) {
-		name = path.Join(t.Cwd(), name)
+func (t *Task) load(target ExecTarget, argv, envv []string) (*mm.MM, *image, error) {
+	// AT_EXECFN is the name as the caller gave it.
+	execfn := target.ExecFn
+	if execfn == "" {
+		execfn = target.Name
 	}
+	name := target.Name
 	for depth := 0; ; depth++ {
-		f, err := t.openExecutable(name)
+		f, err := t.openExecutable(target)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -234,12 +241,7 @@ func (t *Task) load(name string, argv, envv []string) (*mm.MM, *image, error) {
 		if loader.IsELF(head) {
 			m, img, err := t.loadELF(f, argv, envv, execfn)
 			if img != nil {
-				img.exe = name
-				if rp, ok := f.Impl.(interface{ RealPath() (string, error) }); ok {
-					if real, err := rp.RealPath(); err == nil {
-						img.exe = real
-					}
-				}
+				img.exe = f.Path()
 			}
 			f.DecRef()
 			return m, img, err
@@ -260,35 +262,60 @@ func (t *Task) load(name string, argv, envv []string) (*mm.MM, *image, error) {
 		if arg != "" {
 			nargv = append(nargv, arg)
 		}
-		nargv = append(nargv, name)
+		script := name
+		if script == "" {
+			script = execfn
+		}
+		nargv = append(nargv, script)
 		if len(argv) > 1 {
 			nargv = append(nargv, argv[1:]...)
 		}
 		argv = nargv
 		name = interp
+		target = ExecTarget{Name: interp}
 	}
+}
+
+// ExecTarget names the program execve runs: Name resolved from Start, or
+// with an empty Name the file at Start itself (execveat with
+// AT_EMPTY_PATH). ExecFn, if set, is AT_EXECFN ("/dev/fd/N").
+type ExecTarget struct {
+	Start vfs.Path
+	Name  string
+	// NoFollow fails with ELOOP on a final symbolic link.
+	NoFollow bool
+	ExecFn   string
 }
 
 // openExecutable opens name for execution: a regular file with an
 // execute bit. Linux: fs/exec.c, do_open_execat().
-func (t *Task) openExecutable(name string) (*vfs.File, error) {
-	if exe, ok := t.MagicLink(name); ok {
-		name = exe
+func (t *Task) openExecutable(target ExecTarget) (*vfs.File, error) {
+	ctx := t.FileContext()
+	p := target.Start
+	if target.Name != "" {
+		var flags uint64
+		if target.NoFollow {
+			flags |= vfs.ResolveNoFollow
+		}
+		if target.Start.IsZero() {
+			target.Start = ctx.Cwd
+		}
+		var err error
+		p, err = t.k.VFS.Resolve(ctx, target.Start, target.Name, flags)
+		if err != nil {
+			return nil, err
+		}
 	}
-	f, err := t.k.Root.Open(name, unix.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
+	if p.Dentry.Type() == unix.S_IFLNK {
+		return nil, unix.ELOOP
 	}
-	var st unix.Stat_t
-	if err := f.Impl.Stat(&st); err != nil {
-		f.DecRef()
-		return nil, err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
-		f.DecRef()
+	if p.Dentry.Type() != unix.S_IFREG || p.Mount.Flags()&vfs.MountNoExec != 0 {
 		return nil, unix.EACCES
 	}
-	return f, nil
+	if err := t.k.VFS.Permission(ctx, p, vfs.MayExec); err != nil {
+		return nil, err
+	}
+	return t.k.VFS.OpenPath(ctx, p, unix.O_RDONLY)
 }
 
 // readerAt adapts a file to io.ReaderAt.
@@ -372,20 +399,5 @@ func commName(p string) string {
 	return b
 }
 
-// ExePath is the task's executable, as /proc/self/exe names it.
-func (t *Task) ExePath() string { return t.exe }
-
-// MagicLink resolves the /proc links to the task's own executable
-// (/proc/self/exe, /proc/thread-self/exe, /proc/<pid>/exe), which programs
-// such as busybox execute to run themselves. The rest of /proc arrives
-// with the file-system work.
-func (t *Task) MagicLink(name string) (string, bool) {
-	p := path.Clean(name)
-	switch p {
-	case "/proc/self/exe", "/proc/thread-self/exe", fmt.Sprintf("/proc/%d/exe", t.TGID()):
-		if t.exe != "" {
-			return t.exe, true
-		}
-	}
-	return "", false
-}
+// Executable is the task's executable, what /proc/self/exe names.
+func (t *Task) Executable() vfs.Path { return t.exe }

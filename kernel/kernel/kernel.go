@@ -15,12 +15,6 @@ import (
 	"magawa/kernel/vfs"
 )
 
-// FileSystem is the root file system as the kernel needs it for now: an
-// absolute-path opener.
-type FileSystem interface {
-	Open(name string, flags int, mode uint32) (*vfs.File, error)
-}
-
 // Futexes is what the kernel needs of the futex implementation when a
 // thread exits.
 type Futexes interface {
@@ -37,8 +31,11 @@ type Config struct {
 	Platform   platform.Platform
 	MemoryFile *memfile.File
 	Syscalls   *SyscallTable
-	Root       FileSystem
-	Futexes    Futexes
+	// VFS is the sandbox's file system layer and Mounts the mount
+	// namespace its first process starts in.
+	VFS     *vfs.VFS
+	Mounts  *vfs.MountNamespace
+	Futexes Futexes
 	// Hostname is the sandbox's UTS nodename.
 	Hostname string
 	// ProtectInit gives the sandbox's PID 1 the protection of a PID
@@ -84,7 +81,7 @@ const pidMax = 4194304
 
 // New creates a kernel.
 func New(cfg Config) (*Kernel, error) {
-	if cfg.Platform == nil || cfg.MemoryFile == nil || cfg.Syscalls == nil || cfg.Root == nil {
+	if cfg.Platform == nil || cfg.MemoryFile == nil || cfg.Syscalls == nil || cfg.VFS == nil || cfg.Mounts == nil {
 		return nil, fmt.Errorf("kernel: incomplete configuration")
 	}
 	if cfg.Log == nil {

@@ -68,10 +68,12 @@ func (s ExitStatus) String() string {
 	return fmt.Sprintf("exit %d", s.Code)
 }
 
-// FSContext is what CLONE_FS shares: the working directory and umask.
+// FSContext is what CLONE_FS shares: the root and working directories
+// and the umask.
 type FSContext struct {
 	// Guarded by Kernel.mu.
-	cwd   string
+	root  vfs.Path
+	cwd   vfs.Path
 	umask uint32
 	refs  int
 }
@@ -114,7 +116,7 @@ type Task struct {
 	restart   unix.Errno
 	restartFn func(t *Task) (uintptr, error)
 	name      string
-	exe       string
+	exe       vfs.Path
 	// signalQueue is notified when a signal is queued for the task (or
 	// its group): signalfd waits on it.
 	signalQueue waiter.Queue
@@ -188,18 +190,53 @@ func (t *Task) SetName(n string) {
 	t.name = n
 }
 
-// Cwd is the task's working directory.
+// Cwd is the task's working directory's name, as getcwd(2) gives it.
 func (t *Task) Cwd() string {
-	t.k.mu.Lock()
-	defer t.k.mu.Unlock()
-	return t.fs.cwd
+	root, cwd := t.Directories()
+	name, _ := t.k.VFS.PathName(root, cwd)
+	return name
 }
 
-// SetCwd sets the working directory (an absolute, clean path).
-func (t *Task) SetCwd(p string) {
+// Directories returns the task's root and working directories.
+func (t *Task) Directories() (root, cwd vfs.Path) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.fs.root, t.fs.cwd
+}
+
+// SetWorkingDirectory changes the working directory (chdir).
+func (t *Task) SetWorkingDirectory(p vfs.Path) {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	t.fs.cwd = p
+}
+
+// SetRoot changes the root directory (chroot).
+func (t *Task) SetRoot(p vfs.Path) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	t.fs.root = p
+}
+
+// FileContext returns the context file operations of the task run in:
+// its file-system credentials, directories and umask.
+func (t *Task) FileContext() *vfs.Context {
+	t.k.mu.Lock()
+	ctx := &vfs.Context{
+		Creds: &vfs.Creds{
+			UID:    t.creds.FSUID,
+			GID:    t.creds.FSGID,
+			Groups: t.creds.Groups,
+			Caps:   uint64(t.creds.Capabilities().Effective),
+		},
+		Root:  t.fs.root,
+		Cwd:   t.fs.cwd,
+		Umask: t.fs.umask,
+		Task:  t,
+	}
+	t.k.mu.Unlock()
+	ctx.Block = func(wake <-chan struct{}) error { return t.Block(wake, time.Time{}) }
+	return ctx
 }
 
 // Umask returns the file-mode creation mask.
@@ -339,3 +376,16 @@ func (t *Task) handleFault(ev platform.Event) {
 
 // faultSite identifies an access fault: the instruction and the address.
 type faultSite struct{ rip, addr uint64 }
+
+// UnshareFiles gives the task a private copy of a descriptor table it
+// shares (unshare(CLONE_FILES), close_range(CLOSE_RANGE_UNSHARE)).
+func (t *Task) UnshareFiles() {
+	if !t.fds.Shared() {
+		return
+	}
+	old := t.fds
+	t.k.mu.Lock()
+	t.fds = old.Fork()
+	t.k.mu.Unlock()
+	old.DecRef()
+}

@@ -36,7 +36,7 @@ func (k *Kernel) newTestTask(tg, parent *ThreadGroup, creds Credentials) *Task {
 	if err != nil {
 		panic(err)
 	}
-	t := &Task{k: k, tid: tid, creds: creds, interruptCh: make(chan struct{}, 1), fs: &FSContext{cwd: "/"}}
+	t := &Task{k: k, tid: tid, creds: creds, interruptCh: make(chan struct{}, 1), fs: &FSContext{}}
 	if tg == nil {
 		t.tg = k.newThreadGroupLocked(t, parent, &SignalHandlers{})
 		if parent == nil && k.initTG == nil {

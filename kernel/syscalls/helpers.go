@@ -1,8 +1,6 @@
 package syscalls
 
 import (
-	"path"
-
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/abi"
@@ -43,53 +41,6 @@ func copyInPath(t *kernel.Task, addr uintptr) (string, error) {
 	return p, nil
 }
 
-// resolvePath turns a path relative to dirfd into an absolute one.
-// Symbolic links and ".." are resolved later, by the file system, inside
-// the root.
-func resolvePath(t *kernel.Task, dirfd int32, p string) (string, error) {
-	if exe, ok := t.MagicLink(p); ok {
-		return exe, nil
-	}
-	if path.IsAbs(p) {
-		return p, nil
-	}
-	if dirfd == unix.AT_FDCWD {
-		return path.Join(t.Cwd(), p), nil
-	}
-	f, err := getFile(t, dirfd)
-	if err != nil {
-		return "", err
-	}
-	defer f.DecRef()
-	pi, ok := f.Impl.(vfs.PathImpl)
-	if !ok {
-		return "", unix.ENOTDIR
-	}
-	if _, isDir := f.Impl.(vfs.DirectoryImpl); !isDir {
-		return "", unix.ENOTDIR
-	}
-	return path.Join(pi.Path(), p), nil
-}
-
-// openAt opens dirfd/name for the kernel's own use (stat, readlink...).
-// An empty name means dirfd itself when emptyPath allows it.
-func openAt(t *kernel.Task, dirfd int32, name string, flags int, emptyPath bool) (*vfs.File, error) {
-	if name == "" {
-		if !emptyPath {
-			return nil, unix.ENOENT
-		}
-		if dirfd == unix.AT_FDCWD {
-			return t.Kernel().Root.Open(t.Cwd(), flags, 0)
-		}
-		return getFile(t, dirfd)
-	}
-	p, err := resolvePath(t, dirfd, name)
-	if err != nil {
-		return nil, err
-	}
-	return t.Kernel().Root.Open(p, flags, 0)
-}
-
 func boolToInt(b bool) uintptr {
 	if b {
 		return 1
@@ -97,18 +48,85 @@ func boolToInt(b bool) uintptr {
 	return 0
 }
 
-// lookupAt opens the file a path argument of an *at call names, for the
-// kernel's own use (stat, access): O_PATH, following a final symbolic link
-// unless AT_SYMLINK_NOFOLLOW, and taking dirfd itself for an empty path
-// with AT_EMPTY_PATH.
-func lookupAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int) (*vfs.File, error) {
+// startAt returns where a relative name given with dirfd starts: the
+// working directory for AT_FDCWD, else the directory dirfd is open on.
+// An absolute name ignores dirfd (and dirfd need not be valid).
+func startAt(t *kernel.Task, ctx *vfs.Context, dirfd int32, name string) (vfs.Path, error) {
+	if name != "" && name[0] == '/' {
+		return ctx.Root, nil
+	}
+	if dirfd == unix.AT_FDCWD {
+		return ctx.Cwd, nil
+	}
+	f, err := getFile(t, dirfd)
+	if err != nil {
+		return vfs.Path{}, err
+	}
+	defer f.DecRef()
+	p := f.Path()
+	if p.IsZero() {
+		if name == "" {
+			return vfs.Path{}, errNoPathFile
+		}
+		return vfs.Path{}, unix.ENOTDIR
+	}
+	if name != "" && !p.Dentry.IsDir() {
+		return vfs.Path{}, unix.ENOTDIR
+	}
+	return p, nil
+}
+
+// errNoPathFile marks an AT_EMPTY_PATH lookup of a descriptor that has no
+// path (a pipe): callers that can work on the file itself do.
+var errNoPathFile = unix.EBADF
+
+// resolveAt resolves the path argument of an *at call: relative to dirfd,
+// following a final symbolic link unless AT_SYMLINK_NOFOLLOW (or
+// followDefault is false and AT_SYMLINK_FOLLOW is absent), and naming
+// dirfd itself for an empty path with AT_EMPTY_PATH.
+func resolveAt(t *kernel.Task, ctx *vfs.Context, dirfd int32, pathAddr uintptr, atFlags int, followDefault bool) (vfs.Path, error) {
 	name, err := copyInPath(t, pathAddr)
 	if err != nil {
-		return nil, err
+		return vfs.Path{}, err
 	}
-	openFlags := unix.O_PATH
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		openFlags |= unix.O_NOFOLLOW
+	return resolveNameAt(t, ctx, dirfd, name, atFlags, followDefault)
+}
+
+func resolveNameAt(t *kernel.Task, ctx *vfs.Context, dirfd int32, name string, atFlags int, followDefault bool) (vfs.Path, error) {
+	if name == "" {
+		if atFlags&unix.AT_EMPTY_PATH == 0 {
+			return vfs.Path{}, unix.ENOENT
+		}
+		return startAt(t, ctx, dirfd, "")
 	}
-	return openAt(t, dirfd, name, openFlags, flags&unix.AT_EMPTY_PATH != 0)
+	start, err := startAt(t, ctx, dirfd, name)
+	if err != nil {
+		return vfs.Path{}, err
+	}
+	var flags uint64
+	follow := followDefault
+	if atFlags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		follow = false
+	}
+	if atFlags&unix.AT_SYMLINK_FOLLOW != 0 {
+		follow = true
+	}
+	if !follow {
+		flags |= vfs.ResolveNoFollow
+	}
+	return t.Kernel().VFS.Resolve(ctx, start, name, flags)
+}
+
+// pathAt copies in a path argument and its starting point, for calls
+// that create or remove names.
+func pathAt(t *kernel.Task, ctx *vfs.Context, dirfd int32, pathAddr uintptr) (vfs.Path, string, error) {
+	name, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return vfs.Path{}, "", err
+	}
+	if name == "" {
+		return vfs.Path{}, "", unix.ENOENT
+	}
+	start, err := startAt(t, ctx, dirfd, name)
+	return start, name, err
 }

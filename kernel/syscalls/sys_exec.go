@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"fmt"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/kernel"
@@ -41,18 +43,24 @@ func execveat(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envvAddr uintptr,
 	if err := loader.CheckArgs(argv, envv, name, limit); err != nil {
 		return err
 	}
-	p := name
-	if name == "" || dirfd != unix.AT_FDCWD {
-		f, err := openAt(t, dirfd, name, unix.O_PATH, flags&unix.AT_EMPTY_PATH != 0)
-		if err != nil {
-			return err
+	ctx := t.FileContext()
+	start, err := startAt(t, ctx, dirfd, name)
+	if err != nil {
+		if err == errNoPathFile {
+			return unix.EACCES
 		}
-		if pi, ok := f.Impl.(interface{ Path() string }); ok {
-			p = pi.Path()
-		}
-		f.DecRef()
+		return err
 	}
-	if err := t.Execve(p, argv, envv); err != nil {
+	target := kernel.ExecTarget{Start: start, Name: name, NoFollow: flags&unix.AT_SYMLINK_NOFOLLOW != 0}
+	if dirfd != unix.AT_FDCWD && (name == "" || name[0] != '/') {
+		// Linux: fs/exec.c, alloc_bprm(): the name a descriptor-relative
+		// program is known by.
+		target.ExecFn = fmt.Sprintf("/dev/fd/%d", dirfd)
+		if name != "" {
+			target.ExecFn += "/" + name
+		}
+	}
+	if err := t.Execve(target, argv, envv); err != nil {
 		return err
 	}
 	return nil

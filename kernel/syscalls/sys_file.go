@@ -1,7 +1,7 @@
 package syscalls
 
 import (
-	"path"
+	"encoding/binary"
 
 	"golang.org/x/sys/unix"
 
@@ -26,6 +26,55 @@ func Creat(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 }
 
 func openat(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mode uint32) (uintptr, error) {
+	return openHow(t, dirfd, pathAddr, vfs.OpenHow{Flags: flags, Mode: mode & 0o7777})
+}
+
+// Openat2 implements openat2(2). Linux: fs/open.c, build_open_flags().
+func Openat2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	size := a.Size(3)
+	if size < 24 {
+		return 0, unix.EINVAL
+	}
+	if size > 4096 {
+		return 0, unix.E2BIG
+	}
+	buf := make([]byte, size)
+	if n, err := t.CopyIn(a.Pointer(2), buf); err != nil || n != len(buf) {
+		return 0, unix.EFAULT
+	}
+	for _, b := range buf[24:] {
+		if b != 0 {
+			return 0, unix.E2BIG
+		}
+	}
+	flags := binary.LittleEndian.Uint64(buf[0:])
+	mode := binary.LittleEndian.Uint64(buf[8:])
+	resolve := binary.LittleEndian.Uint64(buf[16:])
+	const validResolve = vfs.ResolveNoXdev | vfs.ResolveNoMagiclinks | vfs.ResolveNoSymlinks | vfs.ResolveBeneath | vfs.ResolveInRoot | vfs.ResolveCached
+	if flags&^validOpenFlags != 0 || resolve&^validResolve != 0 ||
+		resolve&vfs.ResolveBeneath != 0 && resolve&vfs.ResolveInRoot != 0 {
+		return 0, unix.EINVAL
+	}
+	if mode&^0o7777 != 0 || mode != 0 && flags&unix.O_CREAT == 0 && flags&unix.O_TMPFILE != unix.O_TMPFILE {
+		return 0, unix.EINVAL
+	}
+	if flags&unix.O_PATH != 0 && flags&^(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_LARGEFILE) != 0 {
+		return 0, unix.EINVAL
+	}
+	if resolve&vfs.ResolveCached != 0 {
+		return 0, unix.EAGAIN // every lookup may block here
+	}
+	return openHow(t, a.Int(0), a.Pointer(1), vfs.OpenHow{Flags: int(flags), Mode: uint32(mode), Resolve: resolve})
+}
+
+// validOpenFlags are the flags openat2 accepts; open(2) ignores unknown
+// ones. Linux: include/linux/fcntl.h, VALID_OPEN_FLAGS.
+const validOpenFlags = unix.O_RDONLY | unix.O_WRONLY | unix.O_RDWR | unix.O_CREAT | unix.O_EXCL |
+	unix.O_NOCTTY | unix.O_TRUNC | unix.O_APPEND | unix.O_NONBLOCK | unix.O_DSYNC | unix.O_ASYNC |
+	unix.O_DIRECT | unix.O_LARGEFILE | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_NOATIME |
+	unix.O_CLOEXEC | unix.O_PATH | unix.O_TMPFILE | unix.O_SYNC
+
+func openHow(t *kernel.Task, dirfd int32, pathAddr uintptr, how vfs.OpenHow) (uintptr, error) {
 	name, err := copyInPath(t, pathAddr)
 	if err != nil {
 		return 0, err
@@ -33,16 +82,20 @@ func openat(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mode uint3
 	if name == "" {
 		return 0, unix.ENOENT
 	}
-	p, err := resolvePath(t, dirfd, name)
+	if how.Flags&unix.O_TMPFILE == unix.O_TMPFILE && how.Flags&unix.O_CREAT != 0 {
+		return 0, unix.EINVAL
+	}
+	ctx := t.FileContext()
+	start, err := startAt(t, ctx, dirfd, name)
 	if err != nil {
 		return 0, err
 	}
-	f, err := t.Kernel().Root.Open(p, flags, mode&0o7777)
+	f, err := t.Kernel().VFS.Open(ctx, start, name, how)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	fd, err := t.FDTable().Install(f, 0, flags&unix.O_CLOEXEC != 0, t.MaxFDs())
+	fd, err := t.FDTable().Install(f, 0, how.Flags&unix.O_CLOEXEC != 0, t.MaxFDs())
 	return uintptr(fd), err
 }
 
@@ -58,7 +111,11 @@ func Fstat(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, statOut(t, f, a.Pointer(1))
+	sx, err := f.Statx(t.FileContext(), unix.STATX_BASIC_STATS)
+	if err != nil {
+		return 0, err
+	}
+	return 0, statOut(t, &sx, a.Pointer(1))
 }
 
 // Stat implements stat(2).
@@ -80,20 +137,39 @@ func fstatat(t *kernel.Task, dirfd int32, pathAddr, statAddr uintptr, flags int)
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT) != 0 {
 		return 0, unix.EINVAL
 	}
-	f, err := lookupAt(t, dirfd, pathAddr, flags)
+	sx, err := statxAt(t, dirfd, pathAddr, flags, unix.STATX_BASIC_STATS)
 	if err != nil {
 		return 0, err
 	}
-	defer f.DecRef()
-	return 0, statOut(t, f, statAddr)
+	return 0, statOut(t, &sx, statAddr)
 }
 
-func statOut(t *kernel.Task, f *vfs.File, addr uintptr) error {
-	var st unix.Stat_t
-	if err := f.Impl.Stat(&st); err != nil {
-		return err
+// statxAt stats the file a path argument names, or with AT_EMPTY_PATH
+// and an empty name the descriptor dirfd (which may have no path).
+func statxAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mask uint32) (unix.Statx_t, error) {
+	name, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return unix.Statx_t{}, err
 	}
+	ctx := t.FileContext()
+	if name == "" && flags&unix.AT_EMPTY_PATH != 0 && dirfd != unix.AT_FDCWD {
+		f, err := getFile(t, dirfd)
+		if err != nil {
+			return unix.Statx_t{}, err
+		}
+		defer f.DecRef()
+		return f.Statx(ctx, mask)
+	}
+	p, err := resolveNameAt(t, ctx, dirfd, name, flags, true)
+	if err != nil {
+		return unix.Statx_t{}, err
+	}
+	return p.Stat(ctx, mask)
+}
+
+func statOut(t *kernel.Task, sx *unix.Statx_t, addr uintptr) error {
 	// unix.Stat_t has the layout of the kernel's struct stat on x86-64.
+	st := vfs.StatFromStatx(sx)
 	return copyOutStruct(t, addr, &st)
 }
 
@@ -141,24 +217,17 @@ func readlinkat(t *kernel.Task, dirfd int32, pathAddr, buf uintptr, size int32) 
 	if size <= 0 {
 		return 0, unix.EINVAL
 	}
-	name, err := copyInPath(t, pathAddr)
+	ctx := t.FileContext()
+	p, err := resolveAt(t, ctx, dirfd, pathAddr, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, false)
 	if err != nil {
-		return 0, err
-	}
-	target, ok := t.MagicLink(name)
-	if !ok || (dirfd != unix.AT_FDCWD && !path.IsAbs(name)) {
-		f, err := openAt(t, dirfd, name, unix.O_PATH|unix.O_NOFOLLOW, true)
-		if err != nil {
-			return 0, err
-		}
-		defer f.DecRef()
-		rl, ok := f.Impl.(vfs.ReadlinkImpl)
-		if !ok {
+		if err == errNoPathFile {
 			return 0, unix.EINVAL
 		}
-		if target, err = rl.Readlink(); err != nil {
-			return 0, err
-		}
+		return 0, err
+	}
+	target, err := t.Kernel().VFS.Readlink(ctx, p)
+	if err != nil {
+		return 0, err
 	}
 	b := []byte(target)
 	if len(b) > int(size) {
@@ -185,9 +254,9 @@ func Faccessat2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return faccessat(t, a.Int(0), a.Pointer(1), a.Uint(2), int(a.Int(3)))
 }
 
-// faccessat checks access with the real IDs (or effective with
-// AT_EACCESS). Linux: fs/open.c, do_faccessat(), and
-// fs/namei.c, generic_permission().
+// faccessat checks access with the real IDs (or the effective ones with
+// AT_EACCESS). Linux: fs/open.c, do_faccessat(): with real IDs other
+// than 0, capabilities do not apply.
 func faccessat(t *kernel.Task, dirfd int32, pathAddr uintptr, mode uint32, flags int) (uintptr, error) {
 	if mode&^7 != 0 {
 		return 0, unix.EINVAL
@@ -195,53 +264,37 @@ func faccessat(t *kernel.Task, dirfd int32, pathAddr uintptr, mode uint32, flags
 	if flags&^(unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	f, err := lookupAt(t, dirfd, pathAddr, flags)
+	ctx := t.FileContext()
+	if flags&unix.AT_EACCESS == 0 {
+		c := t.Credentials()
+		creds := *ctx.Creds
+		creds.UID, creds.GID = c.UID, c.GID
+		if c.UID != 0 {
+			creds.Caps = 0
+		}
+		ctx.Creds = &creds
+	}
+	p, err := resolveAt(t, ctx, dirfd, pathAddr, flags, true)
 	if err != nil {
+		if err == errNoPathFile {
+			return 0, nil // a pipe or socket: it exists
+		}
 		return 0, err
 	}
-	defer f.DecRef()
 	if mode == unix.F_OK {
 		return 0, nil
 	}
-	var st unix.Stat_t
-	if err := f.Impl.Stat(&st); err != nil {
-		return 0, err
+	var may uint32
+	if mode&unix.R_OK != 0 {
+		may |= vfs.MayRead
 	}
-	c := t.Credentials()
-	uid, gid := c.UID, c.GID
-	if flags&unix.AT_EACCESS != 0 {
-		uid, gid = c.EUID, c.EGID
+	if mode&unix.W_OK != 0 {
+		may |= vfs.MayWrite
 	}
-	if mode&unix.W_OK != 0 && st.Mode&unix.S_IFMT != unix.S_IFCHR && st.Mode&unix.S_IFMT != unix.S_IFIFO && st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return 0, unix.EROFS // the v0 root is read-only
+	if mode&unix.X_OK != 0 {
+		may |= vfs.MayExec
 	}
-	if uid == 0 {
-		// Root passes read and write checks; execute needs some x bit
-		// (or a directory).
-		if mode&unix.X_OK != 0 && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 == 0 {
-			return 0, unix.EACCES
-		}
-		return 0, nil
-	}
-	perm := st.Mode & 7
-	if st.Uid == uid {
-		perm = st.Mode >> 6 & 7
-	} else if st.Gid == gid || inGroups(c.Groups, st.Gid) {
-		perm = st.Mode >> 3 & 7
-	}
-	if mode&^perm != 0 {
-		return 0, unix.EACCES
-	}
-	return 0, nil
-}
-
-func inGroups(groups []uint32, gid uint32) bool {
-	for _, g := range groups {
-		if g == gid {
-			return true
-		}
-	}
-	return false
+	return 0, t.Kernel().VFS.Permission(ctx, p, may)
 }
 
 // Ioctl implements ioctl(2).
@@ -367,9 +420,19 @@ func Fcntl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return 0, unix.EINVAL
 }
 
-// Getcwd implements getcwd(2).
+// Getcwd implements getcwd(2). A working directory outside the root
+// (after chroot) is "(unreachable)/..."; a removed one fails with ENOENT.
+// Linux: fs/d_path.c, getcwd.
 func Getcwd(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	b := append([]byte(t.Cwd()), 0)
+	root, cwd := t.Directories()
+	if cwd.Dentry.Dead() {
+		return 0, unix.ENOENT
+	}
+	name, reachable := t.Kernel().VFS.PathName(root, cwd)
+	if !reachable {
+		name = "(unreachable)" + name
+	}
+	b := append([]byte(name), 0)
 	if uint64(len(b)) > a.Size(1) {
 		return 0, unix.ERANGE
 	}
@@ -381,26 +444,15 @@ func Getcwd(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Chdir implements chdir(2).
 func Chdir(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	name, err := copyInPath(t, a.Pointer(0))
+	ctx := t.FileContext()
+	p, err := resolveAt(t, ctx, unix.AT_FDCWD, a.Pointer(0), 0, true)
 	if err != nil {
 		return 0, err
 	}
-	p, err := resolvePath(t, unix.AT_FDCWD, name)
-	if err != nil {
+	if err := searchableDir(t, ctx, p); err != nil {
 		return 0, err
 	}
-	if name == "" {
-		return 0, unix.ENOENT
-	}
-	f, err := t.Kernel().Root.Open(p, unix.O_PATH|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer f.DecRef()
-	if pi, ok := f.Impl.(vfs.PathImpl); ok {
-		p = pi.Path() // symbolic links resolved
-	}
-	t.SetCwd(p)
+	t.SetWorkingDirectory(p)
 	return 0, nil
 }
 
@@ -411,12 +463,44 @@ func Fchdir(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	pi, ok := f.Impl.(vfs.PathImpl)
-	if _, isDir := f.Impl.(vfs.DirectoryImpl); !ok || !isDir {
+	p := f.Path()
+	if p.IsZero() {
 		return 0, unix.ENOTDIR
 	}
-	t.SetCwd(pi.Path())
+	if err := searchableDir(t, t.FileContext(), p); err != nil {
+		return 0, err
+	}
+	t.SetWorkingDirectory(p)
 	return 0, nil
+}
+
+// Chroot implements chroot(2).
+func Chroot(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	ctx := t.FileContext()
+	p, err := resolveAt(t, ctx, unix.AT_FDCWD, a.Pointer(0), 0, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := searchableDir(t, ctx, p); err != nil {
+		return 0, err
+	}
+	if !ctx.Creds.HasCap(vfs.CapSysChroot) {
+		return 0, unix.EPERM
+	}
+	t.SetRoot(p)
+	return 0, nil
+}
+
+func searchableDir(t *kernel.Task, ctx *vfs.Context, p vfs.Path) error {
+	if !p.Dentry.IsDir() {
+		return unix.ENOTDIR
+	}
+	return t.Kernel().VFS.Permission(ctx, p, vfs.MayExec)
+}
+
+// Umask implements umask(2).
+func Umask(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	return uintptr(t.SetUmask(a.Uint(0) & 0o777)), nil
 }
 
 // Generic descriptor ioctls. Linux: include/uapi/asm-generic/ioctls.h.

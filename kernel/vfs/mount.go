@@ -94,6 +94,7 @@ type VFS struct {
 	devMu      sync.RWMutex
 	devices    map[deviceKey]DeviceOpener
 	fifoOpener FIFOOpener
+	fsTypes    map[string]FileSystemType
 }
 
 // New returns an empty VFS.

@@ -83,3 +83,16 @@ func (v *VFS) mayDelete(ctx *Context, dir, child *Dentry) error {
 	}
 	return unix.EPERM
 }
+
+// Permission checks the caller's access to the file at p, as
+// inode_permission() with the mount's read-only flag: MayWrite on a
+// read-only mount fails with EROFS for files that live on it.
+func (v *VFS) Permission(ctx *Context, p Path, may uint32) error {
+	if may&MayWrite != 0 && p.Mount.ReadOnly() {
+		switch p.Dentry.typ {
+		case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
+			return unix.EROFS
+		}
+	}
+	return v.permission(ctx, p.Dentry, may)
+}

@@ -67,3 +67,25 @@ func (v *VFS) openSpecial(ctx *Context, p Path, st *unix.Statx_t, flags int) (Fi
 	}
 	return nil, unix.EINVAL
 }
+
+// FileSystemType makes a new instance of a file system for mount(2):
+// source and data are mount's arguments.
+type FileSystemType func(ctx *Context, source string, flags uint32, data string) (FileSystem, error)
+
+// RegisterFileSystemType offers a file system to mount(2) by name.
+func (v *VFS) RegisterFileSystemType(name string, make FileSystemType) {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	if v.fsTypes == nil {
+		v.fsTypes = map[string]FileSystemType{}
+	}
+	v.fsTypes[name] = make
+}
+
+// FileSystemTypeByName returns a registered file system type.
+func (v *VFS) FileSystemTypeByName(name string) (FileSystemType, bool) {
+	v.devMu.RLock()
+	defer v.devMu.RUnlock()
+	make, ok := v.fsTypes[name]
+	return make, ok
+}
