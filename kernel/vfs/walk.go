@@ -124,6 +124,9 @@ func (w *walker) walkParent(name string) (Path, string, bool, error) {
 		if err := w.step(c, true); err != nil {
 			return Path{}, "", false, err
 		}
+		if w.cur.Dentry.inode == nil {
+			return Path{}, "", false, unix.ENOENT
+		}
 		rest = r
 	}
 }
