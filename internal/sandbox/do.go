@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"magawa/kernel/fs/dev"
 	"magawa/kernel/fs/hostfs"
 	"magawa/kernel/kernel"
 	"magawa/kernel/memfile"
@@ -51,17 +50,18 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, fmt.Errorf("starting platform %s: %w", cfg.Platform, err)
 	}
 	defer p.Close()
-	root, err := hostfs.New(cfg.RootDir)
+	fss, err := newFileSystems(mf, cfg.RootDir)
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	defer root.Close()
+	defer fss.release()
 	var k *kernel.Kernel
 	kcfg := kernel.Config{
 		Platform:   p,
 		MemoryFile: mf,
 		Syscalls:   syscalls.Table(),
-		Root:       &dev.FS{Lower: root},
+		VFS:        fss.vfs,
+		Mounts:     fss.mounts,
 		Hostname:   "magawa",
 		Futexes: syscalls.NewFutexes(func(tid uint32) bool {
 			return k != nil && k.FutexAlive(int32(tid))
@@ -80,13 +80,10 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
+	rootCtx := &vfs.Context{Creds: &vfs.RootCreds, Root: fss.mounts.Root(), Cwd: fss.mounts.Root()}
 	exe, err := lookPath(cfg.Argv[0], cfg.Env, func(p string) bool {
-		f, err := root.Open(p, unix.O_PATH, 0)
-		if err != nil {
-			return false
-		}
-		f.DecRef()
-		return true
+		_, err := fss.vfs.Resolve(rootCtx, rootCtx.Root, p, 0)
+		return err == nil
 	})
 	if err != nil {
 		return kernel.ExitStatus{}, err

@@ -1,0 +1,92 @@
+package sandbox
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/fs/hostfs"
+	"magawa/kernel/fs/tmpfs"
+	"magawa/kernel/memfile"
+	"magawa/kernel/vfs"
+)
+
+// fileSystems is the sandbox's file system layer as built at start.
+type fileSystems struct {
+	vfs    *vfs.VFS
+	mounts *vfs.MountNamespace
+	// release undoes what was started (the gofer).
+	release func()
+}
+
+// mountSpec is one mount a container sees at start, as an OCI bundle's
+// mounts list them.
+type mountSpec struct {
+	target string
+	fsType string
+	flags  uint32
+	data   string
+}
+
+// containerMounts are the mounts every container gets, as runc's default
+// spec makes them.
+var containerMounts = []mountSpec{
+	{"/proc", "proc", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, ""},
+	{"/sys", "sysfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec | vfs.MountReadOnly, ""},
+	{"/dev", "tmpfs", vfs.MountNoSuid, "mode=755,size=65536k"},
+	{"/dev/pts", "devpts", vfs.MountNoSuid | vfs.MountNoExec, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
+	{"/dev/shm", "tmpfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, "mode=1777,size=65536k"},
+	{"/tmp", "tmpfs", vfs.MountNoSuid | vfs.MountNoDev, "mode=1777"},
+}
+
+// newFileSystems builds the VFS of a `magawa do` sandbox: the host
+// directory rootDir as the root, and the container mounts over it.
+func newFileSystems(mf *memfile.File, rootDir string) (*fileSystems, error) {
+	v := vfs.New()
+	v.RegisterFileSystemType("tmpfs", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
+		opts, err := tmpfs.ParseOptions(data)
+		if err != nil {
+			return nil, err
+		}
+		return tmpfs.New(mf, opts), nil
+	})
+	root, err := hostfs.New(rootDir)
+	if err != nil {
+		return nil, err
+	}
+	ns := v.NewMountNamespace(root, rootDir, vfs.MountReadOnly)
+	fss := &fileSystems{vfs: v, mounts: ns, release: func() {}}
+	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: ns.Root(), Cwd: ns.Root()}
+	for _, m := range containerMounts {
+		if err := fss.mount(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	return fss, nil
+}
+
+// mount makes one container mount, creating the mount point in a
+// writable parent (/dev/pts in /dev's tmpfs) when it is missing.
+func (fss *fileSystems) mount(ctx *vfs.Context, m mountSpec) error {
+	v := fss.vfs
+	make, ok := v.FileSystemTypeByName(m.fsType)
+	if !ok {
+		return nil // not offered yet
+	}
+	target, err := v.Resolve(ctx, ctx.Root, m.target, vfs.ResolveDirectory)
+	if err == unix.ENOENT {
+		if err := v.Mkdir(ctx, ctx.Root, m.target, 0o755); err != nil {
+			return fmt.Errorf("making mount point %s: %w", m.target, err)
+		}
+		target, err = v.Resolve(ctx, ctx.Root, m.target, vfs.ResolveDirectory)
+	}
+	if err != nil {
+		return fmt.Errorf("mount point %s: %w", m.target, err)
+	}
+	fs, err := make(ctx, m.fsType, m.flags, m.data)
+	if err != nil {
+		return fmt.Errorf("mounting %s on %s: %w", m.fsType, m.target, err)
+	}
+	_, err = v.Mount(ctx, target, fs, m.fsType, m.flags)
+	return err
+}
