@@ -36,8 +36,11 @@ var containerMounts = []mountSpec{
 	{"/dev", "tmpfs", vfs.MountNoSuid, "mode=755,size=65536k"},
 	{"/dev/pts", "devpts", vfs.MountNoSuid | vfs.MountNoExec, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
 	{"/dev/shm", "tmpfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, "mode=1777,size=65536k"},
-	{"/tmp", "tmpfs", vfs.MountNoSuid | vfs.MountNoDev, "mode=1777"},
 }
+
+// /tmp stays the root's: over the overlay it is writable (in memory)
+// and still shows the host's files, which `magawa do` users run
+// programs from.
 
 // newFileSystems builds the VFS of a `magawa do` sandbox: the host
 // directory rootDir as the root, and the container mounts over it.

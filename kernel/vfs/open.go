@@ -77,10 +77,10 @@ func (v *VFS) openPath(ctx *Context, p Path, flags int, created bool) (*File, er
 	acc := flags & unix.O_ACCMODE
 	write := acc == unix.O_WRONLY || acc == unix.O_RDWR
 	switch {
-	case typ == unix.S_IFLNK:
-		return nil, unix.ELOOP
 	case flags&unix.O_DIRECTORY != 0 && typ != unix.S_IFDIR:
 		return nil, unix.ENOTDIR
+	case typ == unix.S_IFLNK:
+		return nil, unix.ELOOP
 	case typ == unix.S_IFDIR && (write || flags&unix.O_CREAT != 0):
 		return nil, unix.EISDIR
 	case acc == 3: // O_WRONLY|O_RDWR: Linux allows it for ioctl-only opens of devices
@@ -275,12 +275,12 @@ func (v *VFS) openTmpfile(ctx *Context, start Path, name string, flags int, mode
 	if err != nil {
 		return nil, err
 	}
+	if dir.Mount.ReadOnly() {
+		return nil, unix.EROFS
+	}
 	tf, ok := dir.Dentry.inode.(TmpfileInode)
 	if !ok {
 		return nil, unix.EOPNOTSUPP
-	}
-	if dir.Mount.ReadOnly() {
-		return nil, unix.EROFS
 	}
 	if err := v.permission(ctx, dir.Dentry, MayWrite|MayExec); err != nil {
 		return nil, err

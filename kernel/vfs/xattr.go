@@ -18,6 +18,9 @@ func (v *VFS) xattrAccess(ctx *Context, p Path, name string, write bool) (XattrI
 	if name == "" || len(name) > XattrNameMax {
 		return nil, unix.ERANGE
 	}
+	if write && p.Mount.ReadOnly() {
+		return nil, unix.EROFS
+	}
 	xi, ok := p.Dentry.inode.(XattrInode)
 	if !ok {
 		return nil, unix.EOPNOTSUPP
@@ -51,9 +54,6 @@ func (v *VFS) xattrAccess(ctx *Context, p Path, name string, write bool) (XattrI
 	default:
 		// system.* (ACLs) and unknown namespaces.
 		return nil, unix.EOPNOTSUPP
-	}
-	if write && p.Mount.ReadOnly() {
-		return nil, unix.EROFS
 	}
 	return xi, nil
 }
