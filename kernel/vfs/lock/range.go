@@ -50,8 +50,8 @@ func RangeOf(whence int, start, length, offset, size int64) (Range, error) {
 	default:
 		return Range{}, unix.EINVAL
 	}
-	// base is never negative (an offset or a size), so only a positive
-	// start can overflow.
+	// An offset or a size is never negative; refusing one keeps the
+	// overflow check below to the one direction a positive start can go.
 	if base < 0 {
 		return Range{}, unix.EINVAL
 	}
