@@ -13,6 +13,7 @@ import (
 	"magawa/kernel/mm"
 	"magawa/kernel/platform"
 	"magawa/kernel/vfs"
+	"magawa/kernel/vfs/lock"
 )
 
 // Futexes is what the kernel needs of the futex implementation when a
@@ -74,7 +75,13 @@ type Kernel struct {
 	initGone     chan struct{}
 	// lastTID is the last thread ID handed out; the first is 1.
 	lastTID int32
+
+	// fileLocks are the sandbox's advisory file locks.
+	fileLocks lock.Table
 }
+
+// FileLocks returns the sandbox's advisory lock table.
+func (k *Kernel) FileLocks() *lock.Table { return &k.fileLocks }
 
 // pidMax is the largest thread ID, as Linux's default pid_max on 64-bit.
 const pidMax = 4194304

@@ -405,6 +405,8 @@ func Fcntl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 		f.SetFlags(int(a.Int(2)))
 		return 0, nil
+	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, fOFDGetlk, fOFDSetlk, fOFDSetlkw:
+		return fcntlLock(t, f, cmd, a.Pointer(2))
 	case unix.F_GETPIPE_SZ:
 		if p, ok := pipe.Of(f); ok {
 			return uintptr(p.Size()), nil

@@ -76,6 +76,7 @@ func (t *FDTable) InstallAt(fd int, f *File, cloexec bool, limit int) error {
 	t.fds[fd] = descriptor{f, cloexec}
 	t.mu.Unlock()
 	if old != nil {
+		old.closedBy(t)
 		old.DecRef()
 	}
 	return nil
@@ -123,6 +124,7 @@ func (t *FDTable) Remove(fd int) error {
 	f := t.fds[fd].file
 	t.fds[fd] = descriptor{}
 	t.mu.Unlock()
+	f.closedBy(t)
 	f.DecRef()
 	return nil
 }
@@ -135,6 +137,7 @@ func (t *FDTable) RemoveAll() {
 	t.mu.Unlock()
 	for _, d := range fds {
 		if d.file != nil {
+			d.file.closedBy(t)
 			d.file.DecRef()
 		}
 	}
@@ -181,6 +184,7 @@ func (t *FDTable) CloseOnExec() {
 	}
 	t.mu.Unlock()
 	for _, f := range closing {
+		f.closedBy(t)
 		f.DecRef()
 	}
 }
@@ -203,6 +207,7 @@ func (t *FDTable) CloseRange(first, last int, cloexecOnly bool) {
 	}
 	t.mu.Unlock()
 	for _, f := range closing {
+		f.closedBy(t)
 		f.DecRef()
 	}
 }

@@ -68,6 +68,9 @@ type File struct {
 	// (pipes, sockets, event descriptors).
 	path Path
 
+	// locks, once set, tells the lock layer about closes.
+	locks atomic.Pointer[LockHooks]
+
 	// mu guards offset and flags.
 	mu     sync.Mutex
 	offset int64
@@ -113,6 +116,9 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference, releasing the file on the last one.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		if h := f.locks.Load(); h != nil {
+			h.Released()
+		}
 		f.Impl.Release()
 	}
 }
@@ -344,4 +350,23 @@ func (f *File) NonBlocking() bool { return f.Flags()&unix.O_NONBLOCK != 0 }
 // straight into locked application memory.
 type HostBlocking interface {
 	HostBlocking()
+}
+
+// LockHooks are what the lock layer runs when a file that took locks is
+// closed: Closed when any descriptor of it is closed by a descriptor
+// table (POSIX locks belong to the table's users and go on any close),
+// Released when the description's last reference goes (OFD locks and
+// flock belong to the description).
+type LockHooks struct {
+	Closed   func(table *FDTable)
+	Released func()
+}
+
+// SetLockHooks installs h unless hooks are already installed.
+func (f *File) SetLockHooks(h *LockHooks) { f.locks.CompareAndSwap(nil, h) }
+
+func (f *File) closedBy(t *FDTable) {
+	if h := f.locks.Load(); h != nil {
+		h.Closed(t)
+	}
 }
