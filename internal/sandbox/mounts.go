@@ -7,6 +7,7 @@ import (
 
 	"magawa/kernel/fs/hostfs"
 	"magawa/kernel/fs/tmpfs"
+	"magawa/kernel/ipc/pipe"
 	"magawa/kernel/memfile"
 	"magawa/kernel/vfs"
 )
@@ -53,6 +54,7 @@ func newFileSystems(mf *memfile.File, rootDir string) (*fileSystems, error) {
 		}
 		return tmpfs.New(mf, opts), nil
 	})
+	v.SetFIFOOpener(pipe.NewFIFOs().Open)
 	root, err := hostfs.New(rootDir)
 	if err != nil {
 		return nil, err

@@ -38,6 +38,8 @@ type pipe struct {
 	size    int
 	readers int
 	writers int
+	// release, for a FIFO, runs when an end closes.
+	release func()
 }
 
 // New returns the read and write ends of a new pipe, with extra status
@@ -156,12 +158,7 @@ func (r *readEnd) Seekable() bool                          { return false }
 func (r *readEnd) Readiness(mask uint32) uint32            { return r.p.readiness(mask, true) }
 func (r *readEnd) EventRegister(e *waiter.Entry)           { r.p.queue.Register(e) }
 func (r *readEnd) EventUnregister(e *waiter.Entry)         { r.p.queue.Unregister(e) }
-func (r *readEnd) Release() {
-	r.p.mu.Lock()
-	r.p.readers--
-	r.p.mu.Unlock()
-	r.p.queue.Notify(waiter.EventErr | waiter.EventOut)
-}
+func (r *readEnd) Release()                                { r.p.dropEnd(true, false) }
 
 type writeEnd struct{ p *pipe }
 
@@ -172,12 +169,7 @@ func (w *writeEnd) Seekable() bool                           { return false }
 func (w *writeEnd) Readiness(mask uint32) uint32             { return w.p.readiness(mask, false) }
 func (w *writeEnd) EventRegister(e *waiter.Entry)            { w.p.queue.Register(e) }
 func (w *writeEnd) EventUnregister(e *waiter.Entry)          { w.p.queue.Unregister(e) }
-func (w *writeEnd) Release() {
-	w.p.mu.Lock()
-	w.p.writers--
-	w.p.mu.Unlock()
-	w.p.queue.Notify(waiter.EventHUp | waiter.EventIn)
-}
+func (w *writeEnd) Release()                                 { w.p.dropEnd(false, true) }
 
 // Of returns the pipe behind a file, for fcntl and ioctl.
 func Of(f *vfs.File) (Pipe, bool) {
@@ -185,6 +177,8 @@ func Of(f *vfs.File) (Pipe, bool) {
 	case *readEnd:
 		return Pipe{e.p}, true
 	case *writeEnd:
+		return Pipe{e.p}, true
+	case *bothEnds:
 		return Pipe{e.p}, true
 	}
 	return Pipe{}, false
