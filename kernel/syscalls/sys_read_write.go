@@ -300,3 +300,134 @@ func withIovecs(t *kernel.Task, a *kernel.SyscallArguments, fn func(f *vfs.File,
 	}
 	return fn(f, iovs)
 }
+
+// RWF_* flags of preadv2 and pwritev2. Linux: include/uapi/linux/fs.h.
+const (
+	rwfHipri  = 0x1
+	rwfDsync  = 0x2
+	rwfSync   = 0x4
+	rwfNowait = 0x8
+	rwfAppend = 0x10
+)
+
+// Preadv2 implements preadv2(2): an offset of -1 reads at the file
+// offset. RWF_HIPRI is a hint; RWF_NOWAIT is refused where Linux refuses
+// it for files that may block.
+func Preadv2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	flags := a.Uint(5)
+	if flags&^(rwfHipri|rwfDsync|rwfSync|rwfNowait|rwfAppend) != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	return withIovecs(t, a, func(f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+		if flags&rwfNowait != 0 {
+			if _, waitable := f.Impl.(vfs.Waitable); !waitable {
+				return 0, unix.EOPNOTSUPP
+			}
+		}
+		off := a.Int64(3)
+		if off == -1 {
+			return readFile(t, f, iovs)
+		}
+		n, err := f.Pread(off, func(read func([]byte) (int, error)) (int, error) {
+			return vectorIO(t, iovs, true, read)
+		})
+		return partial(n, err)
+	})
+}
+
+// Pwritev2 implements pwritev2(2): an offset of -1 writes at the file
+// offset; data is written through, so RWF_DSYNC and RWF_SYNC need
+// nothing more.
+func Pwritev2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	flags := a.Uint(5)
+	if flags&^(rwfHipri|rwfDsync|rwfSync|rwfNowait|rwfAppend) != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	return withIovecs(t, a, func(f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+		if flags&rwfNowait != 0 {
+			if _, waitable := f.Impl.(vfs.Waitable); !waitable {
+				return 0, unix.EOPNOTSUPP
+			}
+		}
+		off := a.Int64(3)
+		if off == -1 || flags&rwfAppend != 0 {
+			return writeFile(t, f, iovs)
+		}
+		n, err := f.Pwrite(off, func(write func([]byte) (int, error)) (int, error) {
+			return vectorIO(t, iovs, false, write)
+		})
+		return partial(n, err)
+	})
+}
+
+// Fallocate implements fallocate(2). Linux: fs/open.c, vfs_fallocate().
+func Fallocate(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	mode, off, length := a.Uint(1), a.Int64(2), a.Int64(3)
+	if off < 0 || length <= 0 {
+		return 0, unix.EINVAL
+	}
+	if off+length < 0 {
+		return 0, unix.EFBIG
+	}
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if !f.Writable() || vfs.IsPathOnly(f) {
+		return 0, unix.EBADF
+	}
+	if f.Path().IsZero() {
+		return 0, unix.ESPIPE
+	}
+	switch f.Path().Dentry.Type() {
+	case unix.S_IFDIR:
+		return 0, unix.EISDIR
+	case unix.S_IFREG:
+	default:
+		return 0, unix.ENODEV
+	}
+	if lim, _ := t.Rlimit(unix.RLIMIT_FSIZE); mode&unix.FALLOC_FL_KEEP_SIZE == 0 && uint64(off+length) > lim.Cur {
+		t.SignalSelf(unix.SIGXFSZ)
+		return 0, unix.EFBIG
+	}
+	al, ok := f.Impl.(vfs.AllocateImpl)
+	if !ok {
+		return 0, unix.EOPNOTSUPP
+	}
+	return 0, al.Allocate(mode, off, length)
+}
+
+// Fadvise64 implements posix_fadvise(2): advice is a hint the kernel's
+// memory-backed and written-through files have no use for, but the
+// arguments are checked as Linux does.
+func Fadvise64(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if _, ok := f.Impl.(vfs.Waitable); ok || f.Path().IsZero() {
+		return 0, unix.ESPIPE
+	}
+	if a.Int64(2) < 0 || a.Int(3) < 0 || a.Int(3) > unix.FADV_NOREUSE {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
+
+// Readahead implements readahead(2), a hint with fadvise's checks.
+func Readahead(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if !f.Readable() || vfs.IsPathOnly(f) {
+		return 0, unix.EBADF
+	}
+	if f.Path().IsZero() || f.Path().Dentry.Type() != unix.S_IFREG {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}

@@ -370,3 +370,9 @@ func (f *File) closedBy(t *FDTable) {
 		h.Closed(t)
 	}
 }
+
+// AllocateImpl is implemented by regular files that take fallocate(2):
+// mode is FALLOC_FL_* (0 allocates and may grow the file).
+type AllocateImpl interface {
+	Allocate(mode uint32, off, length int64) error
+}

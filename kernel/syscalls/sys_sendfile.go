@@ -1,0 +1,233 @@
+package syscalls
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/abi"
+	"magawa/kernel/kernel"
+	"magawa/kernel/vfs"
+	"magawa/kernel/waiter"
+)
+
+// This file holds the calls that move data between two descriptors in
+// the kernel: sendfile(2) and copy_file_range(2). Data passes through a
+// kernel buffer; nothing reaches the application's memory.
+
+// copyChunk is how much one step moves.
+const copyChunk = 128 << 10
+
+// waitIO runs op until it stops failing with EAGAIN, waiting for events
+// on a waitable file in blocking mode.
+func waitIO(t *kernel.Task, f *vfs.File, events uint32, op func() (int, error)) (int, error) {
+	n, err := op()
+	w, waitable := f.Impl.(vfs.Waitable)
+	if err != unix.EAGAIN || !waitable || f.NonBlocking() {
+		return n, err
+	}
+	e, ch := waiter.NewChannelEntry(events | waiter.EventErr | waiter.EventHUp)
+	w.EventRegister(e)
+	defer w.EventUnregister(e)
+	for {
+		if n, err = op(); err != unix.EAGAIN {
+			return n, err
+		}
+		if err := t.Block(ch, time.Time{}); err != nil {
+			return 0, kernel.ERESTARTSYS
+		}
+	}
+}
+
+// transfer moves up to count bytes from in to out: from *inOff (which it
+// advances) or in's offset, to out's offset (or *outOff). It returns what
+// was moved; an error after some progress is dropped, as Linux does.
+func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff *int64, count int64) (int64, error) {
+	buf := make([]byte, min(count, copyChunk))
+	var done int64
+	for done < count {
+		want := buf[:min(int64(len(buf)), count-done)]
+		read := func() (int, error) {
+			fill := func(read func([]byte) (int, error)) (int, error) { return read(want) }
+			if inOff != nil {
+				return in.Pread(*inOff, fill)
+			}
+			return in.Read(fill)
+		}
+		n, err := waitIO(t, in, waiter.EventIn, read)
+		if n <= 0 {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if inOff != nil {
+			*inOff += int64(n)
+		}
+		data := want[:n]
+		for len(data) > 0 {
+			write := func() (int, error) {
+				drain := func(write func([]byte) (int, error)) (int, error) { return write(data) }
+				if outOff != nil {
+					return out.Pwrite(*outOff, drain)
+				}
+				return out.Write(drain)
+			}
+			m, err := waitIO(t, out, waiter.EventOut, write)
+			if m > 0 {
+				data = data[m:]
+				done += int64(m)
+				if outOff != nil {
+					*outOff += int64(m)
+				}
+			}
+			if err != nil {
+				if err == unix.EPIPE {
+					t.SignalSelf(unix.SIGPIPE)
+				}
+				if done > 0 {
+					return done, nil
+				}
+				return 0, err
+			}
+		}
+		if n < len(want) {
+			break // a short read: the end of the data for now
+		}
+	}
+	return done, nil
+}
+
+// Sendfile implements sendfile(2). Linux: fs/read_write.c, do_sendfile().
+func Sendfile(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	outfd, infd, offAddr, count := a.Int(0), a.Int(1), a.Pointer(2), a.Size(3)
+	in, err := getFile(t, infd)
+	if err != nil {
+		return 0, err
+	}
+	defer in.DecRef()
+	out, err := getFile(t, outfd)
+	if err != nil {
+		return 0, err
+	}
+	defer out.DecRef()
+	if !in.Readable() || !out.Writable() || vfs.IsPathOnly(in) || vfs.IsPathOnly(out) {
+		return 0, unix.EBADF
+	}
+	if out.Flags()&unix.O_APPEND != 0 {
+		return 0, unix.EINVAL
+	}
+	if _, isDir := in.Impl.(vfs.DirectoryImpl); isDir {
+		return 0, unix.EINVAL
+	}
+	var off *int64
+	if offAddr != 0 {
+		off = new(int64)
+		if err := copyInStruct(t, offAddr, off); err != nil {
+			return 0, err
+		}
+		if *off < 0 {
+			return 0, unix.EINVAL
+		}
+	}
+	n, err := transfer(t, in, off, out, nil, int64(min(count, abi.MaxRWCount)))
+	if off != nil && n > 0 {
+		if err := copyOutStruct(t, offAddr, off); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(n), err
+}
+
+// CopyFileRange implements copy_file_range(2) between regular files.
+// Linux: fs/read_write.c, generic_copy_file_checks().
+func CopyFileRange(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	infd, inOffAddr, outfd, outOffAddr, count, flags := a.Int(0), a.Pointer(1), a.Int(2), a.Pointer(3), a.Size(4), a.Uint(5)
+	if flags != 0 {
+		return 0, unix.EINVAL
+	}
+	in, err := getFile(t, infd)
+	if err != nil {
+		return 0, err
+	}
+	defer in.DecRef()
+	out, err := getFile(t, outfd)
+	if err != nil {
+		return 0, err
+	}
+	defer out.DecRef()
+	if !in.Readable() || !out.Writable() || vfs.IsPathOnly(in) || vfs.IsPathOnly(out) {
+		return 0, unix.EBADF
+	}
+	if out.Flags()&unix.O_APPEND != 0 {
+		return 0, unix.EBADF
+	}
+	ctx := t.FileContext()
+	inSt, err := in.Statx(ctx, unix.STATX_TYPE|unix.STATX_INO)
+	if err != nil {
+		return 0, err
+	}
+	outSt, err := out.Statx(ctx, unix.STATX_TYPE|unix.STATX_INO)
+	if err != nil {
+		return 0, err
+	}
+	if inSt.Mode&unix.S_IFMT == unix.S_IFDIR || outSt.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return 0, unix.EISDIR
+	}
+	if inSt.Mode&unix.S_IFMT != unix.S_IFREG || outSt.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, unix.EINVAL
+	}
+	readOff := func(addr uintptr, f *vfs.File) (*int64, error) {
+		if addr == 0 {
+			return nil, nil
+		}
+		off := new(int64)
+		if err := copyInStruct(t, addr, off); err != nil {
+			return nil, err
+		}
+		if *off < 0 {
+			return nil, unix.EINVAL
+		}
+		return off, nil
+	}
+	inOff, err := readOff(inOffAddr, in)
+	if err != nil {
+		return 0, err
+	}
+	outOff, err := readOff(outOffAddr, out)
+	if err != nil {
+		return 0, err
+	}
+	if vfs.IDOf(&inSt) == vfs.IDOf(&outSt) {
+		// Overlapping ranges of one file are refused.
+		i, o := int64(0), int64(0)
+		if inOff != nil {
+			i = *inOff
+		} else if i, err = in.Seek(0, unix.SEEK_CUR); err != nil {
+			return 0, err
+		}
+		if outOff != nil {
+			o = *outOff
+		} else if o, err = out.Seek(0, unix.SEEK_CUR); err != nil {
+			return 0, err
+		}
+		n := int64(min(count, abi.MaxRWCount))
+		if i < o+n && o < i+n {
+			return 0, unix.EINVAL
+		}
+	}
+	n, err := transfer(t, in, inOff, out, outOff, int64(min(count, abi.MaxRWCount)))
+	if n > 0 {
+		if inOff != nil {
+			if err := copyOutStruct(t, inOffAddr, inOff); err != nil {
+				return 0, err
+			}
+		}
+		if outOff != nil {
+			if err := copyOutStruct(t, outOffAddr, outOff); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return uintptr(n), err
+}
