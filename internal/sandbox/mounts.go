@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/fs/hostfs"
+	"magawa/kernel/fs/overlay"
 	"magawa/kernel/fs/tmpfs"
 	"magawa/kernel/ipc/pipe"
 	"magawa/kernel/memfile"
@@ -55,11 +56,17 @@ func newFileSystems(mf *memfile.File, rootDir string) (*fileSystems, error) {
 		return tmpfs.New(mf, opts), nil
 	})
 	v.SetFIFOOpener(pipe.NewFIFOs().Open)
-	root, err := hostfs.New(rootDir)
+	lower, err := hostfs.New(rootDir)
 	if err != nil {
 		return nil, err
 	}
-	ns := v.NewMountNamespace(root, rootDir, vfs.MountReadOnly)
+	// The image below, read-only; writes go to memory above it.
+	root, err := overlay.New(lower, tmpfs.New(mf, tmpfs.Options{Mode: 0o755}))
+	if err != nil {
+		lower.Close()
+		return nil, err
+	}
+	ns := v.NewMountNamespace(root, "overlay", 0)
 	fss := &fileSystems{vfs: v, mounts: ns, release: func() {}}
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: ns.Root(), Cwd: ns.Root()}
 	for _, m := range containerMounts {
