@@ -339,12 +339,12 @@ func (t *Task) handleFault(ev platform.Event) {
 	info.SetAddr(uint64(ev.Addr))
 	switch ev.Signo {
 	case unix.SIGSEGV:
-		ok, code := t.mm.HandleFault(ev.Addr, ev.Code)
+		ok, sig, code := t.mm.HandleFaultSignal(ev.Addr, ev.Code)
 		if ok {
 			t.lastFault = faultSite{}
 			return
 		}
-		if code == mm.SEGV_ACCERR {
+		if sig == unix.SIGSEGV && code == mm.SEGV_ACCERR {
 			// Another thread may have changed the mapping between the
 			// fault and now (mapped the vma, broken copy-on-write): the
 			// host's report can be stale. Retry once; the same access
@@ -356,8 +356,8 @@ func (t *Task) handleFault(ev platform.Event) {
 			}
 		}
 		t.lastFault = faultSite{}
-		info.Code = code
-		t.k.Debugf("task %d: SIGSEGV at %#x (code %d), rip %#x", t.tid, ev.Addr, code, t.Regs.Rip)
+		info.Signo, info.Code = int32(sig), code
+		t.k.Debugf("task %d: %v at %#x (code %d), rip %#x", t.tid, sig, ev.Addr, code, t.Regs.Rip)
 	case unix.SIGSYS:
 		// The stub's seccomp filter trapped a call that did not come
 		// through PTRACE_SYSEMU: the legacy vsyscall page, whose calls

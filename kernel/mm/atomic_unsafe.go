@@ -14,10 +14,11 @@ import (
 
 // wordLocked returns the kernel's view of the aligned word at addr, which
 // the application may access with need. A word for writing must not be
-// copy-on-write (lockForWrite breaks it).
+// copy-on-write (lockFor breaks it), and no word is pending (lockFor
+// populates it).
 func (mm *MM) wordLocked(addr uintptr, need int) (*uint32, error) {
 	v := mm.vmaAtLocked(addr)
-	if v == nil || v.prot&need != need || (need&unix.PROT_WRITE != 0 && v.cow) {
+	if v == nil || v.prot&need != need || v.pending || (need&unix.PROT_WRITE != 0 && v.cow) {
 		return nil, unix.EFAULT
 	}
 	b := mm.mf.Slice(v.off+uint64(addr-v.start), 4)
@@ -30,8 +31,7 @@ func (mm *MM) LoadUint32(addr uintptr) (uint32, error) {
 	if addr%4 != 0 {
 		return 0, unix.EINVAL
 	}
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	defer mm.lockFor(addr, 4, unix.PROT_READ, false)()
 	p, err := mm.wordLocked(addr, unix.PROT_READ)
 	if err != nil {
 		return 0, err
@@ -48,7 +48,7 @@ func (mm *MM) CompareAndSwapUint32(addr uintptr, old, new uint32) (uint32, error
 	if addr%4 != 0 {
 		return 0, unix.EINVAL
 	}
-	defer mm.lockForWrite(addr, 4, unix.PROT_WRITE)()
+	defer mm.lockFor(addr, 4, unix.PROT_WRITE, true)()
 	p, err := mm.wordLocked(addr, unix.PROT_WRITE)
 	if err != nil {
 		return 0, err
@@ -72,7 +72,7 @@ func (mm *MM) AtomicOp(addr uintptr, fn func(old uint32) uint32) (uint32, error)
 	if addr%4 != 0 {
 		return 0, unix.EINVAL
 	}
-	defer mm.lockForWrite(addr, 4, unix.PROT_WRITE)()
+	defer mm.lockFor(addr, 4, unix.PROT_WRITE, true)()
 	p, err := mm.wordLocked(addr, unix.PROT_WRITE)
 	if err != nil {
 		return 0, err

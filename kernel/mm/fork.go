@@ -16,8 +16,10 @@ const cowChunk = 2 << 20
 
 // Fork returns a copy of the address space over as, a new and empty
 // platform address space, for fork(2). Nothing is copied: the child's
-// vmas reference the same memory-file ranges as the parent's. Shared
-// vmas stay shared; private ones become copy-on-write on both sides, and
+// vmas reference the same memory-file ranges (and mapped files) as the
+// parent's. Shared vmas, file mappings included, stay shared; pending
+// file vmas stay pending on both sides; private ones become
+// copy-on-write on both sides, and
 // the parent's mapped, writable ones lose PROT_WRITE in the platform (one
 // Protect per run of adjacent vmas). The child's platform address space
 // is filled by faults, as a new one is.
@@ -42,14 +44,23 @@ func (mm *MM) Fork(as platform.AddressSpace) (*MM, error) {
 	for i, v := range mm.vmas {
 		c := *v
 		c.mapped = false
-		c.cow = !v.shared
+		c.cow = !v.shared && !v.pending
 		child.vmas[i] = &c
 	}
 	mm.mf.IncRefRanges(ranges(mm.vmas))
+	// The child's file references and registrations, once its vmas are
+	// complete: a file may call child.InvalidateMapping from now on.
+	// (A truncate racing with the fork may miss the child, which then
+	// keeps the old pages, valid but stale, until it unmaps them.)
+	child.mu.Lock()
+	for _, c := range child.vmas {
+		child.holdLocked(c)
+	}
+	child.mu.Unlock()
 
 	var b protectBatch
 	for _, v := range mm.vmas {
-		if v.shared || v.cow {
+		if v.shared || v.cow || v.pending {
 			continue
 		}
 		v.cow = true
@@ -116,7 +127,7 @@ func (mm *MM) breakCOWLocked(v *vma, addr uintptr) error {
 	}
 	mm.mf.Copy(newOff, p.off, n)
 	old := p.off
-	p.off, p.cow = newOff, false
+	p.off, p.cow, p.filePages = newOff, false, false
 	// Map the copy before dropping the reference to the old range: while
 	// it is held, the other side cannot start writing the old range in
 	// place, so this side's application never sees the other's writes.
@@ -133,80 +144,15 @@ func (mm *MM) breakCOWLocked(v *vma, addr uintptr) error {
 // uncowLocked makes v, whose range has no other references, an ordinary
 // vma again.
 func (mm *MM) uncowLocked(v *vma) error {
-	v.cow = false
+	// Pages that came from a file and that the file no longer holds
+	// are this side's alone now.
+	v.cow, v.filePages = false, false
 	var err error
 	if v.mapped && v.prot&unix.PROT_WRITE != 0 {
 		err = mm.as.Protect(v.start, v.length(), v.prot)
 	}
 	mm.mergeAroundLocked(v)
 	return err
-}
-
-// cowInLocked reports whether a kernel write of [addr, addr+n) that needs
-// need (PROT_* bits, or 0) would reach a copy-on-write vma before failing.
-func (mm *MM) cowInLocked(addr uintptr, n int, need int) bool {
-	end := addr + uintptr(n)
-	if n <= 0 || end < addr {
-		return false
-	}
-	at := addr
-	for i := mm.findLocked(addr); i < len(mm.vmas) && at < end; i++ {
-		v := mm.vmas[i]
-		if v.start > at || v.prot&need != need {
-			return false
-		}
-		if v.cow {
-			return true
-		}
-		at = v.end
-	}
-	return false
-}
-
-// breakCOWRangeLocked breaks copy-on-write in every chunk of
-// [addr, addr+n) that a kernel write needing need would reach.
-func (mm *MM) breakCOWRangeLocked(addr uintptr, n int, need int) error {
-	end := addr + uintptr(n)
-	if n <= 0 || end < addr {
-		return nil
-	}
-	for at := addr; at < end; {
-		v := mm.vmaAtLocked(at)
-		if v == nil || v.prot&need != need {
-			return nil // the write stops here with EFAULT
-		}
-		if v.cow {
-			if err := mm.breakCOWLocked(v, at); err != nil {
-				return err
-			}
-			v = mm.vmaAtLocked(at) // no longer cow
-		}
-		at = v.end
-	}
-	return nil
-}
-
-// lockForWrite locks mm for a kernel write of [addr, addr+n) needing
-// need, and returns the unlock. The common case, memory that is not
-// copy-on-write, takes the read lock only; otherwise copy-on-write is
-// broken under the write lock first, and the write then goes ahead under
-// the read lock, so that a write that blocks (read(2) into a buffer)
-// does not hold the write lock. A fork in between makes it try again, a
-// few times, before it keeps the write lock. If breaking fails, the write
-// stops with EFAULT at the memory still copy-on-write (forEachLocked).
-func (mm *MM) lockForWrite(addr uintptr, n int, need int) (unlock func()) {
-	for try := 0; ; try++ {
-		mm.mu.RLock()
-		if !mm.cowInLocked(addr, n, need) {
-			return mm.mu.RUnlock
-		}
-		mm.mu.RUnlock()
-		mm.mu.Lock()
-		if err := mm.breakCOWRangeLocked(addr, n, need); err != nil || try == 2 {
-			return mm.mu.Unlock
-		}
-		mm.mu.Unlock()
-	}
 }
 
 // dropCOWLocked implements MADV_DONTNEED for [start, end), which lies in

@@ -29,7 +29,8 @@ func (k Key) String() string {
 // the memory, as Linux does. A shared one is the word's place in the
 // memory file when it lies in MAP_SHARED memory, so that processes
 // sharing the memory (across fork, or mapped at different addresses)
-// agree; in private memory it is (address space, address) too. addr must
+// agree (also when they map one tmpfs file: its pages are memory-file
+// pages); in private memory it is (address space, address) too. addr must
 // be 4-byte aligned (EINVAL) and in the application's range (EFAULT); a
 // shared key needs mapped memory (EFAULT).
 // Linux: kernel/futex/core.c, get_futex_key().
@@ -43,10 +44,10 @@ func (mm *MM) FutexKey(addr uintptr, private bool) (Key, error) {
 	if private {
 		return Key{mm, uint64(addr)}, nil
 	}
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	// A shared key needs the memory: a file mapping's pages, populated.
+	defer mm.lockFor(addr, 4, 0, false)()
 	v := mm.vmaAtLocked(addr)
-	if v == nil {
+	if v == nil || v.pending {
 		return Key{}, unix.EFAULT
 	}
 	if v.shared {

@@ -6,10 +6,11 @@ import (
 
 // forEachLocked calls fn on the kernel's view of each part of
 // [addr, addr+n) in turn, checking that the application may access it
-// with need (a PROT_* bit, or 0 for any mapped memory). write says fn
-// writes: copy-on-write memory must have been broken first
-// (lockForWrite), and is refused if it was not. It stops at the first
-// hole or protection failure and returns the bytes handled and EFAULT.
+// with need (a PROT_* bit, or 0 for any mapped memory). Pending file
+// memory must have been populated first (lockFor), and is refused if it
+// was not; so is copy-on-write memory if write says fn writes. It stops
+// at the first hole or protection failure and returns the bytes handled
+// and EFAULT.
 func (mm *MM) forEachLocked(addr uintptr, n int, need int, write bool, fn func(b []byte)) (int, error) {
 	done := 0
 	for done < n {
@@ -18,7 +19,7 @@ func (mm *MM) forEachLocked(addr uintptr, n int, need int, write bool, fn func(b
 			return done, unix.EFAULT // wrapped around
 		}
 		v := mm.vmaAtLocked(at)
-		if v == nil || v.prot&need != need || (write && v.cow) {
+		if v == nil || v.prot&need != need || v.pending || (write && v.cow) {
 			return done, unix.EFAULT
 		}
 		chunk := min(uintptr(n-done), v.end-at)
@@ -30,8 +31,7 @@ func (mm *MM) forEachLocked(addr uintptr, n int, need int, write bool, fn func(b
 
 // CopyIn copies application memory at addr into dst.
 func (mm *MM) CopyIn(addr uintptr, dst []byte) (int, error) {
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	defer mm.lockFor(addr, len(dst), unix.PROT_READ, false)()
 	off := 0
 	return mm.forEachLocked(addr, len(dst), unix.PROT_READ, false, func(b []byte) {
 		off += copy(dst[off:], b)
@@ -41,7 +41,7 @@ func (mm *MM) CopyIn(addr uintptr, dst []byte) (int, error) {
 // CopyOut copies src into application memory at addr, breaking
 // copy-on-write first.
 func (mm *MM) CopyOut(addr uintptr, src []byte) (int, error) {
-	defer mm.lockForWrite(addr, len(src), unix.PROT_WRITE)()
+	defer mm.lockFor(addr, len(src), unix.PROT_WRITE, true)()
 	off := 0
 	return mm.forEachLocked(addr, len(src), unix.PROT_WRITE, true, func(b []byte) {
 		off += copy(b, src[off:])
@@ -50,7 +50,7 @@ func (mm *MM) CopyOut(addr uintptr, src []byte) (int, error) {
 
 // WriteForce copies data to addr ignoring protection (for the loader).
 func (mm *MM) WriteForce(addr uintptr, data []byte) error {
-	defer mm.lockForWrite(addr, len(data), 0)()
+	defer mm.lockFor(addr, len(data), 0, true)()
 	off := 0
 	_, err := mm.forEachLocked(addr, len(data), 0, true, func(b []byte) {
 		off += copy(b, data[off:])
@@ -62,8 +62,7 @@ func (mm *MM) WriteForce(addr uintptr, data []byte) error {
 // (without the NUL). It fails with ENAMETOOLONG if no NUL is found within
 // max bytes, EFAULT on a bad address.
 func (mm *MM) CopyInString(addr uintptr, max int) (string, error) {
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
+	defer mm.lockFor(addr, max, unix.PROT_READ, false)()
 	var buf []byte
 	for len(buf) < max {
 		at := addr + uintptr(len(buf))
@@ -97,26 +96,26 @@ func (mm *MM) CopyInString(addr uintptr, max int) (string, error) {
 // PROT_WRITE), else read (PROT_READ). fn returns the bytes it handled; a
 // short count or an error stops the walk.
 //
-// Copy-on-write memory is broken chunk by chunk as fn reaches it, so that
-// a short read(2) into a large buffer copies only what it writes.
+// Copy-on-write memory is broken, and pending file memory populated,
+// chunk by chunk as fn reaches it, so that a short read(2) into a large
+// buffer copies only what it writes.
 func (mm *MM) WithBytes(addr uintptr, n int, write bool, fn func(b []byte) (int, error)) (int, error) {
-	if !write {
-		mm.mu.RLock()
-		defer mm.mu.RUnlock()
-		return mm.withBytesLocked(addr, n, unix.PROT_READ, false, fn)
+	need := unix.PROT_READ
+	if write {
+		need = unix.PROT_WRITE
 	}
 	mm.mu.RLock()
-	if !mm.cowInLocked(addr, n, unix.PROT_WRITE) {
+	if !mm.needsFixLocked(addr, n, need, write) {
 		defer mm.mu.RUnlock()
-		return mm.withBytesLocked(addr, n, unix.PROT_WRITE, true, fn)
+		return mm.withBytesLocked(addr, n, need, write, fn)
 	}
 	mm.mu.RUnlock()
 	done := 0
 	for done < n {
 		at := addr + uintptr(done)
 		k := min(n-done, int(cowChunk-at%cowChunk))
-		unlock := mm.lockForWrite(at, k, unix.PROT_WRITE)
-		got, err := mm.withBytesLocked(at, k, unix.PROT_WRITE, true, fn)
+		unlock := mm.lockFor(at, k, need, write)
+		got, err := mm.withBytesLocked(at, k, need, write, fn)
 		unlock()
 		done += got
 		if err != nil || got < k {

@@ -10,6 +10,7 @@ import (
 
 	"magawa/kernel/memfile"
 	"magawa/kernel/platform"
+	"magawa/kernel/vfs"
 )
 
 // PageSize is the application page size.
@@ -31,11 +32,15 @@ type MM struct {
 	// mmapBase is where top-down searches for free ranges start.
 	mmapBase uintptr
 	released bool
+	// mappables counts the vmas that map each Mappable file; the address
+	// space is registered with a file (AddMapping) while it has any.
+	mappables map[vfs.Mappable]int
 }
 
 // vma is a range of application memory. Every byte of it is backed by
 // the memory file at off + (addr - start), whether or not the platform has
-// mapped it yet; the vma holds one reference to that range.
+// mapped it yet; the vma holds one reference to that range. The exception
+// is a pending vma (a file mapping not touched yet), which has no memory.
 type vma struct {
 	start, end uintptr
 	prot       int
@@ -52,6 +57,29 @@ type vma struct {
 	// vma whose range has lost them is made writable on its next write.
 	// Shared vmas are never cow.
 	cow bool
+
+	// file is the mapped file (nil for anonymous memory), with a
+	// reference the vma holds; fileOff is the file offset of start.
+	file    *vfs.File
+	fileOff uint64
+	// mappable is set when the vma maps the file's own pages (the file
+	// is a vfs.Mappable, as tmpfs files are): shared, or private and
+	// copy-on-write until written. Other files are copied.
+	mappable vfs.Mappable
+	// maxProt bounds prot (mprotect fails with EACCES beyond it): a
+	// shared mapping of a file not open for writing never gets
+	// PROT_WRITE. Linux: VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC.
+	maxProt int
+	// pending says the vma has no memory yet: off is 0, it holds no
+	// reference and is never mapped. A file mapping is pending until
+	// first touched (populateLocked), so it reads the file as it is
+	// then; pages wholly past the end of the file stay pending, and an
+	// access there is SIGBUS.
+	pending bool
+	// filePages says the memory is the file's own pages, from
+	// Mappable.MapPages (not a copy): what InvalidateMapping takes away
+	// when the file loses them.
+	filePages bool
 }
 
 func (v *vma) length() uintptr { return v.end - v.start }
@@ -64,12 +92,44 @@ func (v *vma) hostProt() int {
 	return v.prot
 }
 
-// mergeable reports whether b continues a: adjacent in the address space
-// and in the memory file, and alike in everything else, so that one vma
-// can stand for both.
+// mergeable reports whether b continues a: adjacent in the address space,
+// in the memory file (unless both are pending) and in the file, and alike
+// in everything else, so that one vma can stand for both.
 func mergeable(a, b *vma) bool {
-	return a.end == b.start && a.off+uint64(a.length()) == b.off && a.prot == b.prot &&
-		a.shared == b.shared && a.name == b.name && a.mapped == b.mapped && a.cow == b.cow
+	return a.end == b.start && a.prot == b.prot && a.shared == b.shared && a.name == b.name &&
+		a.mapped == b.mapped && a.cow == b.cow && a.pending == b.pending && a.filePages == b.filePages &&
+		(a.pending || a.off+uint64(a.length()) == b.off) &&
+		a.file == b.file && a.mappable == b.mappable && a.maxProt == b.maxProt &&
+		(a.file == nil || a.fileOff+uint64(a.length()) == b.fileOff)
+}
+
+// holdLocked takes what a new vma v holds besides its memory: a reference
+// to its file, and the address space's registration with a Mappable.
+func (mm *MM) holdLocked(v *vma) {
+	if v.file != nil {
+		v.file.IncRef()
+	}
+	if v.mappable != nil {
+		if mm.mappables == nil {
+			mm.mappables = map[vfs.Mappable]int{}
+		}
+		if mm.mappables[v.mappable]++; mm.mappables[v.mappable] == 1 {
+			v.mappable.AddMapping(mm)
+		}
+	}
+}
+
+// letGoLocked drops what holdLocked took, for a vma that is gone.
+func (mm *MM) letGoLocked(v *vma) {
+	if v.mappable != nil {
+		if mm.mappables[v.mappable]--; mm.mappables[v.mappable] == 0 {
+			delete(mm.mappables, v.mappable)
+			v.mappable.RemoveMapping(mm)
+		}
+	}
+	if v.file != nil {
+		v.file.DecRef()
+	}
 }
 
 // New creates an empty address space over mf whose host side is as.
@@ -90,15 +150,20 @@ func (mm *MM) Release() {
 	// The platform goes first: no stub may map memory that is freed.
 	mm.as.Release()
 	mm.mf.DecRefRanges(ranges(mm.vmas))
+	for _, v := range mm.vmas {
+		mm.letGoLocked(v)
+	}
 	mm.vmas = nil
 	mm.released = true
 }
 
-// ranges lists the memory-file ranges of vs.
+// ranges lists the memory-file ranges of vs (pending ones have none).
 func ranges(vs []*vma) []memfile.Range {
-	rs := make([]memfile.Range, len(vs))
-	for i, v := range vs {
-		rs[i] = memfile.Range{Off: v.off, Len: uint64(v.length())}
+	rs := make([]memfile.Range, 0, len(vs))
+	for _, v := range vs {
+		if !v.pending {
+			rs = append(rs, memfile.Range{Off: v.off, Len: uint64(v.length())})
+		}
 	}
 	return rs
 }
@@ -149,7 +214,13 @@ func (mm *MM) splitLocked(addr uintptr) {
 	v := mm.vmas[i]
 	tail := *v
 	tail.start = addr
-	tail.off = v.off + uint64(addr-v.start)
+	if !v.pending {
+		tail.off = v.off + uint64(addr-v.start)
+	}
+	if v.file != nil {
+		tail.fileOff = v.fileOff + uint64(addr-v.start)
+	}
+	mm.holdLocked(&tail)
 	v.end = addr
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+2:], mm.vmas[i+1:])
@@ -175,12 +246,15 @@ func (mm *MM) piecesLocked(start, end uintptr) []*vma {
 func (mm *MM) mergeAroundLocked(v *vma) {
 	i := mm.findLocked(v.start)
 	if i+1 < len(mm.vmas) && mergeable(v, mm.vmas[i+1]) {
-		v.end = mm.vmas[i+1].end
+		next := mm.vmas[i+1]
+		v.end = next.end
 		mm.vmas = slices.Delete(mm.vmas, i+1, i+2)
+		mm.letGoLocked(next)
 	}
 	if i > 0 && mergeable(mm.vmas[i-1], v) {
 		mm.vmas[i-1].end = v.end
 		mm.vmas = slices.Delete(mm.vmas, i, i+1)
+		mm.letGoLocked(v)
 	}
 }
 
@@ -198,9 +272,9 @@ func (mm *MM) coveredLocked(start, end uintptr) bool {
 }
 
 // unmapLocked removes [start, end) (page aligned), dropping its
-// references to the memory file.
+// references to the memory file and to mapped files.
 func (mm *MM) unmapLocked(start, end uintptr) error {
-	pieces := mm.piecesLocked(start, end)
+	pieces := slices.Clone(mm.piecesLocked(start, end))
 	if len(pieces) == 0 {
 		return nil
 	}
@@ -217,6 +291,9 @@ func (mm *MM) unmapLocked(start, end uintptr) error {
 		err = mm.as.Unmap(start, end-start)
 	}
 	mm.mf.DecRefRanges(rs)
+	for _, v := range pieces {
+		mm.letGoLocked(v)
+	}
 	return err
 }
 
@@ -227,9 +304,20 @@ func (mm *MM) newVMALocked(start, end uintptr, prot int, shared bool, name strin
 	if err != nil {
 		return nil, unix.ENOMEM
 	}
-	v := &vma{start: start, end: end, prot: prot, off: off, shared: shared, name: name}
+	v := &vma{start: start, end: end, prot: prot, off: off, shared: shared, name: name, maxProt: validProt}
 	mm.insertLocked(v)
 	return v, nil
+}
+
+// newFileVMALocked inserts a pending mapping of f at fileOff over
+// [start, end), which must be free. mappable is f's Mappable if the
+// mapping maps the file's own pages.
+func (mm *MM) newFileVMALocked(start, end uintptr, prot, maxProt int, shared bool, name string, f *vfs.File, fileOff uint64, mappable vfs.Mappable) *vma {
+	v := &vma{start: start, end: end, prot: prot, shared: shared, name: name, maxProt: maxProt,
+		file: f, fileOff: fileOff, mappable: mappable, pending: true}
+	mm.holdLocked(v)
+	mm.insertLocked(v)
+	return v
 }
 
 // findGapLocked returns a free range of length bytes: at hint if that is
@@ -266,7 +354,7 @@ func (mm *MM) findGapLocked(length, hint uintptr) (uintptr, error) {
 	return 0, unix.ENOMEM
 }
 
-// MapInfo describes one vma, for /proc/[pid]/maps and debugging.
+// MapInfo describes one vma, for debugging.
 type MapInfo struct {
 	Start, End uintptr
 	Prot       int
@@ -274,21 +362,12 @@ type MapInfo struct {
 	Name       string
 }
 
-// Maps lists the address space. Adjacent private vmas that differ only in
-// their memory-file ranges are listed as one, as Linux would have merged
-// them (copy-on-write splits vmas where Linux does not).
+// Maps lists the address space (see Mappings).
 func (mm *MM) Maps() []MapInfo {
-	mm.mu.RLock()
-	defer mm.mu.RUnlock()
-	out := make([]MapInfo, 0, len(mm.vmas))
-	for _, v := range mm.vmas {
-		if n := len(out); n > 0 && !v.shared {
-			if p := &out[n-1]; p.End == v.start && !p.Shared && p.Prot == v.prot && p.Name == v.name {
-				p.End = v.end
-				continue
-			}
-		}
-		out = append(out, MapInfo{v.start, v.end, v.prot, v.shared, v.name})
+	ms := mm.Mappings()
+	out := make([]MapInfo, len(ms))
+	for i, m := range ms {
+		out[i] = MapInfo{m.Start, m.End, m.Prot, m.Shared, m.Name}
 	}
 	return out
 }
@@ -308,6 +387,46 @@ func (mi MapInfo) String() string {
 		p[3] = 's'
 	}
 	return fmt.Sprintf("%08x-%08x %s %s", mi.Start, mi.End, p, mi.Name)
+}
+
+// MappingInfo describes one mapping, for /proc/[pid]/maps.
+type MappingInfo struct {
+	Start, End uintptr
+	Prot       int  // PROT_* bits
+	Shared     bool // MAP_SHARED ('s'), else private ('p')
+	// Offset is the file offset of Start; 0 for anonymous memory.
+	Offset uint64
+	// File is the mapped file; nil for anonymous memory (a shared one is
+	// Linux's "/dev/zero (deleted)"). It carries no reference for the
+	// caller: use it (Path, Statx) at once and do not keep it.
+	File *vfs.File
+	// Name is the name given at mapping time: "[heap]", "[stack]",
+	// "[vdso]", or for file mappings the name the file knew itself by
+	// (vfs.PathImpl), if any.
+	Name string
+}
+
+// Mappings lists the address space's mappings in address order. Vmas
+// that Linux would have merged into one are listed as one: this package
+// splits them where their memory-file ranges differ (copy-on-write,
+// pages of a file populated piece by piece), Linux does not.
+func (mm *MM) Mappings() []MappingInfo {
+	mm.mu.RLock()
+	defer mm.mu.RUnlock()
+	out := make([]MappingInfo, 0, len(mm.vmas))
+	for _, v := range mm.vmas {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.End == v.start && p.Prot == v.prot && p.Shared == v.shared && p.Name == v.name && p.File == v.file &&
+				(v.file != nil && p.Offset+uint64(p.End-p.Start) == v.fileOff || v.file == nil && !v.shared) {
+				p.End = v.end
+				continue
+			}
+		}
+		out = append(out, MappingInfo{Start: v.start, End: v.end, Prot: v.prot, Shared: v.shared,
+			Offset: v.fileOff, File: v.file, Name: v.name})
+	}
+	return out
 }
 
 // VirtualSize is the total size of the address space's mappings, the

@@ -1,7 +1,11 @@
 package mm
 
 import (
+	"slices"
+
 	"golang.org/x/sys/unix"
+
+	"magawa/kernel/vfs"
 )
 
 // MmapOpts describes a new mapping.
@@ -13,9 +17,19 @@ type MmapOpts struct {
 	Fixed, NoReplace bool
 	Shared           bool
 	Name             string
-	// Fill, when set, initialises the new memory (private file mappings
-	// are copies of the file's pages).
-	Fill func(dst []byte) error
+
+	// File, when set, is the file to map from Offset (page aligned) on;
+	// the mapping takes a reference of its own. A MAP_SHARED mapping of
+	// a vfs.Mappable file (tmpfs) maps the file's pages; a MAP_PRIVATE
+	// one maps them copy-on-write; other files are copied, page chunk by
+	// page chunk as they are touched. The caller has checked the file's
+	// access mode (do_mmap's EACCES) and that MAP_SHARED with PROT_WRITE
+	// is only asked of Mappable files.
+	File   *vfs.File
+	Offset uint64
+	// MaxProt bounds what mprotect may grant later (EACCES beyond it),
+	// for file mappings; anonymous memory may get any protection.
+	MaxProt int
 }
 
 const validProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
@@ -23,12 +37,20 @@ const validProt = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
 // Mmap creates a mapping and returns its address.
 // Linux: mm/mmap.c, do_mmap().
 func (mm *MM) Mmap(o MmapOpts) (uintptr, error) {
-	if o.Length == 0 || o.Prot&^validProt != 0 {
+	if o.Length == 0 || o.Prot&^validProt != 0 || o.File != nil && o.Offset%PageSize != 0 {
 		return 0, unix.EINVAL
 	}
 	length := pageUp(o.Length)
 	if length == 0 || length > uintptr(maxMapping) {
 		return 0, unix.ENOMEM
+	}
+	if o.File != nil {
+		if o.Offset+uint64(length) < o.Offset || o.Offset+uint64(length) > 1<<63-1 {
+			return 0, unix.EOVERFLOW // Linux: mm/mmap.c, file_mmap_ok()
+		}
+		if o.Prot&^o.MaxProt != 0 {
+			return 0, unix.EACCES
+		}
 	}
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
@@ -56,15 +78,16 @@ func (mm *MM) Mmap(o MmapOpts) (uintptr, error) {
 			return 0, err
 		}
 	}
-	v, err := mm.newVMALocked(addr, addr+length, o.Prot, o.Shared, o.Name)
-	if err != nil {
-		return 0, err
-	}
-	if o.Fill != nil {
-		if err := o.Fill(mm.mf.Slice(v.off, uint64(length))); err != nil {
-			mm.unmapLocked(addr, addr+length)
-			return 0, err
+	if o.File != nil {
+		var mappable vfs.Mappable
+		if mi, ok := o.File.Impl.(vfs.MappableImpl); ok {
+			mappable = mi.Mappable()
 		}
+		mm.newFileVMALocked(addr, addr+length, o.Prot, o.MaxProt, o.Shared, o.Name, o.File, o.Offset, mappable)
+		return addr, nil
+	}
+	if _, err := mm.newVMALocked(addr, addr+length, o.Prot, o.Shared, o.Name); err != nil {
+		return 0, err
 	}
 	return addr, nil
 }
@@ -110,6 +133,15 @@ func (mm *MM) Mprotect(addr, length uintptr, prot int) error {
 	defer mm.mu.Unlock()
 	if !mm.coveredLocked(addr, end) {
 		return unix.ENOMEM
+	}
+	// A shared mapping of a file not open for writing never becomes
+	// writable (nor one on a noexec mount executable). Linux checks vma
+	// by vma and leaves the ones before the refusal changed; this checks
+	// all of them first.
+	for i := mm.findLocked(addr); i < len(mm.vmas) && mm.vmas[i].start < end; i++ {
+		if prot&^mm.vmas[i].maxProt != 0 {
+			return unix.EACCES
+		}
 	}
 	// Copy-on-write pieces stay without PROT_WRITE in the platform.
 	var b protectBatch
@@ -210,7 +242,7 @@ func (mm *MM) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (u
 	// is free.
 	end := old + oldLen
 	if end == v.end && rangeOK(end, newLen-oldLen) && !mm.overlapsLocked(end, old+newLen) {
-		if _, err := mm.newVMALocked(end, old+newLen, v.prot, v.shared, v.name); err != nil {
+		if err := mm.extendLocked(v, end, old+newLen); err != nil {
 			return 0, err
 		}
 		return old, nil
@@ -235,7 +267,8 @@ func (mm *MM) compatibleRunLocked(start, end uintptr) bool {
 	at := start
 	for i := mm.findLocked(start); i < len(mm.vmas) && at < end; i++ {
 		v := mm.vmas[i]
-		if v.start > at || v.prot != first.prot || v.shared != first.shared || v.name != first.name {
+		if v.start > at || v.prot != first.prot || v.shared != first.shared || v.name != first.name ||
+			v.file != first.file || v.file != nil && v.fileOff != first.fileOff+uint64(v.start-first.start) {
 			return false
 		}
 		at = v.end
@@ -253,7 +286,7 @@ func (mm *MM) moveLocked(old, oldLen, dst, newLen uintptr) (uintptr, error) {
 			return 0, err
 		}
 	}
-	pieces := append([]*vma(nil), mm.piecesLocked(old, old+keep)...)
+	pieces := slices.Clone(mm.piecesLocked(old, old+keep))
 	if len(pieces) == 0 {
 		return 0, unix.EFAULT
 	}
@@ -270,18 +303,33 @@ func (mm *MM) moveLocked(old, oldLen, dst, newLen uintptr) (uintptr, error) {
 		mm.insertLocked(&moved)
 	}
 	if newLen > keep {
-		v := pieces[0]
-		if _, err := mm.newVMALocked(dst+keep, dst+newLen, v.prot, v.shared, v.name); err != nil {
+		last := mm.vmaAtLocked(dst + keep - 1)
+		if err := mm.extendLocked(last, dst+keep, dst+newLen); err != nil {
 			return 0, err
 		}
 	}
 	return dst, nil
 }
 
+// extendLocked fills [start, end), free and just after the vma last,
+// with memory like last's: new anonymous memory, or the continuation of
+// last's file mapping (pending; past the end of the file it is SIGBUS,
+// as Linux's mremap of a file mapping).
+func (mm *MM) extendLocked(last *vma, start, end uintptr) error {
+	if last.file == nil {
+		_, err := mm.newVMALocked(start, end, last.prot, last.shared, last.name)
+		return err
+	}
+	fileOff := last.fileOff + uint64(start-last.start)
+	mm.newFileVMALocked(start, end, last.prot, last.maxProt, last.shared, last.name, last.file, fileOff, last.mappable)
+	return nil
+}
+
 // MadviseDontNeed drops the contents of [addr, addr+length): private
 // anonymous memory reads as zeros afterwards; shared memory keeps its
-// contents (for Linux, the pages stay in the shmem file). Copy-on-write
-// memory gets fresh pages, leaving the other side's alone.
+// contents (for Linux, the pages stay in the shmem file); private file
+// memory reads the file again. Copy-on-write memory gets fresh pages,
+// leaving the other side's alone.
 // Linux: mm/madvise.c, madvise_dontneed_single_vma().
 func (mm *MM) MadviseDontNeed(addr, length uintptr) error {
 	if addr%PageSize != 0 {
@@ -302,6 +350,13 @@ func (mm *MM) MadviseDontNeed(addr, length uintptr) error {
 		s, e := max(v.start, addr), min(v.end, end)
 		switch {
 		case v.shared:
+		case v.file != nil:
+			// Private file memory is read from the file again on the
+			// next access, as Linux's is.
+			if err := mm.unpopulateLocked(s, e, false); err != nil {
+				return err
+			}
+			i = mm.findLocked(s)
 		case v.cow:
 			if err := mm.dropCOWLocked(s, e); err != nil {
 				return err
@@ -341,6 +396,10 @@ func (mm *MM) Mincore(addr, length uintptr) ([]byte, error) {
 		v := mm.vmas[i]
 		s, e := max(v.start, addr), min(v.end, end)
 		part := make([]byte, (e-s)/PageSize)
+		if v.pending {
+			vec = append(vec, part...) // no memory yet
+			continue
+		}
 		if err := hostMincore(mm.mf.Slice(v.off+uint64(s-v.start), uint64(e-s)), part); err != nil {
 			return nil, unix.ENOMEM
 		}

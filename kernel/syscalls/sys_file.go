@@ -85,6 +85,10 @@ func openHow(t *kernel.Task, dirfd int32, pathAddr uintptr, how vfs.OpenHow) (ui
 	if how.Flags&unix.O_TMPFILE == unix.O_TMPFILE && how.Flags&unix.O_CREAT != 0 {
 		return 0, unix.EINVAL
 	}
+	// Linux 6.4 and later refuse the ambiguous O_CREAT|O_DIRECTORY.
+	if how.Flags&(unix.O_CREAT|unix.O_DIRECTORY) == unix.O_CREAT|unix.O_DIRECTORY && how.Flags&unix.O_TMPFILE != unix.O_TMPFILE {
+		return 0, unix.EINVAL
+	}
 	ctx := t.FileContext()
 	start, err := startAt(t, ctx, dirfd, name)
 	if err != nil {
@@ -226,6 +230,14 @@ func readlinkat(t *kernel.Task, dirfd int32, pathAddr, buf uintptr, size int32) 
 		return 0, err
 	}
 	target, err := t.Kernel().VFS.Readlink(ctx, p)
+	if err == unix.EINVAL && p.Dentry.Type() != unix.S_IFLNK {
+		name, _ := t.CopyInString(pathAddr, 1)
+		if name == "" {
+			// An empty path names dirfd itself: not a link, so there
+			// is nothing to read. Linux: fs/stat.c, do_readlinkat().
+			return 0, unix.ENOENT
+		}
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -41,11 +41,26 @@ const (
 		0x4000000 // MAP_UNINITIALIZED
 )
 
-// Mmap implements mmap(2). Linux: mm/mmap.c, ksys_mmap_pgoff() and do_mmap().
+// Mmap implements mmap(2). Linux: arch/x86/kernel/sys_x86_64.c, mmap;
+// mm/mmap.c, ksys_mmap_pgoff() and do_mmap().
 func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	addr, length, prot, flags, fd, off := a.Pointer(0), uintptr(a.Size(1)), int(a.Int(2)), int(a.Int(3)), a.Int(4), a.Int64(5)
 	if off%mm.PageSize != 0 {
 		return 0, unix.EINVAL
+	}
+	var f *vfs.File
+	if flags&unix.MAP_ANONYMOUS == 0 {
+		var err error
+		if f, err = getFile(t, fd); err != nil {
+			return 0, unix.EBADF
+		}
+		defer f.DecRef()
+		if f.Flags()&unix.O_PATH != 0 {
+			return 0, unix.EBADF
+		}
+		if flags&mapHugetlb != 0 {
+			return 0, unix.EINVAL // not a hugetlbfs file
+		}
 	}
 	shared := false
 	switch flags & mapTypeMask {
@@ -65,6 +80,9 @@ func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		// vm.nr_hugepages = 0.
 		return 0, unix.ENOMEM
 	}
+	if length == 0 {
+		return 0, unix.EINVAL
+	}
 	opts := mm.MmapOpts{
 		Addr: addr, Length: length, Prot: prot, Shared: shared,
 		Fixed:     flags&unix.MAP_FIXED != 0,
@@ -73,12 +91,7 @@ func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if !opts.Fixed && !withinAddressSpaceLimit(t, length) {
 		return 0, unix.ENOMEM
 	}
-	if flags&unix.MAP_ANONYMOUS == 0 {
-		f, err := getFile(t, fd)
-		if err != nil {
-			return 0, err
-		}
-		defer f.DecRef()
+	if f != nil {
 		if err := fileMapping(f, &opts, off); err != nil {
 			return 0, err
 		}
@@ -86,40 +99,59 @@ func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return t.MM().Mmap(opts)
 }
 
-// fileMapping makes opts a copy of the file's pages. The files served so
-// far are read-only, so a private copy and a shared read-only mapping
-// behave alike; writable shared mappings need a writable file.
+// fileMapping makes opts a mapping of f from off, checking what Linux's
+// do_mmap checks: a shared writable mapping needs a file open for
+// writing, any mapping a file open for reading (EACCES); executable
+// mappings need a mount without noexec (EPERM); only regular files map
+// (ENODEV), and /dev/zero, which maps anonymous memory.
+//
+// A MAP_SHARED mapping of a tmpfs file (vfs.MappableImpl) maps the file's
+// pages. Other files (the host's, through the gofer) have no pages in the
+// memory file yet: a MAP_SHARED mapping of one is a copy, which is the
+// same thing as long as nobody writes, so it may never get PROT_WRITE
+// (ENODEV at mmap, EACCES at mprotect).
 func fileMapping(f *vfs.File, opts *mm.MmapOpts, off int64) error {
-	if f.Flags()&unix.O_PATH != 0 {
-		return unix.EBADF
+	if off < 0 {
+		return unix.EOVERFLOW // Linux: mm/mmap.c, file_mmap_ok()
+	}
+	var st unix.Stat_t
+	if err := f.Impl.Stat(&st); err != nil {
+		return err
+	}
+	maxProt := unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
+	if opts.Shared {
+		if !f.Writable() {
+			if opts.Prot&unix.PROT_WRITE != 0 {
+				return unix.EACCES
+			}
+			maxProt &^= unix.PROT_WRITE
+		}
 	}
 	if !f.Readable() {
 		return unix.EACCES
 	}
-	if opts.Shared && opts.Prot&unix.PROT_WRITE != 0 && !f.Writable() {
-		return unix.EACCES
+	if p := f.Path(); p.Mount != nil && p.Mount.Flags()&vfs.MountNoExec != 0 {
+		if opts.Prot&unix.PROT_EXEC != 0 {
+			return unix.EPERM
+		}
+		maxProt &^= unix.PROT_EXEC
 	}
-	if opts.Shared && opts.Prot&unix.PROT_WRITE != 0 {
-		// Writable shared file mappings need the VFS's page cache.
+	typ := st.Mode & unix.S_IFMT
+	if typ == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 5) {
+		return nil // /dev/zero: anonymous memory. Linux: drivers/char/mem.c, mmap_zero().
+	}
+	if typ != unix.S_IFREG || !f.Impl.Seekable() {
 		return unix.ENODEV
 	}
-	if _, isDir := f.Impl.(vfs.DirectoryImpl); isDir || !f.Impl.Seekable() {
-		return unix.ENODEV
+	if _, ok := f.Impl.(vfs.MappableImpl); !ok && opts.Shared {
+		if opts.Prot&unix.PROT_WRITE != 0 {
+			return unix.ENODEV
+		}
+		maxProt &^= unix.PROT_WRITE
 	}
+	opts.File, opts.Offset, opts.MaxProt = f, uint64(off), maxProt
 	if pi, ok := f.Impl.(vfs.PathImpl); ok {
 		opts.Name = pi.Path()
-	}
-	opts.Fill = func(dst []byte) error {
-		for done := 0; done < len(dst); {
-			n, err := f.Impl.ReadAt(dst[done:], off+int64(done))
-			if n <= 0 || err != nil {
-				// Beyond the end of the file the mapping reads zeros
-				// (Linux would SIGBUS past the last page; rare).
-				return nil
-			}
-			done += n
-		}
-		return nil
 	}
 	return nil
 }
@@ -181,19 +213,7 @@ func Mincore(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return 0, nil
 }
 
-// Msync implements msync(2): memory here has no backing file to write
-// back, so it only validates. Linux: mm/msync.c.
+// Msync implements msync(2). Linux: mm/msync.c.
 func Msync(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	addr, length, flags := a.Pointer(0), uintptr(a.Size(1)), int(a.Int(2))
-	if flags&^(unix.MS_ASYNC|unix.MS_INVALIDATE|unix.MS_SYNC) != 0 || addr%mm.PageSize != 0 ||
-		(flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0) {
-		return 0, unix.EINVAL
-	}
-	if length == 0 {
-		return 0, nil
-	}
-	if _, err := t.MM().Mincore(addr, length); err != nil {
-		return 0, unix.ENOMEM
-	}
-	return 0, nil
+	return 0, t.MM().Msync(a.Pointer(0), uintptr(a.Size(1)), int(a.Int(2)))
 }

@@ -391,11 +391,11 @@ func Fallocate(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		t.SignalSelf(unix.SIGXFSZ)
 		return 0, unix.EFBIG
 	}
-	al, ok := f.Impl.(vfs.AllocateImpl)
+	al, ok := f.Impl.(vfs.FallocateImpl)
 	if !ok {
 		return 0, unix.EOPNOTSUPP
 	}
-	return 0, al.Allocate(mode, off, length)
+	return 0, al.Fallocate(mode, off, length)
 }
 
 // Fadvise64 implements posix_fadvise(2): advice is a hint the kernel's

@@ -279,7 +279,15 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 		}
 		base = st.Size
 	case unix.SEEK_DATA, unix.SEEK_HOLE:
-		// Files here have no holes: data runs to the end.
+		if sd, ok := f.Impl.(SeekDataImpl); ok {
+			n, err := sd.SeekData(offset, whence)
+			if err != nil {
+				return 0, err
+			}
+			f.offset = n
+			return n, nil
+		}
+		// Files without holes: data runs to the end.
 		var st unix.Stat_t
 		if err := f.Impl.Stat(&st); err != nil {
 			return 0, err
@@ -303,12 +311,12 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 
 // Getdents reads directory entries at the file offset.
 func (f *File) Getdents(dst []byte) (int, error) {
+	if f.Flags()&unix.O_PATH != 0 {
+		return 0, unix.EBADF
+	}
 	d, ok := f.Impl.(DirectoryImpl)
 	if !ok {
 		return 0, unix.ENOTDIR
-	}
-	if f.Flags()&unix.O_PATH != 0 {
-		return 0, unix.EBADF
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -371,8 +379,14 @@ func (f *File) closedBy(t *FDTable) {
 	}
 }
 
-// AllocateImpl is implemented by regular files that take fallocate(2):
+// FallocateImpl is implemented by regular files that take fallocate(2):
 // mode is FALLOC_FL_* (0 allocates and may grow the file).
-type AllocateImpl interface {
-	Allocate(mode uint32, off, length int64) error
+type FallocateImpl interface {
+	Fallocate(mode uint32, off, length int64) error
+}
+
+// SeekDataImpl is implemented by files with holes: it answers SEEK_DATA
+// and SEEK_HOLE from off.
+type SeekDataImpl interface {
+	SeekData(off int64, whence int) (int64, error)
 }
