@@ -76,6 +76,9 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}
+	if err := fss.mountContainerFileSystems(k); err != nil {
+		return kernel.ExitStatus{}, err
+	}
 	stdio, err := hostStdio()
 	if err != nil {
 		return kernel.ExitStatus{}, err

@@ -7,9 +7,13 @@ import (
 
 	"magawa/kernel/fs/hostfs"
 	"magawa/kernel/fs/overlay"
+	"magawa/kernel/fs/proc"
+	"magawa/kernel/fs/sys"
 	"magawa/kernel/fs/tmpfs"
 	"magawa/kernel/ipc/pipe"
+	"magawa/kernel/kernel"
 	"magawa/kernel/memfile"
+	"magawa/kernel/syscalls"
 	"magawa/kernel/vfs"
 )
 
@@ -67,14 +71,26 @@ func newFileSystems(mf *memfile.File, rootDir string) (*fileSystems, error) {
 		return nil, err
 	}
 	ns := v.NewMountNamespace(root, "overlay", 0)
-	fss := &fileSystems{vfs: v, mounts: ns, release: func() {}}
-	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: ns.Root(), Cwd: ns.Root()}
+	return &fileSystems{vfs: v, mounts: ns, release: func() {}}, nil
+}
+
+// mountContainerFileSystems makes the mounts every container has, once
+// the kernel exists (proc describes it).
+func (fss *fileSystems) mountContainerFileSystems(k *kernel.Kernel) error {
+	fss.vfs.RegisterFileSystemType("proc", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
+		return proc.New(k, proc.Options{Release: syscalls.KernelRelease, Version: syscalls.KernelVersion}), nil
+	})
+	fss.vfs.RegisterFileSystemType("sysfs", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
+		return sys.New(sys.Options{NumCPU: kernel.NumCPU()}), nil
+	})
+	root := fss.mounts.Root()
+	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: root, Cwd: root}
 	for _, m := range containerMounts {
 		if err := fss.mount(ctx, m); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return fss, nil
+	return nil
 }
 
 // mount makes one container mount, creating the mount point in a

@@ -145,6 +145,7 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		interruptCh: make(chan struct{}, 1),
 		name:        t.name,
 		exe:         t.exe,
+		stack:       t.stack,
 		pendingFP:   fp,
 		exitSignal:  o.ExitSignal,
 	}

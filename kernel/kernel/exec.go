@@ -116,6 +116,9 @@ type image struct {
 	// exe is the executable (the interpreter's, for a script), what
 	// /proc/self/exe names.
 	exe vfs.Path
+	// stack is where the initial stack holds the argument and
+	// environment strings and the auxiliary vector.
+	stack loader.Stack
 }
 
 // Execve replaces the calling task's program with the executable at name
@@ -198,7 +201,9 @@ func (t *Task) Execve(target ExecTarget, argv, envv []string) error {
 	if t.fds.Shared() {
 		n := t.fds.Fork()
 		t.fds.DecRef()
+		k.mu.Lock()
 		t.fds = n
+		k.mu.Unlock()
 	}
 	t.fds.CloseOnExec()
 	t.altStack = SignalStack{Flags: 2 /* SS_DISABLE */}
@@ -209,11 +214,13 @@ func (t *Task) Execve(target ExecTarget, argv, envv []string) error {
 func (t *Task) installImage(m *mm.MM, img *image) {
 	t.k.mu.Lock()
 	t.k.mmUsers[m]++
-	t.k.mu.Unlock()
+	// Under the lock: other tasks read these through /proc.
 	t.mm = m
-	t.Regs = initialRegisters(img.entry, img.sp)
-	t.SetName(commName(img.execfn))
+	t.name = commName(img.execfn)
 	t.exe = img.exe
+	t.stack = img.stack
+	t.k.mu.Unlock()
+	t.Regs = initialRegisters(img.entry, img.sp)
 	t.robustList, t.clearChildTID = 0, 0
 }
 
@@ -381,12 +388,14 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 	)
 	var random [16]byte
 	rand.Read(random[:])
-	sp, err := loader.SetupStack(m, stackTop, argv, envv, auxv, execfn, random)
+	stack, err := loader.WriteStack(m, loader.StackParams{
+		Top: stackTop, Argv: argv, Envv: envv, Auxv: auxv, ExecFn: execfn, Random: random,
+	})
 	if err != nil {
 		m.Release()
 		return nil, nil, err
 	}
-	return m, &image{entry: img.Entry, sp: sp, execfn: execfn}, nil
+	return m, &image{entry: img.Entry, sp: stack.SP, execfn: execfn, stack: stack}, nil
 }
 
 // commName is the command name of an executable: its base name, cut to

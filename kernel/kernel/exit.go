@@ -43,13 +43,15 @@ func (t *Task) exitThread() {
 	if t.ctx != nil {
 		t.ctx.Release()
 	}
-	if t.mm != nil {
-		k.releaseMM(t.mm)
-		t.mm = nil
+	k.mu.Lock()
+	m, fds := t.mm, t.fds
+	t.mm, t.fds = nil, nil
+	k.mu.Unlock()
+	if m != nil {
+		k.releaseMM(m)
 	}
-	if t.fds != nil {
-		t.fds.DecRef()
-		t.fds = nil
+	if fds != nil {
+		fds.DecRef()
 	}
 
 	k.mu.Lock()

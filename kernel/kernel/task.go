@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/arch"
+	"magawa/kernel/loader"
 	"magawa/kernel/mm"
 	"magawa/kernel/platform"
 	"magawa/kernel/vfs"
@@ -115,8 +116,13 @@ type Task struct {
 	// or 0; restartFn is what restart_syscall runs.
 	restart   unix.Errno
 	restartFn func(t *Task) (uintptr, error)
-	name      string
-	exe       vfs.Path
+	// name, exe, stack, and mm and fds above, are written under
+	// Kernel.mu, so that /proc may read them from other tasks.
+	name string
+	exe  vfs.Path
+	// stack is where exec put the argument and environment strings and
+	// the auxiliary vector (Linux's mm->arg_start and friends).
+	stack loader.Stack
 	// signalQueue is notified when a signal is queued for the task (or
 	// its group): signalfd waits on it.
 	signalQueue waiter.Queue
@@ -187,6 +193,8 @@ func (t *Task) SetName(n string) {
 	if len(n) > 15 {
 		n = n[:15]
 	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
 	t.name = n
 }
 
