@@ -361,12 +361,16 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 		return nil, nil, err
 	}
 	if img.Interp != "" {
-		m.Release()
-		t.k.Debugf("exec %s: dynamic executables (interpreter %s) are not supported yet", execfn, img.Interp)
-		// As Linux does when the interpreter cannot be opened: ENOENT.
-		// ENOEXEC would make shells run the binary as a script.
-		return nil, nil, fmt.Errorf("%s needs the dynamic linker %s, not supported yet: %w", execfn, img.Interp, unix.ENOENT)
+		if err := t.loadInterpreter(m, img); err != nil {
+			m.Release()
+			return nil, nil, err
+		}
 	}
+	if err := loader.MapVDSO(m, img); err != nil {
+		m.Release()
+		return nil, nil, fmt.Errorf("mapping the vDSO: %w", err)
+	}
+
 	stackProt := unix.PROT_READ | unix.PROT_WRITE
 	if img.ExecStack {
 		stackProt |= unix.PROT_EXEC
@@ -395,7 +399,7 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 		m.Release()
 		return nil, nil, err
 	}
-	return m, &image{entry: img.Entry, sp: stack.SP, execfn: execfn, stack: stack}, nil
+	return m, &image{entry: img.StartPC(), sp: stack.SP, execfn: execfn, stack: stack}, nil
 }
 
 // commName is the command name of an executable: its base name, cut to
@@ -410,3 +414,19 @@ func commName(p string) string {
 
 // Executable is the task's executable, what /proc/self/exe names.
 func (t *Task) Executable() vfs.Path { return t.exe }
+
+// loadInterpreter opens PT_INTERP as execve opens an executable (symbolic
+// links followed; a relative path from the working directory) and loads
+// it. Linux: fs/binfmt_elf.c, load_elf_binary(), open_exec(elf_interpreter).
+func (t *Task) loadInterpreter(m *mm.MM, img *loader.Image) error {
+	f, err := t.openExecutable(ExecTarget{Name: img.Interp})
+	if err != nil {
+		return fmt.Errorf("opening the interpreter %s: %w", img.Interp, err)
+	}
+	defer f.DecRef()
+	var st unix.Stat_t
+	if err := f.Impl.Stat(&st); err != nil {
+		return err
+	}
+	return loader.LoadInterpreter(m, img, readerAt{f}, st.Size)
+}

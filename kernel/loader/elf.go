@@ -35,33 +35,52 @@ const (
 
 	// copyChunk bounds the buffer segment contents are copied through.
 	copyChunk = 256 << 10
+
+	// etDynBase is where a position-independent executable that has an
+	// interpreter goes: Linux's ELF_ET_DYN_BASE on x86-64, two thirds of
+	// the 47-bit address space (arch/x86/include/asm/elf.h). It is
+	// computed from Linux's TASK_SIZE, not from our smaller
+	// platform.MaxUserAddress, so that a program lands where it does
+	// natively with randomization off (0x555555554000) and addresses in
+	// logs and debuggers compare.
+	etDynBase = (1<<47 - PageSize) / 3 * 2
 )
 
-// Image describes an ELF executable loaded into an address space.
+// Image describes an ELF executable loaded into an address space, and,
+// once LoadInterpreter and MapVDSO have run, its interpreter and the vDSO.
 type Image struct {
-	// Entry is the program's entry point, e_entry plus LoadBias. Without
-	// an interpreter the thread starts here; with one, the caller starts
-	// the interpreter and passes Entry as AT_ENTRY.
+	// Entry is the program's entry point, e_entry plus LoadBias
+	// (AT_ENTRY). Without an interpreter the thread starts here; with
+	// one, at the interpreter's entry: see StartPC.
 	Entry uintptr
 	// PhdrAddr is where the program headers are in application memory
 	// (AT_PHDR).
 	PhdrAddr uintptr
 	// Phnum and Phent are e_phnum and e_phentsize (AT_PHNUM, AT_PHENT).
 	Phnum, Phent int
-	// Dyn is true for an ET_DYN file (static-pie, or a dynamic linker run
-	// as a program), placed where Memory.FindFree said. Linux moves the
-	// break of such a program without interpreter away from the image,
-	// to ELF_ET_DYN_BASE; that choice is the caller's.
+	// Dyn is true for an ET_DYN file. With an interpreter (a PIE) it is
+	// placed at Linux's ELF_ET_DYN_BASE, 0x555555554000; without one
+	// (static-pie, or a dynamic linker run as a program) where
+	// Memory.FindFree says, as Linux maps it at the mmap base. Linux
+	// moves the break of the latter away from the image, to
+	// ELF_ET_DYN_BASE, when it randomizes; that choice is the caller's.
 	Dyn bool
 	// LoadBias is what was added to every p_vaddr: 0 for ET_EXEC.
 	LoadBias uintptr
 	// Start and End are the page-aligned bounds of the loaded segments.
 	Start, End uintptr
 	// BrkStart is where the program break starts: the page-aligned end
-	// of the highest segment. LoadELF has passed it to Memory.SetBrkStart.
+	// of the highest segment. LoadELF has passed it to Memory.SetBrkStart
+	// (an interpreter's is not used).
 	BrkStart uintptr
 	// Interp is the path named by PT_INTERP, or "" for a static program.
+	// The caller opens it and calls LoadInterpreter.
 	Interp string
+	// Interpreter is the interpreter LoadInterpreter loaded, or nil. Its
+	// LoadBias is AT_BASE and its Entry is where the thread starts.
+	Interpreter *Image
+	// VDSO is where MapVDSO mapped the vDSO (AT_SYSINFO_EHDR), or 0.
+	VDSO uintptr
 	// ExecStack is true when PT_GNU_STACK asks for an executable stack.
 	// Without PT_GNU_STACK it is false: on x86-64 Linux only 32-bit
 	// programs get READ_IMPLIES_EXEC.
@@ -89,9 +108,22 @@ type layout struct {
 	execStack bool
 }
 
-// LoadELF maps the static x86-64 ELF executable f, of size bytes, into mem
-// and copies its segments in. Both ET_EXEC and ET_DYN (static-pie) images
-// are accepted; an ET_DYN one is placed where mem.FindFree says.
+// StartPC is where the new program's first thread starts: the
+// interpreter's entry point if one was loaded, else the program's.
+func (img *Image) StartPC() uintptr {
+	if img.Interpreter != nil {
+		return img.Interpreter.Entry
+	}
+	return img.Entry
+}
+
+// LoadELF maps the x86-64 ELF executable f, of size bytes, into mem,
+// copies its segments in and sets the start of the program break. Both
+// ET_EXEC and ET_DYN images are accepted: an ET_DYN one with an
+// interpreter (a PIE) is placed at ELF_ET_DYN_BASE as Linux places it,
+// one without (static-pie) where mem.FindFree says. A dynamically linked
+// program names its interpreter in Image.Interp: the caller then loads it
+// with LoadInterpreter.
 //
 // Errors wrap the errno execve should return (compare with errors.Is):
 // ENOEXEC for what is not a well-formed x86-64 executable, and where
@@ -105,7 +137,12 @@ func LoadELF(mem Memory, f io.ReaderAt, size int64) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.load(mem, f)
+	img, err := l.load(mem, f)
+	if err != nil {
+		return nil, err
+	}
+	mem.SetBrkStart(img.BrkStart)
+	return img, nil
 }
 
 func noexec(format string, args ...any) error {
@@ -351,11 +388,29 @@ func (l *layout) regions(bias uint64) []region {
 	return rs
 }
 
-// chooseBias returns the load bias: 0 for ET_EXEC; for ET_DYN, one that
-// puts the image in a free range found by mem, aligned to l.align.
+// chooseBias returns the load bias: 0 for ET_EXEC; for ET_DYN with an
+// interpreter, one that puts the image at etDynBase; for ET_DYN without,
+// one that puts it in a free range found by mem. An ET_DYN bias is a
+// multiple of l.align.
+// Linux: fs/binfmt_elf.c, load_elf_binary() and load_elf_interp().
 func (l *layout) chooseBias(mem Memory) (uint64, error) {
 	if !l.dyn {
 		return 0, nil
+	}
+	if l.interp != "" {
+		// The address space is still empty but for what the caller
+		// mapped before (nothing, at exec), so the fixed place is
+		// free; if not, MapFixed says so. Linux rounds the base down
+		// to the alignment and then subtracts the first p_vaddr; we
+		// subtract first, which keeps the bias itself aligned (the
+		// same result when the first segment is aligned, as linkers
+		// make it). The subtraction may wrap, for a prelinked image
+		// above the base: the arithmetic is modulo 2^64, as Linux's.
+		bias := (etDynBase - l.lo()) &^ (l.align - 1)
+		if l.hi()-l.lo() > platform.MaxUserAddress-(l.lo()+bias) {
+			return 0, elfErr(unix.ENOMEM, "image of %#x bytes does not fit above %#x", l.hi()-l.lo(), l.lo()+bias)
+		}
+		return bias, nil
 	}
 	// Ask for align-PageSize bytes more than the span, so an aligned
 	// start exists inside the free range.
@@ -440,7 +495,6 @@ func (l *layout) load(mem Memory, f io.ReaderAt) (*Image, error) {
 		Interp:    l.interp,
 		ExecStack: l.execStack,
 	}
-	mem.SetBrkStart(img.BrkStart)
 	return img, nil
 }
 
@@ -485,7 +539,7 @@ func (l *layout) copySegments(mem Memory, f io.ReaderAt, bias uint64) error {
 
 // readAt fills buf from f at off. A short read means the file shrank
 // under us or its size was wrong; Linux's elf_read() calls that EIO. A
-// host errno from f is passed on as it is.
+// host errno from f is passed on as it is. Errors are readErrors.
 func readAt(f io.ReaderAt, buf []byte, off int64) error {
 	if len(buf) == 0 {
 		return nil
@@ -497,13 +551,20 @@ func readAt(f io.ReaderAt, buf []byte, off int64) error {
 	var errno unix.Errno
 	switch {
 	case err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("short read of %d bytes at %#x: %w", len(buf), off, unix.EIO)
+		err = fmt.Errorf("short read of %d bytes at %#x: %w", len(buf), off, unix.EIO)
 	case errors.As(err, &errno):
-		return err
 	default:
-		return fmt.Errorf("%v: %w", err, unix.EIO)
+		err = fmt.Errorf("%v: %w", err, unix.EIO)
 	}
+	return &readError{err}
 }
+
+// readError is a failure to read the file, as opposed to something wrong
+// with what it holds.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
 
 // cstring returns b up to its first NUL.
 func cstring(b []byte) string {

@@ -605,6 +605,28 @@ func checkAgainstFile(t *testing.T, path string, wantDyn bool) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: %+v", path, img)
+	if img.Interp != "" || img.ExecStack {
+		t.Errorf("image = %+v", img)
+	}
+	checkImage(t, mem, file, img, wantDyn)
+	if img.BrkStart != img.End || mem.brk != img.BrkStart {
+		t.Errorf("BrkStart %#x, mem brk %#x, want %#x", img.BrkStart, mem.brk, img.End)
+	}
+	auxv := ImageAuxv(img)
+	if auxv[0] != (AuxEntry{AT_PHDR, uint64(img.PhdrAddr)}) || auxv[6] != (AuxEntry{AT_ENTRY, uint64(img.Entry)}) {
+		t.Errorf("ImageAuxv = %+v", auxv)
+	}
+}
+
+// checkImage compares img, loaded into mem, with the ELF file's contents:
+// entry, program headers in memory, segment contents, bss, protections
+// and bounds.
+func checkImage(t *testing.T, mem *fakeMem, file []byte, img *Image, wantDyn bool) {
+	t.Helper()
+	ef, err := elf.NewFile(bytes.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
 	bias := uint64(img.LoadBias)
 	if !wantDyn && bias != 0 {
 		t.Errorf("ET_EXEC with bias %#x", bias)
@@ -615,7 +637,7 @@ func checkAgainstFile(t *testing.T, path string, wantDyn bool) {
 	if uint64(img.Entry) != ef.Entry+bias {
 		t.Errorf("Entry = %#x, want %#x", img.Entry, ef.Entry+bias)
 	}
-	if img.Dyn != wantDyn || img.Phnum != len(ef.Progs) || img.Phent != 56 || img.Interp != "" || img.ExecStack {
+	if img.Dyn != wantDyn || img.Phnum != len(ef.Progs) || img.Phent != 56 {
 		t.Errorf("image = %+v", img)
 	}
 	phoff := binary.LittleEndian.Uint64(file[32:])
@@ -649,13 +671,8 @@ func checkAgainstFile(t *testing.T, path string, wantDyn bool) {
 		}
 		hi = max(hi, p.Vaddr+p.Memsz)
 	}
-	wantBrk := uintptr(pageUp(hi) + bias)
-	if img.BrkStart != wantBrk || mem.brk != wantBrk {
-		t.Errorf("BrkStart %#x, mem brk %#x, want %#x", img.BrkStart, mem.brk, wantBrk)
-	}
-	auxv := ImageAuxv(img)
-	if auxv[0] != (AuxEntry{AT_PHDR, uint64(img.PhdrAddr)}) || auxv[6] != (AuxEntry{AT_ENTRY, uint64(img.Entry)}) {
-		t.Errorf("ImageAuxv = %+v", auxv)
+	if img.End != uintptr(pageUp(hi)+bias) {
+		t.Errorf("End %#x, want %#x", img.End, pageUp(hi)+bias)
 	}
 }
 

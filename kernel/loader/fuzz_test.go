@@ -85,6 +85,7 @@ func FuzzLoadELF(f *testing.F) {
 	interp.Phdrs[4] = testPhdr{Type: elf.PT_INTERP, Off: 0x1d0, Filesz: 8}
 	interp.Fill[0x1d0] = []byte("/lib/ld\x00")
 	f.Add(interp.bytes())
+	f.Add(withInterp(pieSpec(), "/lib/ld").bytes())
 	for _, tc := range hostileCases() {
 		spec := validSpec()
 		if tc.mut != nil {
@@ -128,4 +129,71 @@ func TestLoadBoundedAllocation(t *testing.T) {
 			t.Errorf("loading busybox allocated %d bytes", alloc)
 		}
 	}
+}
+
+// checkLoadInterpreter loads data as the interpreter of a PIE and checks
+// what must hold for any input.
+func checkLoadInterpreter(t *testing.T, data []byte) {
+	mem := newFakeMem()
+	mem.discard = true
+	exe := withInterp(pieSpec(), "/ld").bytes()
+	img, err := LoadELF(mem, bytes.NewReader(exe), int64(len(exe)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := len(mem.maps)
+	alloc := allocated(func() {
+		err = LoadInterpreter(mem, img, bytes.NewReader(data), int64(len(data)))
+	})
+	if alloc > maxLoaderAlloc(len(data)) {
+		t.Fatalf("LoadInterpreter allocated %d bytes for a %d-byte file", alloc, len(data))
+	}
+	if mem.brkSet != 1 || mem.brk != img.End {
+		t.Fatalf("the interpreter moved the break to %#x", mem.brk)
+	}
+	if err != nil {
+		var errno unix.Errno
+		if !errors.As(err, &errno) {
+			t.Fatalf("error without an errno: %v", err)
+		}
+		if errno == unix.ENOEXEC {
+			t.Fatalf("ENOEXEC for an interpreter: %v", err)
+		}
+		if img.Interpreter != nil {
+			t.Fatalf("interpreter with error %v", err)
+		}
+		return
+	}
+	in := img.Interpreter
+	if in == nil || in.Interp != "" || in.Start%PageSize != 0 || in.End%PageSize != 0 || in.Start >= in.End ||
+		in.Start < platform.MinUserAddress || in.End > platform.MaxUserAddress || in.Entry >= platform.MaxUserAddress {
+		t.Fatalf("interpreter %+v", in)
+	}
+	if img.StartPC() != in.Entry {
+		t.Fatalf("StartPC %#x, interpreter entry %#x", img.StartPC(), in.Entry)
+	}
+	if len(mem.maps) <= maps {
+		t.Fatalf("interpreter loaded without a mapping")
+	}
+}
+
+func FuzzLoadInterpreter(f *testing.F) {
+	f.Add(pieSpec().bytes())
+	f.Add(validSpec().bytes())
+	f.Add(withInterp(pieSpec(), "/ld").bytes())
+	for _, tc := range hostileCases() {
+		spec := pieSpec()
+		if tc.mut != nil {
+			tc.mut(spec)
+		}
+		b := spec.bytes()
+		if tc.patch != nil {
+			b = tc.patch(b)
+		}
+		f.Add(b)
+	}
+	if b, err := os.ReadFile("/lib64/ld-linux-x86-64.so.2"); err == nil && len(b) > 4096 {
+		f.Add(b[:4096])
+	}
+	f.Fuzz(checkLoadInterpreter)
 }

@@ -262,18 +262,29 @@ func WriteStack(mem Memory, p StackParams) (Stack, error) {
 }
 
 // ImageAuxv returns the auxiliary vector entries that describe img:
-// AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS and AT_ENTRY.
-// AT_BASE is 0; a caller that loads an interpreter sets it to the
-// interpreter's LoadBias. The caller adds the rest (AT_SYSINFO_EHDR,
-// AT_MINSIGSTKSZ, AT_HWCAP, AT_CLKTCK, credentials, AT_SECURE, AT_HWCAP2).
+// AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS and AT_ENTRY,
+// then AT_SYSINFO_EHDR if MapVDSO has mapped the vDSO. AT_PHDR, AT_PHENT
+// and AT_PHNUM describe the executable, also when an interpreter runs
+// first (it finds the program through them); AT_BASE is the
+// interpreter's load bias, 0 without one, as in Linux. The caller adds
+// the rest (AT_MINSIGSTKSZ, AT_HWCAP, AT_HWCAP2, AT_CLKTCK, credentials,
+// AT_SECURE); WriteStack adds AT_RANDOM, AT_EXECFN and AT_PLATFORM.
 func ImageAuxv(img *Image) []AuxEntry {
-	return []AuxEntry{
+	var base uint64
+	if img.Interpreter != nil {
+		base = uint64(img.Interpreter.LoadBias)
+	}
+	auxv := []AuxEntry{
 		{AT_PHDR, uint64(img.PhdrAddr)},
 		{AT_PHENT, uint64(img.Phent)},
 		{AT_PHNUM, uint64(img.Phnum)},
 		{AT_PAGESZ, PageSize},
-		{AT_BASE, 0},
+		{AT_BASE, base},
 		{AT_FLAGS, 0},
 		{AT_ENTRY, uint64(img.Entry)},
 	}
+	if img.VDSO != 0 {
+		auxv = append(auxv, AuxEntry{AT_SYSINFO_EHDR, uint64(img.VDSO)})
+	}
+	return auxv
 }

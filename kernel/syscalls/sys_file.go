@@ -222,22 +222,23 @@ func readlinkat(t *kernel.Task, dirfd int32, pathAddr, buf uintptr, size int32) 
 		return 0, unix.EINVAL
 	}
 	ctx := t.FileContext()
-	p, err := resolveAt(t, ctx, dirfd, pathAddr, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, false)
+	name, err := copyInPath(t, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	p, err := resolveNameAt(t, ctx, dirfd, name, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, false)
 	if err != nil {
 		if err == errNoPathFile {
-			return 0, unix.EINVAL
+			return 0, unix.ENOENT
 		}
 		return 0, err
 	}
-	target, err := t.Kernel().VFS.Readlink(ctx, p)
-	if err == unix.EINVAL && p.Dentry.Type() != unix.S_IFLNK {
-		name, _ := t.CopyInString(pathAddr, 1)
-		if name == "" {
-			// An empty path names dirfd itself: not a link, so there
-			// is nothing to read. Linux: fs/stat.c, do_readlinkat().
-			return 0, unix.ENOENT
-		}
+	if name == "" && p.Dentry.Type() != unix.S_IFLNK {
+		// An empty path names dirfd itself, which is not a link.
+		// Linux: fs/stat.c, do_readlinkat().
+		return 0, unix.ENOENT
 	}
+	target, err := t.Kernel().VFS.Readlink(ctx, p)
 	if err != nil {
 		return 0, err
 	}
