@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/kernel/fs/dev"
+	"magawa/kernel/fs/devpts"
 	"magawa/kernel/fs/hostfs"
 	"magawa/kernel/fs/overlay"
 	"magawa/kernel/fs/proc"
@@ -83,6 +85,13 @@ func (fss *fileSystems) mountContainerFileSystems(k *kernel.Kernel) error {
 	fss.vfs.RegisterFileSystemType("sysfs", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
 		return sys.New(sys.Options{NumCPU: kernel.NumCPU()}), nil
 	})
+	// One devpts instance serves every devpts mount: pty numbers are the
+	// sandbox's.
+	pts := devpts.New(fss.vfs, k, devpts.ContainerOptions())
+	dev.Register(fss.vfs, pts)
+	fss.vfs.RegisterFileSystemType("devpts", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
+		return pts, nil
+	})
 	root := fss.mounts.Root()
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: root, Cwd: root}
 	for _, m := range containerMounts {
@@ -114,6 +123,12 @@ func (fss *fileSystems) mount(ctx *vfs.Context, m mountSpec) error {
 	fs, err := make(ctx, m.fsType, m.flags, m.data)
 	if err != nil {
 		return fmt.Errorf("mounting %s on %s: %w", m.fsType, m.target, err)
+	}
+	if m.target == "/dev" {
+		// Populated before it is mounted: the VFS caches what it looks up.
+		if err := dev.Populate(ctx, fs.Root().(vfs.DirInode), dev.PopulateOptions{}); err != nil {
+			return fmt.Errorf("populating /dev: %w", err)
+		}
 	}
 	_, err = v.Mount(ctx, target, fs, m.fsType, m.flags)
 	return err
