@@ -131,9 +131,6 @@ func Ftruncate(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if p.IsZero() || !f.Writable() {
 		return 0, unix.EINVAL
 	}
-	if f.Flags()&unix.O_APPEND != 0 {
-		return 0, unix.EPERM
-	}
 	if lim, _ := t.Rlimit(unix.RLIMIT_FSIZE); uint64(length) > lim.Cur {
 		return 0, unix.EFBIG
 	}

@@ -117,7 +117,9 @@ func Sendfile(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if out.Flags()&unix.O_APPEND != 0 {
 		return 0, unix.EINVAL
 	}
-	if _, isDir := in.Impl.(vfs.DirectoryImpl); isDir {
+	if _, isDir := in.Impl.(vfs.DirectoryImpl); isDir || in.Path().IsZero() {
+		// The input must be a file that can be read at an offset, not
+		// a pipe or a socket. Linux: fs/read_write.c, do_sendfile().
 		return 0, unix.EINVAL
 	}
 	var off *int64

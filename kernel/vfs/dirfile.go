@@ -31,7 +31,7 @@ func (f *dirFile) Stat(st *unix.Stat_t) error {
 // until dst is full. Linux: fs/readdir.c, filldir64().
 func (f *dirFile) Getdents(dst []byte, pos int64) (int, int64, error) {
 	if f.path.Dentry.Dead() {
-		return 0, pos, nil // an removed directory lists nothing
+		return 0, pos, unix.ENOENT // Linux: fs/readdir.c, iterate_dir()
 	}
 	n := 0
 	next := pos

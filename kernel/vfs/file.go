@@ -68,6 +68,10 @@ type File struct {
 	// (pipes, sockets, event descriptors).
 	path Path
 
+	// setIDBits is set when the file was opened with set-ID bits, which
+	// a write may have to clear.
+	setIDBits atomic.Bool
+
 	// locks, once set, tells the lock layer about closes.
 	locks atomic.Pointer[LockHooks]
 
@@ -264,6 +268,9 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 	}
 	if !f.Impl.Seekable() {
 		return 0, unix.ESPIPE
+	}
+	if _, isDir := f.Impl.(DirectoryImpl); isDir && whence != unix.SEEK_SET && whence != unix.SEEK_CUR {
+		return 0, unix.EINVAL // Linux: fs/libfs.c, dcache_dir_lseek()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

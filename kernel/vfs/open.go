@@ -1,6 +1,8 @@
 package vfs
 
 import (
+	"strconv"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -111,12 +113,14 @@ func (v *VFS) openPath(ctx *Context, p Path, flags int, created bool) (*File, er
 	if flags&unix.O_NOATIME != 0 && !isOwner(ctx.Creds, st.Uid) {
 		return nil, unix.EPERM
 	}
-	if flags&unix.O_TRUNC != 0 && typ == unix.S_IFREG && !created && st.Size != 0 {
+	if flags&unix.O_TRUNC != 0 && typ == unix.S_IFREG && !created {
 		ss, ok := d.inode.(SetStatInode)
 		if !ok {
 			return nil, unix.EROFS
 		}
-		if err := ss.SetStat(ctx, &SetAttr{Mask: unix.STATX_SIZE}); err != nil {
+		attr := &SetAttr{Mask: unix.STATX_SIZE}
+		killPrivs(ctx, uint32(st.Mode), attr)
+		if err := ss.SetStat(ctx, attr); err != nil {
 			return nil, err
 		}
 	}
@@ -136,7 +140,51 @@ func (v *VFS) openPath(ctx *Context, p Path, flags int, created bool) (*File, er
 	if err != nil {
 		return nil, err
 	}
-	return NewFileAt(impl, kept, p), nil
+	f := NewFileAt(impl, kept|unix.O_LARGEFILE, p)
+	if typ == unix.S_IFREG && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+		f.setIDBits.Store(true)
+	}
+	return f, nil
+}
+
+// killPrivs adds to attr the clearing of set-user-ID (and set-group-ID
+// with group execute) that a write or truncate by a caller without
+// CAP_FSETID does. Linux: fs/inode.c, should_remove_suid().
+func killPrivs(ctx *Context, mode uint32, attr *SetAttr) bool {
+	if ctx.Creds.HasCap(CapFsetid) || mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
+	kill := mode & unix.S_ISUID
+	if mode&(unix.S_ISGID|0o010) == unix.S_ISGID|0o010 {
+		kill |= unix.S_ISGID
+	}
+	if kill == 0 {
+		return false
+	}
+	attr.Mask |= unix.STATX_MODE
+	attr.Mode = mode & 0o7777 &^ kill
+	return true
+}
+
+// RemovePrivs clears the set-ID bits of the file f was written through,
+// as a write by a caller without CAP_FSETID does; files opened without
+// those bits cost nothing.
+func (v *VFS) RemovePrivs(ctx *Context, f *File) {
+	if !f.setIDBits.Load() || ctx.Creds.HasCap(CapFsetid) {
+		return
+	}
+	p := f.path
+	st, err := p.Dentry.inode.Stat(ctx, unix.STATX_MODE)
+	if err != nil {
+		return
+	}
+	attr := &SetAttr{}
+	if killPrivs(ctx, uint32(st.Mode), attr) {
+		if ss, ok := p.Dentry.inode.(SetStatInode); ok {
+			ss.SetStat(ctx, attr)
+		}
+	}
+	f.setIDBits.Store(false)
 }
 
 // openCreate resolves name for O_CREAT, creating the file if it does
@@ -293,7 +341,12 @@ func (v *VFS) openTmpfile(ctx *Context, start Path, name string, flags int, mode
 	if err != nil {
 		return nil, err
 	}
-	d := &Dentry{inode: inode, typ: unix.S_IFREG, name: "#tmpfile", parent: dir.Dentry}
+	// Linux names an unnamed file "#" and its inode number.
+	unnamed := "#tmpfile"
+	if st, err := inode.Stat(ctx, unix.STATX_INO); err == nil {
+		unnamed = "#" + strconv.FormatUint(st.Ino, 10)
+	}
+	d := &Dentry{inode: inode, typ: unix.S_IFREG, name: unnamed, parent: dir.Dentry}
 	d.dead.Store(true)
 	d.linkable = flags&unix.O_EXCL == 0
 	p := Path{dir.Mount, d}
@@ -301,7 +354,7 @@ func (v *VFS) openTmpfile(ctx *Context, start Path, name string, flags int, mode
 	if err != nil {
 		return nil, err
 	}
-	return NewFileAt(impl, flags&fileFlagsKept&^unix.O_DIRECTORY, p), nil
+	return NewFileAt(impl, flags&fileFlagsKept|unix.O_TMPFILE|unix.O_LARGEFILE, p), nil
 }
 
 // TmpfileInode is implemented by directories that can make unnamed

@@ -83,7 +83,9 @@ func (v *VFS) create(ctx *Context, start Path, name string, allowTrailing bool, 
 
 // Mkdir implements mkdirat(2).
 func (v *VFS) Mkdir(ctx *Context, start Path, name string, mode uint32) error {
-	return v.create(ctx, start, name, true, unix.S_IFDIR|mode&0o7777, 0, func(di DirInode, last string, attrs NewAttrs) (Inode, error) {
+	// Linux: fs/namei.c, vfs_mkdir(): set-ID bits are not for the
+	// asking (S_ISGID comes from the parent).
+	return v.create(ctx, start, name, true, unix.S_IFDIR|mode&0o1777, 0, func(di DirInode, last string, attrs NewAttrs) (Inode, error) {
 		return di.Mkdir(ctx, last, attrs)
 	})
 }
@@ -460,12 +462,8 @@ func (v *VFS) Chown(ctx *Context, p Path, uid, gid uint32) error {
 		attr.Mask |= unix.STATX_GID
 		attr.GID = gid
 	}
-	if uid == ^uint32(0) && gid == ^uint32(0) {
-		if p.Mount.ReadOnly() {
-			return unix.EROFS
-		}
-		return nil
-	}
+	// Even an unchanged owner clears the set-ID bits of a file, for
+	// every caller. Linux: fs/open.c, chown_common(), ATTR_KILL_SUID.
 	mode := uint32(st.Mode)
 	if mode&unix.S_IFMT != unix.S_IFDIR && mode&unix.S_IFMT != unix.S_IFLNK {
 		kill := uint32(unix.S_ISUID)
@@ -497,7 +495,11 @@ func (v *VFS) Truncate(ctx *Context, p Path, size int64, checkAccess bool) error
 			return err
 		}
 	}
-	return v.setStat(ctx, p, &SetAttr{Mask: unix.STATX_SIZE, Size: size})
+	attr := &SetAttr{Mask: unix.STATX_SIZE, Size: size}
+	if st, err := p.Dentry.inode.Stat(ctx, unix.STATX_MODE); err == nil {
+		killPrivs(ctx, uint32(st.Mode), attr)
+	}
+	return v.setStat(ctx, p, attr)
 }
 
 // Utimes implements utimensat(2): times[0] is the access time,
@@ -506,7 +508,9 @@ func (v *VFS) Truncate(ctx *Context, p Path, size int64, checkAccess bool) error
 func (v *VFS) Utimes(ctx *Context, p Path, times *[2]unix.Timespec) error {
 	now := unix.NsecToTimespec(time.Now().UnixNano())
 	attr := &SetAttr{Mask: unix.STATX_ATIME | unix.STATX_MTIME, Atime: now, Mtime: now}
-	onlyNow := true
+	// Only "now" for both (or no times at all) is allowed to a caller who
+	// may write the file without owning it. Linux: fs/utimes.c.
+	onlyNow := times == nil || times[0].Nsec == unix.UTIME_NOW && times[1].Nsec == unix.UTIME_NOW
 	if times != nil {
 		for i, ts := range times {
 			switch ts.Nsec {
@@ -521,7 +525,6 @@ func (v *VFS) Utimes(ctx *Context, p Path, times *[2]unix.Timespec) error {
 				if ts.Nsec < 0 || ts.Nsec >= 1e9 {
 					return unix.EINVAL
 				}
-				onlyNow = false
 				if i == 0 {
 					attr.Atime = ts
 				} else {

@@ -33,6 +33,8 @@ func (v *VFS) xattrAccess(ctx *Context, p Path, name string, write bool) (XattrI
 			}
 			return nil, unix.ENODATA
 		}
+	case name == "user." || name == "trusted." || name == "security.":
+		return nil, unix.EINVAL // a namespace without a name
 	case strings.HasPrefix(name, "user."):
 		if p.Dentry.typ != unix.S_IFREG && p.Dentry.typ != unix.S_IFDIR {
 			if write {

@@ -447,6 +447,7 @@ func (d *Dir) Readdir(ctx *vfs.Context, pos int64, emit func(vfs.Dirent) bool) e
 		return unix.EINVAL
 	}
 	fs := d.fs
+	defer d.touchAtime()
 	fs.treeMu.Lock()
 	defer fs.treeMu.Unlock()
 	if pos == 0 {

@@ -53,7 +53,7 @@ func (f *File) Open(ctx *vfs.Context, flags int) (vfs.FileImpl, error) {
 		return nil, unix.ENOENT
 	}
 	f.opens++
-	return &openFile{f: f}, nil
+	return &openFile{f: f, noatime: flags&unix.O_NOATIME != 0}, nil
 }
 
 // maybeFree frees the file's pages and inode if it has neither a link
@@ -329,7 +329,8 @@ func (f *File) seekData(off int64, whence int) (int64, error) {
 
 // openFile is an open regular file.
 type openFile struct {
-	f *File
+	f       *File
+	noatime bool // O_NOATIME
 }
 
 // ReadAt implements vfs.FileImpl. Reading updates atime as Linux's
@@ -342,15 +343,25 @@ func (o *openFile) ReadAt(dst []byte, off int64) (int, error) {
 	f := o.f
 	f.mu.RLock()
 	n := f.readLocked(dst, off)
-	t := now()
-	stale := !after(f.atime, f.mtime) || !after(f.atime, f.ctime) || t.Sec-f.atime.Sec >= 24*60*60
 	f.mu.RUnlock()
-	if stale {
-		f.mu.Lock()
-		f.atime = t
-		f.mu.Unlock()
+	if !o.noatime {
+		f.touchAtime()
 	}
 	return n, nil
+}
+
+// touchAtime updates atime after an access as Linux's default relatime
+// does: when it is not after mtime or ctime, or is a day old.
+func (i *inode) touchAtime() {
+	t := now()
+	i.mu.RLock()
+	stale := !after(i.atime, i.mtime) || !after(i.atime, i.ctime) || t.Sec-i.atime.Sec >= 24*60*60
+	i.mu.RUnlock()
+	if stale {
+		i.mu.Lock()
+		i.atime = t
+		i.mu.Unlock()
+	}
 }
 
 // after reports whether a is later than b.

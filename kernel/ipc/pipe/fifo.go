@@ -93,6 +93,7 @@ func (f *fifo) addEnd(reader, writer bool) {
 	if writer {
 		f.p.writers++
 		f.writerOpens++
+		f.p.hadWriter = true
 	}
 	f.p.mu.Unlock()
 }
@@ -220,10 +221,12 @@ func (p *pipe) reopen(flags int) (vfs.FileImpl, error) {
 			return nil, unix.ENXIO
 		}
 		p.writers++
+		p.hadWriter = true
 		return &writeEnd{p}, nil
 	case unix.O_RDWR:
 		p.readers++
 		p.writers++
+		p.hadWriter = true
 		return &bothEnds{p}, nil
 	}
 	return nil, unix.EINVAL

@@ -38,6 +38,10 @@ type pipe struct {
 	size    int
 	readers int
 	writers int
+	// hadWriter is set once a writer has been open: a FIFO read end
+	// opened before any writer reports no hang-up. Linux: fs/pipe.c,
+	// pipe_poll() and w_counter.
+	hadWriter bool
 	// release, for a FIFO, runs when an end closes.
 	release func()
 }
@@ -45,7 +49,7 @@ type pipe struct {
 // New returns the read and write ends of a new pipe, with extra status
 // flags (O_NONBLOCK, O_DIRECT) on both.
 func New(flags int) (r, w *vfs.File) {
-	p := &pipe{size: DefaultSize, readers: 1, writers: 1, ino: nextIno.Add(1)}
+	p := &pipe{size: DefaultSize, readers: 1, writers: 1, hadWriter: true, ino: nextIno.Add(1)}
 	flags &= unix.O_NONBLOCK | unix.O_DIRECT
 	return vfs.NewFile(&readEnd{p}, unix.O_RDONLY|flags), vfs.NewFile(&writeEnd{p}, unix.O_WRONLY|flags)
 }
@@ -99,7 +103,7 @@ func (p *pipe) readiness(mask uint32, readSide bool) uint32 {
 		if len(p.buf) > 0 {
 			r |= waiter.EventIn | waiter.EventRdNorm
 		}
-		if p.writers == 0 {
+		if p.writers == 0 && p.hadWriter {
 			r |= waiter.EventHUp
 		}
 	} else {
