@@ -58,7 +58,7 @@ func Openat2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if mode&^0o7777 != 0 || mode != 0 && flags&unix.O_CREAT == 0 && flags&unix.O_TMPFILE != unix.O_TMPFILE {
 		return 0, unix.EINVAL
 	}
-	if flags&unix.O_PATH != 0 && flags&^(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_LARGEFILE) != 0 {
+	if flags&unix.O_PATH != 0 && flags&^(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|vfs.OLargefile) != 0 {
 		return 0, unix.EINVAL
 	}
 	if resolve&vfs.ResolveCached != 0 {
@@ -71,7 +71,7 @@ func Openat2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // ones. Linux: include/linux/fcntl.h, VALID_OPEN_FLAGS.
 const validOpenFlags = unix.O_RDONLY | unix.O_WRONLY | unix.O_RDWR | unix.O_CREAT | unix.O_EXCL |
 	unix.O_NOCTTY | unix.O_TRUNC | unix.O_APPEND | unix.O_NONBLOCK | unix.O_DSYNC | unix.O_ASYNC |
-	unix.O_DIRECT | unix.O_LARGEFILE | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_NOATIME |
+	unix.O_DIRECT | vfs.OLargefile | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_NOATIME |
 	unix.O_CLOEXEC | unix.O_PATH | unix.O_TMPFILE | unix.O_SYNC
 
 func openHow(t *kernel.Task, dirfd int32, pathAddr uintptr, how vfs.OpenHow) (uintptr, error) {
@@ -91,6 +91,13 @@ func openHow(t *kernel.Task, dirfd int32, pathAddr uintptr, how vfs.OpenHow) (ui
 	}
 	ctx := t.FileContext()
 	start, err := startAt(t, ctx, dirfd, name)
+	if how.Resolve&(vfs.ResolveInRoot|vfs.ResolveBeneath) != 0 {
+		// The walk's root is dirfd even for an absolute name.
+		start, err = startAt(t, ctx, dirfd, "")
+		if err == nil && !start.Dentry.IsDir() {
+			err = unix.ENOTDIR
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -151,9 +158,13 @@ func fstatat(t *kernel.Task, dirfd int32, pathAddr, statAddr uintptr, flags int)
 // statxAt stats the file a path argument names, or with AT_EMPTY_PATH
 // and an empty name the descriptor dirfd (which may have no path).
 func statxAt(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mask uint32) (unix.Statx_t, error) {
-	name, err := copyInPath(t, pathAddr)
-	if err != nil {
-		return unix.Statx_t{}, err
+	// Since Linux 6.11 a null path with AT_EMPTY_PATH names dirfd.
+	var name string
+	if pathAddr != 0 || flags&unix.AT_EMPTY_PATH == 0 {
+		var err error
+		if name, err = copyInPath(t, pathAddr); err != nil {
+			return unix.Statx_t{}, err
+		}
 	}
 	ctx := t.FileContext()
 	if name == "" && flags&unix.AT_EMPTY_PATH != 0 && dirfd != unix.AT_FDCWD {

@@ -215,6 +215,13 @@ func (f *File) Write(drain func(write func(src []byte) (int, error)) (int, error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.flags&unix.O_APPEND != 0 {
+		if a, ok := f.Impl.(AppendImpl); ok {
+			return drain(func(src []byte) (int, error) {
+				n, end, err := a.Append(src)
+				f.offset = end
+				return n, err
+			})
+		}
 		var st unix.Stat_t
 		if err := f.Impl.Stat(&st); err != nil {
 			return 0, err
@@ -242,10 +249,53 @@ func (f *File) Pwrite(off int64, drain func(write func(src []byte) (int, error))
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
+	if f.Flags()&unix.O_APPEND != 0 {
+		// Linux appends whatever offset pwrite names; the file offset
+		// stays.
+		return f.appendAtEnd(drain)
+	}
 	return drain(func(src []byte) (int, error) {
+		if off+int64(len(src)) < 0 {
+			return 0, unix.EINVAL // the end would overflow
+		}
 		k, err := f.Impl.WriteAt(src, off)
 		off += int64(k)
 		return k, err
+	})
+}
+
+// AppendImpl is implemented by files that can write at their end
+// atomically (O_APPEND from several descriptions at once); end is the
+// size after the write.
+type AppendImpl interface {
+	Append(src []byte) (n int, end int64, err error)
+}
+
+// AppendAt writes at the end of the file without moving the offset
+// (pwritev2 with RWF_APPEND, pwrite on an O_APPEND description).
+func (f *File) AppendAt(drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
+	if f.Flags()&unix.O_PATH != 0 || !f.Writable() {
+		return 0, unix.EBADF
+	}
+	if !f.positional() {
+		return 0, unix.ESPIPE
+	}
+	return f.appendAtEnd(drain)
+}
+
+func (f *File) appendAtEnd(drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
+	if a, ok := f.Impl.(AppendImpl); ok {
+		return drain(func(src []byte) (int, error) {
+			n, _, err := a.Append(src)
+			return n, err
+		})
+	}
+	return drain(func(src []byte) (int, error) {
+		var st unix.Stat_t
+		if err := f.Impl.Stat(&st); err != nil {
+			return 0, err
+		}
+		return f.Impl.WriteAt(src, st.Size)
 	})
 }
 

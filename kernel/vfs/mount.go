@@ -392,5 +392,8 @@ func FlagsString(flags uint32) string {
 			b.WriteString("," + f.name)
 		}
 	}
+	if flags&MountNoAtime == 0 {
+		b.WriteString(",relatime") // the default atime policy
+	}
 	return b.String()
 }

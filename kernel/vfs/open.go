@@ -16,8 +16,13 @@ type OpenHow struct {
 
 // fileFlagsKept are the open flags a file description remembers.
 const fileFlagsKept = unix.O_ACCMODE | unix.O_APPEND | unix.O_NONBLOCK | unix.O_DIRECT |
-	unix.O_NOATIME | unix.O_ASYNC | unix.O_PATH | unix.O_DIRECTORY | unix.O_LARGEFILE |
+	unix.O_NOATIME | unix.O_ASYNC | unix.O_PATH | unix.O_DIRECTORY | OLargefile |
 	unix.O_DSYNC | unix.O_SYNC | unix.O_NOFOLLOW
+
+// OLargefile is the kernel's O_LARGEFILE, which 64-bit Linux sets on
+// every file it opens by name (x/sys/unix has the C library's 0 on
+// amd64). Linux: include/uapi/asm-generic/fcntl.h, force_o_largefile().
+const OLargefile = 0o100000
 
 // ReopenImpl is implemented by files without a path that can be opened
 // again through /proc/[pid]/fd/N (a pipe opens a new description of the
@@ -140,7 +145,7 @@ func (v *VFS) openPath(ctx *Context, p Path, flags int, created bool) (*File, er
 	if err != nil {
 		return nil, err
 	}
-	f := NewFileAt(impl, kept|unix.O_LARGEFILE, p)
+	f := NewFileAt(impl, kept|OLargefile, p)
 	if typ == unix.S_IFREG && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
 		f.setIDBits.Store(true)
 	}
@@ -354,7 +359,7 @@ func (v *VFS) openTmpfile(ctx *Context, start Path, name string, flags int, mode
 	if err != nil {
 		return nil, err
 	}
-	return NewFileAt(impl, flags&fileFlagsKept|unix.O_TMPFILE|unix.O_LARGEFILE, p), nil
+	return NewFileAt(impl, flags&fileFlagsKept|unix.O_TMPFILE|OLargefile, p), nil
 }
 
 // TmpfileInode is implemented by directories that can make unnamed

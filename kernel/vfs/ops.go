@@ -563,5 +563,8 @@ func (v *VFS) Statfs(ctx *Context, p Path) (unix.Statfs_t, error) {
 		st = unix.Statfs_t{Bsize: 4096, Namelen: nameMax, Frsize: 4096}
 	}
 	st.Flags = int64(p.Mount.Flags()) | 0x20 // ST_VALID
+	if p.Mount.Flags()&MountNoAtime == 0 {
+		st.Flags |= 0x1000 // ST_RELATIME: Linux's default atime policy
+	}
 	return st, nil
 }

@@ -101,8 +101,8 @@ func TestPerProcessFiles(t *testing.T) {
 		"statm":     "34 17 0 1 0 33 0\n",
 		"maps": "00400000-00401000 r-xp 00000000 00:00 0 \n" +
 			"7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n",
-		"mounts":        "rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n",
-		"mountinfo":     "1 1 0:0 / / rw - rootfs rootfs rw\n2 1 0:0 / /proc rw,nosuid,nodev,noexec - proc proc rw\n",
+		"mounts":        "rootfs / rootfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n",
+		"mountinfo":     "1 1 0:0 / / rw,relatime - rootfs rootfs rw\n2 1 0:0 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n",
 		"oom_score_adj": "0\n",
 		"auxv":          "\x06\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00",
 	} {

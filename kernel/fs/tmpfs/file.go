@@ -376,6 +376,15 @@ func (o *openFile) WriteAt(src []byte, off int64) (int, error) {
 	return o.f.writeLocked(src, off)
 }
 
+// Append implements vfs.AppendImpl: the end of the file is found and
+// written under one lock, so appenders never overwrite each other.
+func (o *openFile) Append(src []byte) (int, int64, error) {
+	o.f.mu.Lock()
+	defer o.f.mu.Unlock()
+	n, err := o.f.writeLocked(src, o.f.size)
+	return n, o.f.size, err
+}
+
 // Stat implements vfs.FileImpl.
 func (o *openFile) Stat(st *unix.Stat_t) error {
 	sx, err := o.f.Stat(nil, unix.STATX_BASIC_STATS)
