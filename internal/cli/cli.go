@@ -16,6 +16,7 @@ type globalFlags struct {
 	platform string
 	strace   bool
 	debugLog string
+	overlay  string
 }
 
 // command is one verb.
@@ -23,6 +24,8 @@ type command struct {
 	name    string
 	summary string
 	run     func(g *globalFlags, args []string) int
+	// hidden verbs are run by magawa itself and left out of the usage.
+	hidden bool
 }
 
 var commands = map[string]command{}
@@ -40,6 +43,7 @@ func Main(args []string) int {
 	fs.StringVar(&g.platform, "platform", "ptrace", "how application code runs: "+platformNames())
 	fs.BoolVar(&g.strace, "strace", false, "print each system call of the sandboxed program to stderr")
 	fs.StringVar(&g.debugLog, "debug-log", "", "write the kernel's debug log to `FILE`")
+	fs.StringVar(&g.overlay, "overlay", "memory", "the root file system: `memory` (the image read-only, writes kept in memory) or none (writes reach the image)")
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -69,8 +73,10 @@ func usage(fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: magawa [global flags] COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	var names []string
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {

@@ -22,8 +22,12 @@ import (
 // Config is a `magawa do` run.
 type Config struct {
 	Platform string
-	// RootDir is the host directory served read-only as the root.
-	RootDir string
+	// RootDir is the host directory served as the root: read-only under
+	// an in-memory overlay, or written through with NoOverlay.
+	RootDir   string
+	NoOverlay bool
+	// Volumes are bind-mounted host files and directories.
+	Volumes []Volume
 	Argv    []string
 	Env     []string
 	Cwd     string
@@ -50,7 +54,7 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, fmt.Errorf("starting platform %s: %w", cfg.Platform, err)
 	}
 	defer p.Close()
-	fss, err := newFileSystems(mf, cfg.RootDir)
+	fss, err := newFileSystems(mf, cfg.RootDir, !cfg.NoOverlay, cfg.Volumes)
 	if err != nil {
 		return kernel.ExitStatus{}, err
 	}

@@ -2,12 +2,15 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
+	"path"
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/gofer"
 	"magawa/kernel/fs/dev"
 	"magawa/kernel/fs/devpts"
-	"magawa/kernel/fs/hostfs"
+	goferfs "magawa/kernel/fs/gofer"
 	"magawa/kernel/fs/overlay"
 	"magawa/kernel/fs/proc"
 	"magawa/kernel/fs/sys"
@@ -25,6 +28,10 @@ type fileSystems struct {
 	mounts *vfs.MountNamespace
 	// release undoes what was started (the gofer).
 	release func()
+	// client talks to the gofer; volumes are mounted after the
+	// container's own mounts, as runc orders them.
+	client  *goferfs.Client
+	volumes []Volume
 }
 
 // mountSpec is one mount a container sees at start, as an OCI bundle's
@@ -50,9 +57,19 @@ var containerMounts = []mountSpec{
 // and still shows the host's files, which `magawa do` users run
 // programs from.
 
+// Volume is a host file or directory bind-mounted into the sandbox
+// (`magawa do --volume HOST:TARGET[:ro]`), served by the gofer.
+type Volume struct {
+	HostPath string
+	Target   string
+	ReadOnly bool
+}
+
 // newFileSystems builds the VFS of a `magawa do` sandbox: the host
-// directory rootDir as the root, and the container mounts over it.
-func newFileSystems(mf *memfile.File, rootDir string) (*fileSystems, error) {
+// directory rootDir, served by a confined gofer process, as the root —
+// read-only under an overlay whose writes stay in memory, or written
+// through with overlayRoot false — and the volumes.
+func newFileSystems(mf *memfile.File, rootDir string, overlayRoot bool, volumes []Volume) (fss *fileSystems, err error) {
 	v := vfs.New()
 	v.RegisterFileSystemType("tmpfs", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
 		opts, err := tmpfs.ParseOptions(data)
@@ -62,18 +79,129 @@ func newFileSystems(mf *memfile.File, rootDir string) (*fileSystems, error) {
 		return tmpfs.New(mf, opts), nil
 	})
 	v.SetFIFOOpener(pipe.NewFIFOs().Open)
-	lower, err := hostfs.New(rootDir)
+
+	exports := []gofer.Export{{Path: rootDir, ReadOnly: overlayRoot}}
+	for _, vol := range volumes {
+		exports = append(exports, gofer.Export{Path: vol.HostPath, ReadOnly: vol.ReadOnly})
+	}
+	g, err := gofer.Start(gofer.Config{Exports: exports, Stderr: os.Stderr})
+	if err != nil {
+		return nil, fmt.Errorf("starting the gofer: %w", err)
+	}
+	client, err := g.Client(goferfs.ClientOptions{})
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	release := func() {
+		client.Close()
+		g.Wait()
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	image, err := client.Mount(0, goferfs.MountOptions{})
 	if err != nil {
 		return nil, err
 	}
-	// The image below, read-only; writes go to memory above it.
-	root, err := overlay.New(lower, tmpfs.New(mf, tmpfs.Options{Mode: 0o755}))
-	if err != nil {
-		lower.Close()
-		return nil, err
+	var root vfs.FileSystem = image
+	source := rootDir
+	if overlayRoot {
+		// The image below, read-only; writes go to memory above it.
+		if root, err = overlay.New(image, tmpfs.New(mf, tmpfs.Options{Mode: 0o755})); err != nil {
+			return nil, err
+		}
+		source = "overlay"
 	}
-	ns := v.NewMountNamespace(root, "overlay", 0)
-	return &fileSystems{vfs: v, mounts: ns, release: func() {}}, nil
+	ns := v.NewMountNamespace(root, source, 0)
+	return &fileSystems{vfs: v, mounts: ns, release: release, client: client, volumes: volumes}, nil
+}
+
+// mountVolume bind-mounts gofer export n at vol.Target, making the
+// target (a directory, or an empty file for a file volume) when the
+// root lacks it.
+func (fss *fileSystems) mountVolume(ctx *vfs.Context, client *goferfs.Client, n int, vol Volume) error {
+	v := fss.vfs
+	fs, err := client.Mount(n, goferfs.MountOptions{})
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", vol.HostPath, err)
+	}
+	var flags uint32
+	if vol.ReadOnly {
+		flags = vfs.MountReadOnly
+	}
+	st, err := os.Stat(vol.HostPath)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", vol.HostPath, err)
+	}
+	if st.IsDir() {
+		target, err := fss.mountPoint(ctx, vol.Target, true)
+		if err != nil {
+			return err
+		}
+		_, err = v.Mount(ctx, target, fs, vol.HostPath, flags)
+		return err
+	}
+	// A file volume: the gofer serves a directory holding only the file;
+	// its one entry is bind-mounted onto the target file.
+	target, err := fss.mountPoint(ctx, vol.Target, false)
+	if err != nil {
+		return err
+	}
+	tmp := v.NewMountNamespace(fs, vol.HostPath, flags)
+	fileCtx := &vfs.Context{Creds: ctx.Creds, Root: tmp.Root(), Cwd: tmp.Root()}
+	src, err := v.Resolve(fileCtx, tmp.Root(), path.Base(vol.HostPath), vfs.ResolveNoFollow)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", vol.HostPath, err)
+	}
+	return v.BindMount(ctx, src, target, flags, false)
+}
+
+// mountPoint resolves (making it if missing) the place a mount goes.
+func (fss *fileSystems) mountPoint(ctx *vfs.Context, name string, dir bool) (vfs.Path, error) {
+	v := fss.vfs
+	p, err := v.Resolve(ctx, ctx.Root, name, 0)
+	if err == unix.ENOENT {
+		if err := fss.makeParents(ctx, path.Dir(path.Clean("/"+name))); err != nil {
+			return vfs.Path{}, fmt.Errorf("making mount point %s: %w", name, err)
+		}
+		if dir {
+			err = v.Mkdir(ctx, ctx.Root, name, 0o755)
+		} else {
+			var f *vfs.File
+			f, err = v.Open(ctx, ctx.Root, name, vfs.OpenHow{Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o644})
+			if err == nil {
+				f.DecRef()
+			}
+		}
+		if err != nil {
+			return vfs.Path{}, fmt.Errorf("making mount point %s: %w", name, err)
+		}
+		p, err = v.Resolve(ctx, ctx.Root, name, 0)
+	}
+	if err != nil {
+		return vfs.Path{}, fmt.Errorf("mount point %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// makeParents is mkdir -p.
+func (fss *fileSystems) makeParents(ctx *vfs.Context, dir string) error {
+	if dir == "/" {
+		return nil
+	}
+	if _, err := fss.vfs.Resolve(ctx, ctx.Root, dir, vfs.ResolveDirectory); err == nil {
+		return nil
+	}
+	if err := fss.makeParents(ctx, path.Dir(dir)); err != nil {
+		return err
+	}
+	if err := fss.vfs.Mkdir(ctx, ctx.Root, dir, 0o755); err != nil && err != unix.EEXIST {
+		return err
+	}
+	return nil
 }
 
 // mountContainerFileSystems makes the mounts every container has, once
@@ -99,6 +227,11 @@ func (fss *fileSystems) mountContainerFileSystems(k *kernel.Kernel) error {
 			return err
 		}
 	}
+	for i, vol := range fss.volumes {
+		if err := fss.mountVolume(ctx, fss.client, i+1, vol); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -110,15 +243,9 @@ func (fss *fileSystems) mount(ctx *vfs.Context, m mountSpec) error {
 	if !ok {
 		return nil // not offered yet
 	}
-	target, err := v.Resolve(ctx, ctx.Root, m.target, vfs.ResolveDirectory)
-	if err == unix.ENOENT {
-		if err := v.Mkdir(ctx, ctx.Root, m.target, 0o755); err != nil {
-			return fmt.Errorf("making mount point %s: %w", m.target, err)
-		}
-		target, err = v.Resolve(ctx, ctx.Root, m.target, vfs.ResolveDirectory)
-	}
+	target, err := fss.mountPoint(ctx, m.target, true)
 	if err != nil {
-		return fmt.Errorf("mount point %s: %w", m.target, err)
+		return err
 	}
 	fs, err := make(ctx, m.fsType, m.flags, m.data)
 	if err != nil {

@@ -1,0 +1,241 @@
+package gofer
+
+import (
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/fs/gofer/wire"
+	"magawa/kernel/vfs"
+)
+
+// regularFile is an open regular file: a host descriptor the gofer
+// opened and gave us. Reads and writes go straight to it, never through
+// the gofer.
+type regularFile struct {
+	n        *inode
+	fd       int
+	writable bool
+
+	// Guarded by n.st.mu: pins counts users of fd outside the VFS's
+	// calls (setStatOpen); released defers the close to the last unpin.
+	pins     int
+	released bool
+}
+
+// openFlagsToHost are the open(2) flags the host file is opened with.
+// The VFS keeps the offset and O_APPEND (writing at explicit offsets),
+// and has already applied O_TRUNC.
+const openFlagsToHost = unix.O_ACCMODE | unix.O_SYNC | unix.O_DSYNC | unix.O_NOATIME
+
+func (n *inode) openRegular(flags int) (*regularFile, error) {
+	acc := flags & unix.O_ACCMODE
+	if acc == unix.O_ACCMODE {
+		return nil, unix.EINVAL
+	}
+	writable := acc != unix.O_RDONLY
+	if writable && n.fs.readOnly {
+		return nil, unix.EROFS
+	}
+	req := wire.OpenReq{Expect: n.st.key, Flags: uint32(flags & openFlagsToHost)}
+	var a wire.Attr
+	var fd int
+	err := n.withPath(func(p string) error {
+		req.Path = p
+		var err error
+		fd, err = n.fs.c.call(wire.OpOpen, n.fs.export, &req, &a, true)
+		return err
+	})
+	if err != nil {
+		return nil, notStale(err)
+	}
+	f := &regularFile{n: n, fd: fd, writable: writable}
+	// Trust but verify: the descriptor must be this very file, regular,
+	// opened as asked.
+	h, err := f.hostAttr()
+	if err != nil || h.Type() != unix.S_IFREG || h.Key() != n.st.key {
+		unix.Close(fd)
+		return nil, unix.EIO
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_ACCMODE != acc {
+		unix.Close(fd)
+		return nil, unix.EIO
+	}
+	s := n.st
+	s.mu.Lock()
+	s.attr, s.valid = h, true
+	s.open = append(s.open, f)
+	s.mu.Unlock()
+	return f, nil
+}
+
+// hostAttr returns the attributes of the host file.
+func (f *regularFile) hostAttr() (wire.Attr, error) {
+	var sx unix.Statx_t
+	if err := unix.Statx(f.fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &sx); err != nil {
+		return wire.Attr{}, err
+	}
+	return wire.AttrFromStatx(&sx), nil
+}
+
+// ReadAt implements vfs.FileImpl.
+func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
+	for {
+		n, err := unix.Pread(f.fd, dst, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n, err
+	}
+}
+
+// WriteAt implements vfs.FileImpl.
+func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
+	if !f.writable {
+		return 0, unix.EBADF
+	}
+	done := 0
+	for done < len(src) {
+		n, err := unix.Pwrite(f.fd, src[done:], off+int64(done))
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 {
+			done += n
+		}
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return done, nil
+}
+
+// Stat implements vfs.FileImpl.
+func (f *regularFile) Stat(st *unix.Stat_t) error {
+	sx, err := f.Statx(unix.STATX_BASIC_STATS, 0)
+	if err != nil {
+		return err
+	}
+	*st = vfs.StatFromStatx(&sx)
+	return nil
+}
+
+// Statx implements vfs.StatxImpl: the host file's attributes, as the
+// sandbox numbers them.
+func (f *regularFile) Statx(mask uint32, syncFlags int) (unix.Statx_t, error) {
+	var sx unix.Statx_t
+	flags := unix.AT_EMPTY_PATH | syncFlags&(unix.AT_STATX_FORCE_SYNC|unix.AT_STATX_DONT_SYNC)
+	if err := unix.Statx(f.fd, "", flags, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &sx); err != nil {
+		return unix.Statx_t{}, err
+	}
+	a := wire.AttrFromStatx(&sx)
+	if f.writable {
+		f.n.st.set(&a)
+	}
+	return f.n.fs.statx(f.n.st, &a), nil
+}
+
+// Seekable implements vfs.FileImpl.
+func (f *regularFile) Seekable() bool { return true }
+
+// Release implements vfs.FileImpl. A writer's last attributes go into
+// the cache, since Stat stops asking the host file once it is closed.
+func (f *regularFile) Release() {
+	s := f.n.st
+	s.mu.Lock()
+	for i, o := range s.open {
+		if o == f {
+			s.open = append(s.open[:i:i], s.open[i+1:]...)
+			break
+		}
+	}
+	if f.writable {
+		if a, err := f.hostAttr(); err == nil {
+			s.attr, s.valid = a, true
+		}
+	}
+	f.released = true
+	closeNow := f.pins == 0
+	s.mu.Unlock()
+	if closeNow {
+		unix.Close(f.fd)
+	}
+}
+
+// unpin ends a use of fd begun by fileState.openFile.
+func (f *regularFile) unpin() {
+	s := f.n.st
+	s.mu.Lock()
+	f.pins--
+	closeNow := f.released && f.pins == 0
+	s.mu.Unlock()
+	if closeNow {
+		unix.Close(f.fd)
+	}
+}
+
+// SeekData answers lseek(SEEK_DATA, SEEK_HOLE) with the host file's holes. The
+// host descriptor's own offset is otherwise unused.
+func (f *regularFile) SeekData(off int64, whence int) (int64, error) {
+	if whence != unix.SEEK_DATA && whence != unix.SEEK_HOLE {
+		return 0, unix.EINVAL
+	}
+	return unix.Seek(f.fd, off, whence)
+}
+
+// Fallocate implements fallocate(2) on the host file.
+func (f *regularFile) Fallocate(mode uint32, off, length int64) error {
+	if !f.writable {
+		return unix.EBADF
+	}
+	for {
+		err := unix.Fallocate(f.fd, mode, off, length)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// Sync flushes the host file (fsync(2), or fdatasync(2) with dataOnly).
+func (f *regularFile) Sync(dataOnly bool) error {
+	if dataOnly {
+		return unix.Fdatasync(f.fd)
+	}
+	return unix.Fsync(f.fd)
+}
+
+// HostFD returns the host descriptor, valid until Release, for mapping
+// the file.
+func (f *regularFile) HostFD() int { return f.fd }
+
+// writerLocked returns an open writable file, s.mu held, or nil.
+func (s *fileState) writerLocked() *regularFile {
+	for _, f := range s.open {
+		if f.writable {
+			return f
+		}
+	}
+	return nil
+}
+
+// openFile returns an open file of s (a writable one if write), pinned:
+// the caller unpins it when done with its descriptor.
+func (s *fileState) openFile(write bool) *regularFile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.open {
+		if f.writable || !write {
+			f.pins++
+			return f
+		}
+	}
+	return nil
+}
