@@ -108,6 +108,7 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 		tg.stopCh = nil
 	}
 	k.stopTimersLocked(tg)
+	children := k.exitJobControlLocked(tg)
 	if tg == k.initTG {
 		// The sandbox's init is gone: like a PID namespace, the sandbox
 		// ends and every other process is killed.
@@ -118,6 +119,7 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 		}
 	}
 	k.reparentChildrenLocked(tg)
+	k.orphansLocked(tg, children)
 	parent := tg.parent
 	if parent == nil {
 		tg.zombie = true

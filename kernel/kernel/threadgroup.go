@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/arch"
+	"magawa/kernel/tty"
 )
 
 // ThreadGroup is a process: what the threads of one process share.
@@ -21,6 +22,10 @@ type ThreadGroup struct {
 	parent   *ThreadGroup
 	children map[*ThreadGroup]struct{}
 	pgrp     *ProcessGroup
+	// ctty is the process's controlling terminal (nil: none): a child
+	// inherits it, setsid drops it, and the terminal's hang-up or its
+	// session leader's exit takes it from the whole session (tty.go).
+	ctty *tty.Terminal
 
 	// exiting: a group exit is in progress (exit_group, a fatal signal,
 	// exec killing the other threads); status is how it ends.
@@ -96,6 +101,7 @@ func (k *Kernel) newThreadGroupLocked(leader *Task, parent *ThreadGroup, handler
 		tg.rlimits = parent.rlimits
 		tg.joinGroupLocked(parent.pgrp)
 		tg.noNewPrivs = parent.noNewPrivs
+		tg.ctty = parent.ctty
 	} else {
 		tg.rlimits = defaultRlimits()
 		s := &Session{id: tg.id, leader: tg}
@@ -232,6 +238,8 @@ func (t *Task) Setsid() (int32, error) {
 	}
 	s := &Session{id: tg.id, leader: tg}
 	tg.joinGroupLocked(&ProcessGroup{id: tg.id, session: s, members: map[*ThreadGroup]struct{}{}})
+	// A new session starts without a terminal. Linux: proc_clear_tty().
+	tg.ctty = nil
 	return tg.id, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"magawa/kernel/abi"
 	"magawa/kernel/kernel"
+	"magawa/kernel/tty"
 	"magawa/kernel/vfs"
 	"magawa/kernel/waiter"
 )
@@ -48,7 +49,13 @@ func Write(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // readFile reads into the application's buffers at the file offset. A
 // waitable file (pipe, socket) in blocking mode is waited on until data
 // or end-of-file arrives; a signal interrupts the wait (ERESTARTSYS).
+// A terminal's slave first applies job control (tty.JobControlled).
 func readFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	if jc, ok := f.Impl.(tty.JobControlled); ok {
+		if err := jc.BeginRead(t, f.NonBlocking()); err != nil {
+			return 0, err
+		}
+	}
 	op := func() (int, error) {
 		if _, ok := f.Impl.(vfs.HostBlocking); ok {
 			return bounceRead(t, f, iovs)
@@ -57,19 +64,28 @@ func readFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
 			return vectorIO(t, iovs, true, read)
 		})
 	}
+	return partial(readWaiting(f, op, func(ch <-chan struct{}) error { return t.Block(ch, time.Time{}) }))
+}
+
+// readWaiting runs op, a read of f, and, while a waitable file in
+// blocking mode has nothing to give (EAGAIN), waits with block for it to
+// become readable and runs op again. Bytes read are the result even when
+// the read then ran dry (a readv whose first buffer a pipe filled
+// exactly): they were consumed, so waiting for more would lose them.
+func readWaiting(f *vfs.File, op func() (int, error), block func(<-chan struct{}) error) (int, error) {
 	n, err := op()
 	w, waitable := f.Impl.(vfs.Waitable)
-	if err != unix.EAGAIN || !waitable || f.NonBlocking() {
-		return partial(n, err)
+	if n > 0 || err != unix.EAGAIN || !waitable || f.NonBlocking() {
+		return n, err
 	}
 	e, ch := waiter.NewChannelEntry(waiter.EventIn | waiter.EventHUp | waiter.EventErr | waiter.EventRdHUp)
 	w.EventRegister(e)
 	defer w.EventUnregister(e)
 	for {
-		if n, err = op(); err != unix.EAGAIN {
-			return partial(n, err)
+		if n, err = op(); n > 0 || err != unix.EAGAIN {
+			return n, err
 		}
-		if err := t.Block(ch, time.Time{}); err != nil {
+		if err := block(ch); err != nil {
 			return 0, kernel.ERESTARTSYS
 		}
 	}
@@ -105,8 +121,14 @@ func bounceRead(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (int, error) {
 
 // writeFile writes the application's buffers at the file offset. A
 // waitable file in blocking mode takes everything, waiting for room as
-// needed; EPIPE also raises SIGPIPE. Linux: fs/pipe.c, pipe_write().
+// needed; EPIPE also raises SIGPIPE. A terminal's slave first applies
+// job control (tty.JobControlled). Linux: fs/pipe.c, pipe_write().
 func writeFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	if jc, ok := f.Impl.(tty.JobControlled); ok {
+		if err := jc.BeginWrite(t); err != nil {
+			return 0, err
+		}
+	}
 	var want uint64
 	for _, iov := range iovs {
 		want += iov.Len
@@ -250,12 +272,21 @@ func copyInIovecs(t *kernel.Task, addr uintptr, count int32) ([]abi.Iovec, error
 
 // vectorIO runs io over each iovec in turn, stopping at a short transfer.
 func vectorIO(t *kernel.Task, iovs []abi.Iovec, toApp bool, io func([]byte) (int, error)) (int, error) {
+	return eachIovec(iovs, func(addr uintptr, n int) (int, error) {
+		return t.MM().WithBytes(addr, n, toApp, io)
+	})
+}
+
+// eachIovec is vectorIO's walk, with the transfer of one buffer (at addr,
+// n bytes) left to io: it stops at an error or a short transfer and
+// returns the bytes moved before it.
+func eachIovec(iovs []abi.Iovec, io func(addr uintptr, n int) (int, error)) (int, error) {
 	done := 0
 	for _, iov := range iovs {
 		if iov.Len == 0 {
 			continue
 		}
-		n, err := t.MM().WithBytes(uintptr(iov.Base), int(iov.Len), toApp, io)
+		n, err := io(uintptr(iov.Base), int(iov.Len))
 		done += n
 		if err != nil {
 			return done, err
