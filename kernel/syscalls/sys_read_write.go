@@ -124,6 +124,7 @@ func bounceRead(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (int, error) {
 // needed; EPIPE also raises SIGPIPE. A terminal's slave first applies
 // job control (tty.JobControlled). Linux: fs/pipe.c, pipe_write().
 func writeFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	defer removePrivs(t, f)
 	if jc, ok := f.Impl.(tty.JobControlled); ok {
 		if err := jc.BeginWrite(t); err != nil {
 			return 0, err
@@ -209,8 +210,17 @@ func positionalIO(t *kernel.Task, a *kernel.SyscallArguments, read bool) (uintpt
 		n, err = f.Pread(a.Int64(3), io)
 	} else {
 		n, err = f.Pwrite(a.Int64(3), io)
+		removePrivs(t, f)
 	}
 	return partial(n, err)
+}
+
+// removePrivs clears the set-ID bits of a file written by a caller
+// without CAP_FSETID (only files opened with such bits pay for it).
+func removePrivs(t *kernel.Task, f *vfs.File) {
+	if f.HasSetIDBits() {
+		t.Kernel().VFS.RemovePrivs(t.FileContext(), f)
+	}
 }
 
 // Readv implements readv(2).
@@ -243,6 +253,7 @@ func Pwritev(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		n, err := f.Pwrite(a.Int64(3), func(write func([]byte) (int, error)) (int, error) {
 			return vectorIO(t, iovs, false, write)
 		})
+		removePrivs(t, f)
 		return partial(n, err)
 	})
 }
@@ -381,12 +392,21 @@ func Pwritev2(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 			}
 		}
 		off := a.Int64(3)
-		if off == -1 || flags&rwfAppend != 0 {
+		if off == -1 {
 			return writeFile(t, f, iovs)
 		}
-		n, err := f.Pwrite(off, func(write func([]byte) (int, error)) (int, error) {
+		write := func(write func([]byte) (int, error)) (int, error) {
 			return vectorIO(t, iovs, false, write)
-		})
+		}
+		var n int
+		var err error
+		if flags&rwfAppend != 0 {
+			// At the end, whatever the offset; the file offset stays.
+			n, err = f.AppendAt(write)
+		} else {
+			n, err = f.Pwrite(off, write)
+		}
+		removePrivs(t, f)
 		return partial(n, err)
 	})
 }

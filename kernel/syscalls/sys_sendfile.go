@@ -20,10 +20,10 @@ const copyChunk = 128 << 10
 
 // waitIO runs op until it stops failing with EAGAIN, waiting for events
 // on a waitable file in blocking mode.
-func waitIO(t *kernel.Task, f *vfs.File, events uint32, op func() (int, error)) (int, error) {
+func waitIO(t *kernel.Task, f *vfs.File, events uint32, nonblock bool, op func() (int, error)) (int, error) {
 	n, err := op()
 	w, waitable := f.Impl.(vfs.Waitable)
-	if err != unix.EAGAIN || !waitable || f.NonBlocking() {
+	if err != unix.EAGAIN || !waitable || nonblock || f.NonBlocking() {
 		return n, err
 	}
 	e, ch := waiter.NewChannelEntry(events | waiter.EventErr | waiter.EventHUp)
@@ -42,7 +42,7 @@ func waitIO(t *kernel.Task, f *vfs.File, events uint32, op func() (int, error)) 
 // transfer moves up to count bytes from in to out: from *inOff (which it
 // advances) or in's offset, to out's offset (or *outOff). It returns what
 // was moved; an error after some progress is dropped, as Linux does.
-func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff *int64, count int64) (int64, error) {
+func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff *int64, count int64, nonblock bool) (int64, error) {
 	buf := make([]byte, min(count, copyChunk))
 	var done int64
 	for done < count {
@@ -54,7 +54,7 @@ func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff 
 			}
 			return in.Read(fill)
 		}
-		n, err := waitIO(t, in, waiter.EventIn, read)
+		n, err := waitIO(t, in, waiter.EventIn, nonblock, read)
 		if n <= 0 {
 			if done > 0 {
 				return done, nil
@@ -73,7 +73,7 @@ func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff 
 				}
 				return out.Write(drain)
 			}
-			m, err := waitIO(t, out, waiter.EventOut, write)
+			m, err := waitIO(t, out, waiter.EventOut, nonblock && done > 0, write)
 			if m > 0 {
 				data = data[m:]
 				done += int64(m)
@@ -132,7 +132,7 @@ func Sendfile(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	}
-	n, err := transfer(t, in, off, out, nil, int64(min(count, abi.MaxRWCount)))
+	n, err := transfer(t, in, off, out, nil, int64(min(count, abi.MaxRWCount)), false)
 	if off != nil && n > 0 {
 		if err := copyOutStruct(t, offAddr, off); err != nil {
 			return 0, err
@@ -218,7 +218,7 @@ func CopyFileRange(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) 
 			return 0, unix.EINVAL
 		}
 	}
-	n, err := transfer(t, in, inOff, out, outOff, int64(min(count, abi.MaxRWCount)))
+	n, err := transfer(t, in, inOff, out, outOff, int64(min(count, abi.MaxRWCount)), false)
 	if n > 0 {
 		if inOff != nil {
 			if err := copyOutStruct(t, inOffAddr, inOff); err != nil {

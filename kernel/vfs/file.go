@@ -95,6 +95,10 @@ func NewFileAt(impl FileImpl, flags int, p Path) *File {
 	return f
 }
 
+// HasSetIDBits reports whether the file was opened with set-ID bits that
+// a write may have to clear (see VFS.RemovePrivs).
+func (f *File) HasSetIDBits() bool { return f.setIDBits.Load() }
+
 // Path returns where the file was opened (zero for a file with no name).
 func (f *File) Path() Path { return f.path }
 
@@ -229,6 +233,9 @@ func (f *File) Write(drain func(write func(src []byte) (int, error)) (int, error
 		f.offset = st.Size
 	}
 	return drain(func(src []byte) (int, error) {
+		if f.offset+int64(len(src)) < 0 {
+			return 0, unix.EINVAL // the end would overflow
+		}
 		k, err := f.Impl.WriteAt(src, f.offset)
 		f.offset += int64(k)
 		return k, err

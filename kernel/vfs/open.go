@@ -32,8 +32,20 @@ type ReopenImpl interface {
 }
 
 // Open opens name (relative to start) as open(2) and openat2(2) do.
-// Linux: fs/namei.c, path_openat() and do_open().
+// Linux: fs/namei.c, path_openat() and do_open(). A file system that
+// finds the inode gone between the lookup and the open (a rename over
+// it) answers ESTALE, and the lookup is done again, as Linux retries
+// with LOOKUP_REVAL.
 func (v *VFS) Open(ctx *Context, start Path, name string, how OpenHow) (*File, error) {
+	for try := 0; ; try++ {
+		f, err := v.open(ctx, start, name, how)
+		if err != unix.ESTALE || try == 3 {
+			return f, err
+		}
+	}
+}
+
+func (v *VFS) open(ctx *Context, start Path, name string, how OpenHow) (*File, error) {
 	flags := how.Flags
 	resolve := how.Resolve
 	tmpfile := flags&unix.O_TMPFILE == unix.O_TMPFILE

@@ -50,7 +50,9 @@ func (f *File) Open(ctx *vfs.Context, flags int) (vfs.FileImpl, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.freed {
-		return nil, unix.ENOENT
+		// Removed (renamed over, unlinked) between the VFS's lookup
+		// and this open: the VFS looks the name up again.
+		return nil, unix.ESTALE
 	}
 	f.opens++
 	return &openFile{f: f, noatime: flags&unix.O_NOATIME != 0}, nil

@@ -370,7 +370,7 @@ func TestUnlinkedOpenFile(t *testing.T) {
 	if fs.UsedBytes() != 0 || fs.inodes.Load() != 1 {
 		t.Errorf("after the last close: used %d, inodes %d", fs.UsedBytes(), fs.inodes.Load())
 	}
-	if _, err := f.Open(ctx, unix.O_RDONLY); err != unix.ENOENT {
+	if _, err := f.Open(ctx, unix.O_RDONLY); err != unix.ESTALE {
 		t.Errorf("open of a freed file: %v", err)
 	}
 }

@@ -203,3 +203,12 @@ func (h Pipe) SetSize(n int) (int, error) { return h.p.setSize(n) }
 
 // Available is FIONREAD.
 func (h Pipe) Available() int { return h.p.available() }
+
+// Peek copies buffered bytes into dst without consuming them (tee), and
+// returns the number of writers, so a caller finding nothing can tell
+// end-of-file from "wait".
+func (h Pipe) Peek(dst []byte) (n, writers int) {
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	return copy(dst, h.p.buf), h.p.writers
+}
