@@ -114,8 +114,14 @@ func (mm *MM) breakCOWLocked(v *vma, addr uintptr) error {
 	if !mm.mf.Shared(v.off, uint64(v.length())) {
 		return mm.uncowLocked(v)
 	}
-	base := addr &^ (cowChunk - 1)
-	start, end := max(v.start, base), min(v.end, base+cowChunk)
+	// A private mapping of a file's own pages copies only the page
+	// written: the others must keep showing the file's later changes.
+	chunk := uintptr(cowChunk)
+	if v.filePages {
+		chunk = PageSize
+	}
+	base := addr &^ (chunk - 1)
+	start, end := max(v.start, base), min(v.end, base+chunk)
 	p := mm.piecesLocked(start, end)[0]
 	n := uint64(end - start)
 	if !mm.mf.Shared(p.off, n) {
