@@ -43,6 +43,13 @@ func TestEscape(t *testing.T) {
 		must(os.Symlink("../secret", filepath.Join(root, "link-rel")))
 		must(os.Symlink("../..", filepath.Join(root, "dir", "up")))
 		must(os.Symlink("..", filepath.Join(root, "swaplink")))
+		// A volume whose host directory sits next to the secret: from
+		// inside, its ".." is the sandbox's root, never the host's
+		// parent, and its links resolve in the sandbox.
+		vol := filepath.Join(base, "vol")
+		must(os.MkdirAll(vol, 0o755))
+		must(os.Symlink("../secret", filepath.Join(vol, "up")))
+		must(os.Symlink("/../../secret", filepath.Join(vol, "abs")))
 
 		// Swap /swap and /swaplink as fast as the host allows while the
 		// program walks through /swap.
@@ -61,7 +68,7 @@ func TestEscape(t *testing.T) {
 				swaps++
 			}
 		}()
-		r := run(t, runSpec{Argv: []string{magawaBin(t), "--platform=" + platform, "do", "--root-dir", root, "--", "/bin/escape"}})
+		r := run(t, runSpec{Argv: []string{magawaBin(t), "--platform=" + platform, "do", "--root-dir", root, "--volume", vol + ":/vol", "--", "/bin/escape"}})
 		stop.Store(true)
 		wg.Wait()
 		out := string(r.Stdout)

@@ -71,6 +71,7 @@ int main(void)
 		"/proc/self/root/../secret", "/proc/1/root/../secret", "/proc/self/cwd/../../secret",
 		"/proc/self/root/link-rel", "/dev/../../secret", "/proc/../secret", "/sys/../../secret",
 		"/tmp/../../secret", "/proc/self/fd/../../../../secret",
+		"/vol/../secret", "/vol/up", "/vol/abs", "/vol/../../secret", "/vol/./../vol/up",
 	};
 	chdir("/dir");
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
