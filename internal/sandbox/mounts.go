@@ -110,7 +110,9 @@ func newFileSystems(mf *memfile.File, rootDir string, overlayRoot bool, volumes 
 	source := rootDir
 	if overlayRoot {
 		// The image below, read-only; writes go to memory above it.
-		if root, err = overlay.New(image, tmpfs.New(mf, tmpfs.Options{Mode: 0o755})); err != nil {
+		upper := tmpfs.DefaultOptions()
+		upper.Mode = 0o755
+		if root, err = overlay.New(image, tmpfs.New(mf, upper)); err != nil {
 			return nil, err
 		}
 		source = "overlay"

@@ -1,6 +1,7 @@
 package hostfs
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -87,6 +88,27 @@ func (s *Stream) WriteAt(src []byte, off int64) (int, error) {
 }
 
 func (s *Stream) Stat(st *unix.Stat_t) error { return unix.Fstat(s.fd, st) }
+
+// ProcName names the stream in /proc/[pid]/fd as Linux names what it
+// is: a pipe or socket by inode, /dev/null as itself; a host file's path
+// is not the sandbox's to see.
+func (s *Stream) ProcName() string {
+	var st unix.Stat_t
+	if err := unix.Fstat(s.fd, &st); err != nil {
+		return "anon_inode:[stream]"
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return fmt.Sprintf("pipe:[%d]", st.Ino)
+	case unix.S_IFSOCK:
+		return fmt.Sprintf("socket:[%d]", st.Ino)
+	case unix.S_IFCHR:
+		if unix.Major(st.Rdev) == 1 && unix.Minor(st.Rdev) == 3 {
+			return "/dev/null"
+		}
+	}
+	return "anon_inode:[stream]"
+}
 
 // Seekable is false: the offset is the host descriptor's (see Seek).
 func (s *Stream) Seekable() bool { return false }
