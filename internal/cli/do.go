@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -30,6 +31,9 @@ func runDo(g *globalFlags, args []string) int {
 	var volumes volumeFlag
 	fs.Var(&volumes, "volume", "bind-mount a host file or directory: `HOST:TARGET[:ro]` (repeatable)")
 	fs.Var(&volumes, "v", "the same as --volume")
+	var tty ttyFlag
+	fs.Var(&tty, "tty", "run the program on a terminal of the sandbox relayed to this one: true, false or auto (default: auto, when stdin is a terminal)")
+	fs.Var(&tty, "t", "the same as --tty")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "magawa do: %v\n%s\n", err, doUsage)
 		return 2
@@ -64,6 +68,7 @@ func runDo(g *globalFlags, args []string) int {
 		UID:       uint32(os.Getuid()),
 		GID:       uint32(os.Getgid()),
 		Log:       logger,
+		TTY:       tty.mode,
 	}
 	if g.strace {
 		cfg.Strace = os.Stderr
@@ -85,7 +90,39 @@ func runDo(g *globalFlags, args []string) int {
 	return status.HostCode()
 }
 
-const doUsage = "usage: magawa do [--rootfs DIR] [--volume HOST:TARGET[:ro]]... [--] PROG [ARGS...]"
+const doUsage = "usage: magawa do [--rootfs DIR] [--volume HOST:TARGET[:ro]]... [-t|--tty[=true|false|auto]] [--] PROG [ARGS...]"
+
+// ttyFlag is --tty: a boolean flag (-t alone is true) that also takes
+// auto, the default.
+type ttyFlag struct{ mode sandbox.TTYMode }
+
+func (f *ttyFlag) String() string {
+	switch f.mode {
+	case sandbox.TTYOn:
+		return "true"
+	case sandbox.TTYOff:
+		return "false"
+	}
+	return "auto"
+}
+
+func (f *ttyFlag) Set(s string) error {
+	if s == "auto" {
+		f.mode = sandbox.TTYAuto
+		return nil
+	}
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("--tty %q: want true, false or auto", s)
+	}
+	f.mode = sandbox.TTYOff
+	if on {
+		f.mode = sandbox.TTYOn
+	}
+	return nil
+}
+
+func (f *ttyFlag) IsBoolFlag() bool { return true }
 
 // volumeFlag collects --volume HOST:TARGET[:ro] flags.
 type volumeFlag []sandbox.Volume

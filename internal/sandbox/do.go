@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"path"
 	"strings"
 
@@ -36,10 +37,14 @@ type Config struct {
 	Log     *log.Logger
 	// Strace, when set, receives a line per system call.
 	Strace io.Writer
+	// TTY says whether the program runs on a terminal of the sandbox
+	// whose other end is the host's stdin and stdout (see console).
+	TTY TTYMode
 }
 
 // RunDo runs one program in a new sandbox and returns how it ended.
 func RunDo(cfg Config) (kernel.ExitStatus, error) {
+	useTTY := cfg.TTY.wanted()
 	newPlatform, err := platform.Lookup(cfg.Platform)
 	if err != nil {
 		return kernel.ExitStatus{}, err
@@ -59,6 +64,7 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, err
 	}
 	defer fss.release()
+	fss.console = useTTY
 	var k *kernel.Kernel
 	kcfg := kernel.Config{
 		Platform:   p,
@@ -74,6 +80,10 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	}
 	if cfg.Strace != nil {
 		kcfg.Strace = cfg.Strace
+		if f, ok := cfg.Strace.(*os.File); ok && useTTY && isTerminal(int(f.Fd())) {
+			// The host terminal is in raw mode while the program runs.
+			kcfg.Strace = crlfWriter{f}
+		}
 		kcfg.StraceFormat = straceLine
 	}
 	k, err = kernel.New(kcfg)
@@ -83,8 +93,15 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	if err := fss.mountContainerFileSystems(k); err != nil {
 		return kernel.ExitStatus{}, err
 	}
-	stdio, err := hostStdio()
-	if err != nil {
+	var stdio [3]*vfs.File
+	var cons *console
+	if useTTY {
+		if cons, err = newConsole(fss, cfg.UID, cfg.GID); err != nil {
+			return kernel.ExitStatus{}, err
+		}
+		defer cons.stop()
+		stdio = cons.stdio()
+	} else if stdio, err = hostStdio(); err != nil {
 		return kernel.ExitStatus{}, err
 	}
 	rootCtx := &vfs.Context{Creds: &vfs.RootCreds, Root: fss.mounts.Root(), Cwd: fss.mounts.Root()}
@@ -105,6 +122,11 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 			UID: cfg.UID, EUID: cfg.UID, SUID: cfg.UID, FSUID: cfg.UID,
 			GID: cfg.GID, EGID: cfg.GID, SGID: cfg.GID, FSGID: cfg.GID,
 		},
+	}
+	if cons != nil {
+		if err := cons.start(); err != nil {
+			return kernel.ExitStatus{}, err
+		}
 	}
 	return k.Run(spec)
 }

@@ -32,6 +32,14 @@ type fileSystems struct {
 	// container's own mounts, as runc orders them.
 	client  *goferfs.Client
 	volumes []Volume
+
+	// console makes /dev/console: the program runs on a terminal of the
+	// sandbox. Set before mountContainerFileSystems.
+	console bool
+	// pts is the sandbox's devpts instance and devices its registered
+	// devices, once mountContainerFileSystems made them.
+	pts     *devpts.FS
+	devices *dev.Devices
 }
 
 // mountSpec is one mount a container sees at start, as an OCI bundle's
@@ -218,7 +226,8 @@ func (fss *fileSystems) mountContainerFileSystems(k *kernel.Kernel) error {
 	// One devpts instance serves every devpts mount: pty numbers are the
 	// sandbox's.
 	pts := devpts.New(fss.vfs, k, devpts.ContainerOptions())
-	dev.Register(fss.vfs, pts)
+	fss.pts = pts
+	fss.devices = dev.Register(fss.vfs, pts)
 	fss.vfs.RegisterFileSystemType("devpts", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
 		return pts, nil
 	})
@@ -255,7 +264,7 @@ func (fss *fileSystems) mount(ctx *vfs.Context, m mountSpec) error {
 	}
 	if m.target == "/dev" {
 		// Populated before it is mounted: the VFS caches what it looks up.
-		if err := dev.Populate(ctx, fs.Root().(vfs.DirInode), dev.PopulateOptions{}); err != nil {
+		if err := dev.Populate(ctx, fs.Root().(vfs.DirInode), dev.PopulateOptions{Console: fss.console}); err != nil {
 			return fmt.Errorf("populating /dev: %w", err)
 		}
 	}

@@ -100,6 +100,9 @@ func (k *Kernel) startInit(spec ProcessSpec) error {
 		}
 		f.DecRef()
 	}
+	k.mu.Lock()
+	k.stdioTerminalLocked(t.tg, spec.Stdio[:])
+	k.mu.Unlock()
 	m, img, err := t.load(ExecTarget{Start: t.fs.cwd, Name: spec.Path}, spec.Argv, spec.Envv)
 	if err != nil {
 		return fail(fmt.Errorf("executing %s: %w", spec.Path, err))

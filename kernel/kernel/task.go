@@ -397,3 +397,21 @@ func (t *Task) UnshareFiles() {
 	t.k.mu.Unlock()
 	old.DecRef()
 }
+
+// ReplaceDirectories makes every task whose root or working directory is
+// old use new instead (pivot_root).
+func (k *Kernel) ReplaceDirectories(old, new vfs.Path) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, t := range k.tasks {
+		if t.fs == nil {
+			continue
+		}
+		if t.fs.root == old {
+			t.fs.root = new
+		}
+		if t.fs.cwd == old {
+			t.fs.cwd = new
+		}
+	}
+}

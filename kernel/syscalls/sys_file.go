@@ -25,7 +25,13 @@ func Creat(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return openat(t, unix.AT_FDCWD, a.Pointer(0), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, a.Uint(1))
 }
 
+// openat is open(2) and openat(2): unknown flags are ignored, and O_PATH
+// beats every flag it does not allow. Linux: fs/open.c, build_open_how().
 func openat(t *kernel.Task, dirfd int32, pathAddr uintptr, flags int, mode uint32) (uintptr, error) {
+	flags &= validOpenFlags
+	if flags&unix.O_PATH != 0 {
+		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	}
 	return openHow(t, dirfd, pathAddr, vfs.OpenHow{Flags: flags, Mode: mode & 0o7777})
 }
 
@@ -442,6 +448,8 @@ func Fcntl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 			return uintptr(n), err
 		}
 		return 0, unix.EBADF
+	case unix.F_ADD_SEALS, unix.F_GET_SEALS:
+		return fcntlSeals(f, cmd, a.Uint(2))
 	}
 	return 0, unix.EINVAL
 }

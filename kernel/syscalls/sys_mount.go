@@ -51,7 +51,11 @@ func Mount(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 		return 0, nil
 	case flags&unix.MS_MOVE != 0:
-		return 0, unix.EINVAL
+		source, err := resolveAt(t, ctx, unix.AT_FDCWD, srcAddr, 0, true)
+		if err != nil {
+			return 0, err
+		}
+		return 0, v.Move(source, target)
 	}
 	fsType, err := t.CopyInString(typeAddr, 64)
 	if err != nil {
@@ -128,18 +132,12 @@ func PivotRoot(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.ENOTDIR
 	}
 	oldRoot := ctx.Root
-	if err := t.Kernel().VFS.PivotRoot(newRoot, putOld); err != nil {
+	if err := t.Kernel().VFS.PivotRoot(oldRoot, newRoot, putOld); err != nil {
 		return 0, err
 	}
-	// Linux moves every task whose root or working directory was the
-	// old root; the caller is the one that matters in practice.
-	root, cwd := t.Directories()
-	if root == oldRoot {
-		t.SetRoot(newRoot)
-	}
-	if cwd == oldRoot {
-		t.SetWorkingDirectory(newRoot)
-	}
+	// Every task whose root or working directory was the old root moves
+	// to the new one. Linux: fs/namespace.c, chroot_fs_refs().
+	t.Kernel().ReplaceDirectories(oldRoot, newRoot)
 	return 0, nil
 }
 

@@ -149,10 +149,7 @@ func (v *VFS) BindMount(ctx *Context, source, target Path, flags uint32, recursi
 		return unix.ENOENT
 	}
 	if source.Dentry.IsDir() != target.Dentry.IsDir() {
-		if target.Dentry.IsDir() {
-			return unix.ENOTDIR
-		}
-		return unix.EISDIR
+		return unix.ENOTDIR // Linux: fs/namespace.c, graft_tree()
 	}
 	m, err := v.attach(target, source.Dentry, source.Mount.fs, source.Mount.source, flags)
 	if err != nil || !recursive {
@@ -262,10 +259,16 @@ func (v *VFS) Umount(p Path) error {
 
 // PivotRoot makes newRoot the namespace's root and attaches the old root
 // at putOld (below newRoot). Linux: fs/namespace.c, pivot_root(2).
-func (v *VFS) PivotRoot(newRoot, putOld Path) error {
+func (v *VFS) PivotRoot(root, newRoot, putOld Path) error {
 	ns := newRoot.Mount.ns
 	if ns == nil || putOld.Mount.ns != ns {
 		return unix.EINVAL
+	}
+	if newRoot.Dentry.Dead() {
+		return unix.ENOENT
+	}
+	if newRoot.Mount == root.Mount || putOld.Mount == root.Mount {
+		return unix.EBUSY // on the same mount as the current root
 	}
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
@@ -359,7 +362,7 @@ func (ns *MountNamespace) Mounts(root Path) []MountInfo {
 		if m.parent != nil {
 			parentID = m.parent.ID
 		}
-		fsRoot, _ := ns.vfs.PathName(Path{m, fsRootOf(m.root)}, Path{m, m.root})
+		fsRoot := ns.vfs.pathInFileSystem(m.root)
 		out = append(out, MountInfo{
 			ID: m.ID, ParentID: parentID, Root: fsRoot, MountPoint: point,
 			Flags: m.Flags(), Type: m.fs.Type(), Source: m.source, Options: m.fs.Options(),
@@ -368,12 +371,59 @@ func (ns *MountNamespace) Mounts(root Path) []MountInfo {
 	return out
 }
 
-// fsRootOf returns the file system root above d.
-func fsRootOf(d *Dentry) *Dentry {
-	for d.parent != nil {
-		d = d.parent
+// pathInFileSystem is d's name from its file system's root, mounts
+// ignored: the root of a bind mount as mountinfo shows it.
+func (v *VFS) pathInFileSystem(d *Dentry) string {
+	v.treeMu.RLock()
+	defer v.treeMu.RUnlock()
+	name := ""
+	for ; d.parent != nil; d = d.parent {
+		name = "/" + d.name + name
 	}
-	return d
+	if name == "" {
+		return "/"
+	}
+	return name
+}
+
+// Move moves the mount whose root is source to target (MS_MOVE).
+// Linux: fs/namespace.c, do_move_mount().
+func (v *VFS) Move(source, target Path) error {
+	m := source.Mount
+	if source.Dentry != m.root {
+		return unix.EINVAL
+	}
+	ns := m.ns
+	if ns == nil || target.Mount.ns != ns {
+		return unix.EINVAL
+	}
+	if source.Dentry.IsDir() != target.Dentry.IsDir() {
+		return unix.ENOTDIR
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if m.parent == nil {
+		return unix.EINVAL // the namespace's root
+	}
+	// The target may not lie inside the tree being moved.
+	for p := target.Mount; p != nil; p = p.parent {
+		if p == m {
+			return unix.ELOOP
+		}
+	}
+	for {
+		top, ok := ns.mounts[mountKey{target.Mount, target.Dentry}]
+		if !ok {
+			break
+		}
+		target = Path{top, top.root}
+	}
+	delete(ns.mounts, mountKey{m.parent, m.point})
+	m.point.mounts.Add(-1)
+	m.parent, m.point = target.Mount, target.Dentry
+	target.Dentry.mounts.Add(1)
+	ns.mounts[mountKey{target.Mount, target.Dentry}] = m
+	return nil
 }
 
 // FlagsString renders mount flags as /proc/mounts does ("rw,nosuid").

@@ -76,33 +76,53 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 	if c.interrupted.Swap(false) {
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
-	c.running.Store(st)
-	if err := ptraceSysemu(st.tid, 0); err != nil {
+	for {
+		c.running.Store(st)
+		if err := ptraceSysemu(st.tid, 0); err != nil {
+			c.running.Store(nil)
+			st.known = false
+			return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SYSEMU: %w", err))
+		}
+		sig, err := st.waitStop()
 		c.running.Store(nil)
-		st.known = false
-		return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SYSEMU: %w", err))
+		if err != nil {
+			st.known = false
+			return platform.Event{}, c.failed(as, st, err)
+		}
+		if err := st.getRegs(regs); err != nil {
+			return platform.Event{}, c.failed(as, st, err)
+		}
+		switch sig {
+		case unix.SIGTRAP | 0x80:
+			return platform.Event{Kind: platform.EventSyscall}, nil
+		case unix.SIGSTOP:
+			c.interrupted.Store(false)
+			return platform.Event{Kind: platform.EventInterrupted}, nil
+		}
+		info, err := getSiginfo(st.tid)
+		if err != nil {
+			return platform.Event{}, c.failed(as, st, err)
+		}
+		if !isFault(sig, info.code) {
+			// A signal from outside (the host's kill, a terminal): not
+			// the application's; suppressed, and the stub goes on.
+			continue
+		}
+		return platform.Event{Kind: platform.EventFault, Signo: sig, Code: info.code, Addr: info.addr}, nil
 	}
-	sig, err := st.waitStop()
-	c.running.Store(nil)
-	if err != nil {
-		st.known = false
-		return platform.Event{}, c.failed(as, st, err)
-	}
-	if err := st.getRegs(regs); err != nil {
-		return platform.Event{}, c.failed(as, st, err)
-	}
+}
+
+// isFault reports whether a signal stop is a fault of the stub thread's
+// own execution, as opposed to a signal something on the host sent.
+// Sent signals carry si_code <= 0 (SI_USER, SI_QUEUE, SI_TKILL); the
+// fault signals carry positive codes, or SI_KERNEL for a general
+// protection fault (SIGSEGV) or int3 (SIGTRAP).
+func isFault(sig unix.Signal, code int32) bool {
 	switch sig {
-	case unix.SIGTRAP | 0x80:
-		return platform.Event{Kind: platform.EventSyscall}, nil
-	case unix.SIGSTOP:
-		c.interrupted.Store(false)
-		return platform.Event{Kind: platform.EventInterrupted}, nil
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS:
+		return code > 0
 	}
-	info, err := getSiginfo(st.tid)
-	if err != nil {
-		return platform.Event{}, c.failed(as, st, err)
-	}
-	return platform.Event{Kind: platform.EventFault, Signo: sig, Code: info.code, Addr: info.addr}, nil
+	return false
 }
 
 // failed forgets a stub thread that can no longer be driven.

@@ -147,6 +147,10 @@ func (p *Platform) startStub() (*stubThread, error) {
 		Sys: &syscall.SysProcAttr{
 			Ptrace:    true,
 			Pdeathsig: syscall.SIGKILL,
+			// A process group of its own: signals the host sends to
+			// magawa's group (a terminal's SIGWINCH, SIGINT, SIGTSTP)
+			// are magawa's to handle, not the application's.
+			Setpgid: true,
 		},
 	}
 	path := fmt.Sprintf("/proc/self/fd/%d", p.stubFD)
