@@ -33,7 +33,15 @@ type Dentry struct {
 
 	mu       sync.Mutex
 	children map[string]*Dentry
+	// negatives remembers the names of negative children in the order
+	// they were cached, so the oldest go first beyond maxNegatives.
+	negatives []string
 }
+
+// maxNegatives bounds the negative entries cached per directory: enough
+// for a language runtime probing its search path, not unbounded for a
+// program that stats random names.
+const maxNegatives = 256
 
 // NewRootDentry returns the root dentry of a file system whose root
 // directory is inode.
@@ -66,6 +74,20 @@ func (d *Dentry) setChildLocked(name string, child *Dentry) {
 		d.children = map[string]*Dentry{}
 	}
 	d.children[name] = child
+}
+
+// addNegativeLocked caches a negative child, forgetting the oldest
+// negative entries beyond maxNegatives. d.mu held.
+func (d *Dentry) addNegativeLocked(name string, neg *Dentry) {
+	for len(d.negatives) >= maxNegatives {
+		old := d.negatives[0]
+		d.negatives = d.negatives[1:]
+		if c := d.children[old]; c != nil && c.inode == nil {
+			delete(d.children, old)
+		}
+	}
+	d.setChildLocked(name, neg)
+	d.negatives = append(d.negatives, name)
 }
 
 // newChild makes a positive dentry for inode under d.
@@ -106,7 +128,7 @@ func (v *VFS) lookupChildLocked(ctx *Context, d *Dentry, dir DirInode, name stri
 	if err == unix.ENOENT {
 		neg := &Dentry{name: name, parent: d}
 		if _, dynamic := d.inode.(Revalidator); !dynamic {
-			d.setChildLocked(name, neg)
+			d.addNegativeLocked(name, neg)
 		}
 		return neg, nil
 	}

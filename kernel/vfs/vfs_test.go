@@ -1,6 +1,7 @@
 package vfs_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -338,5 +339,26 @@ func TestDeepTreeAndLongNames(t *testing.T) {
 	long := strings.Repeat("a/../", 20000)
 	if _, err := w.v.Resolve(w.ctx, w.ctx.Root, long, 0); err != unix.ENAMETOOLONG {
 		t.Errorf("100 KiB name: %v", err)
+	}
+}
+
+// TestNegativeEntriesBounded: looking up many missing names keeps at most
+// maxNegatives of them cached per directory, and names created later
+// are found.
+func TestNegativeEntriesBounded(t *testing.T) {
+	w := newWorld(t)
+	w.mkdir("/d")
+	for i := 0; i < 5000; i++ {
+		if _, err := w.v.Resolve(w.ctx, w.ctx.Root, fmt.Sprintf("/d/missing%d", i), 0); err != unix.ENOENT {
+			t.Fatalf("missing%d: %v", i, err)
+		}
+	}
+	d, _ := w.v.Resolve(w.ctx, w.ctx.Root, "/d", 0)
+	if n := vfs.CachedChildren(d.Dentry); n > 300 {
+		t.Errorf("%d children cached after 5000 missing lookups", n)
+	}
+	w.write("/d/missing4999", "now here")
+	if got, err := w.read("/d/missing4999", 0); err != nil || got != "now here" {
+		t.Errorf("created after a negative lookup: %q, %v", got, err)
 	}
 }
