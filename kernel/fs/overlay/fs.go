@@ -92,14 +92,22 @@ func (fs *FS) Release() {
 func (fs *FS) Dev() uint64 { return unix.Mkdev(0, fs.devMinor) }
 
 // statfs answers statfs(2) for every inode: the upper layer's numbers
-// (that is where writes go) under the overlay's magic, as Linux does.
-// Linux: fs/overlayfs/super.c, ovl_statfs().
+// (that is where writes go) under the overlay's magic, as Linux does
+// (fs/overlayfs/super.c, ovl_statfs()), with the image's used blocks
+// added to the size, so that the used space shows the image and what
+// was written, as on a disk-backed overlay, not only the memory layer.
 func (fs *FS) statfs(ctx *vfs.Context) (unix.Statfs_t, error) {
 	st := unix.Statfs_t{Bsize: 4096, Frsize: 4096, Namelen: 255}
 	if s, ok := fs.upper.Root().(vfs.StatfsInode); ok {
 		var err error
 		if st, err = s.Statfs(ctx); err != nil {
 			return unix.Statfs_t{}, err
+		}
+	}
+	if s, ok := fs.lower.Root().(vfs.StatfsInode); ok && st.Bsize > 0 {
+		if lower, err := s.Statfs(ctx); err == nil && lower.Bsize > 0 && lower.Blocks >= lower.Bfree {
+			used := (lower.Blocks - lower.Bfree) * uint64(lower.Bsize) / uint64(st.Bsize)
+			st.Blocks += used
 		}
 	}
 	st.Type = OverlayMagic
