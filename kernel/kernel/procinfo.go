@@ -225,6 +225,11 @@ type TaskInfo struct {
 	// ArgStart, ArgEnd, EnvStart and EnvEnd bound the argument and
 	// environment strings (zero if exec did not record them).
 	ArgStart, ArgEnd, EnvStart, EnvEnd uintptr
+	// HasTTY says the process has a controlling terminal: TTY is its
+	// device number and TPGID the terminal's foreground process group.
+	HasTTY bool
+	TTY    uint64
+	TPGID  int32
 }
 
 // Info takes a snapshot of the task. With whole set, CPU time is the
@@ -256,6 +261,11 @@ func (t *Task) Info(whole bool) TaskInfo {
 		Personality:   tg.personality,
 	}
 	in.Creds.Groups = slices.Clone(in.Creds.Groups)
+	if tg.ctty != nil {
+		// Kernel.mu before the terminal's lock: the documented order.
+		_, fg := tg.ctty.Session()
+		in.HasTTY, in.TTY, in.TPGID = true, tg.ctty.SlaveDevice(), fg
+	}
 	in.ArgStart, in.ArgEnd, in.EnvStart, in.EnvEnd = t.argBoundsLocked()
 	if t.fs != nil {
 		in.Umask = t.fs.umask

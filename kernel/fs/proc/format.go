@@ -122,8 +122,15 @@ func formatStat(s *statInfo) string {
 	num(int64(s.PPID))
 	num(int64(s.PGID))
 	num(int64(s.SID))
-	num(0)  // tty_nr: no controlling terminal
-	num(-1) // tpgid
+	if s.HasTTY {
+		// tty_nr in the kernel's encoding. Linux: new_encode_dev().
+		major, minor := int64(unix.Major(s.TTY)), int64(unix.Minor(s.TTY))
+		num(minor&0xff | major<<8 | (minor&^0xff)<<12)
+		num(int64(s.TPGID))
+	} else {
+		num(0)  // tty_nr: no controlling terminal
+		num(-1) // tpgid
+	}
 	unum(pfRandomize)
 	unum(0) // minflt
 	unum(0) // cminflt
