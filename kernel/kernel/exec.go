@@ -369,7 +369,7 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 			return nil, nil, err
 		}
 	}
-	if err := loader.MapVDSO(m, img); err != nil {
+	if err := loader.MapVDSO(t.k.vdsoMemory(m), img); err != nil {
 		m.Release()
 		return nil, nil, fmt.Errorf("mapping the vDSO: %w", err)
 	}

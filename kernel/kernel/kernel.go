@@ -78,6 +78,8 @@ type Kernel struct {
 
 	// fileLocks are the sandbox's advisory file locks.
 	fileLocks lock.Table
+	// vvar is the vDSO's data page (vvar.go), set by Run.
+	vvar *vvar
 }
 
 // FileLocks returns the sandbox's advisory lock table.
@@ -166,6 +168,8 @@ func (k *Kernel) initDone() {
 // Run starts the sandbox's first process and waits until the sandbox
 // ends: its init has exited and every other task is gone.
 func (k *Kernel) Run(spec ProcessSpec) (ExitStatus, error) {
+	k.startVVar()
+	defer k.stopVVar()
 	if err := k.startInit(spec); err != nil {
 		return ExitStatus{}, err
 	}

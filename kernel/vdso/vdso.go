@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -17,47 +15,6 @@ const (
 	// glibc and the Go runtime look symbols up with.
 	Version = "LINUX_2.6"
 )
-
-// function is one exported function: __vdso_<name>, with <name> as a
-// weak alias, as Linux exports them.
-type function struct {
-	name string
-	nr   uint32 // the system call it makes
-}
-
-// functions are the exported functions, in the order of their code.
-var functions = []function{
-	{"clock_gettime", unix.SYS_CLOCK_GETTIME},
-	{"gettimeofday", unix.SYS_GETTIMEOFDAY},
-	{"time", unix.SYS_TIME},
-	{"getcpu", unix.SYS_GETCPU},
-	{"clock_getres", unix.SYS_CLOCK_GETRES},
-}
-
-// funcSlot is the room each function's code takes in .text; the code is
-// funcCodeSize bytes, then int3 padding.
-const (
-	funcSlot     = 16
-	funcCodeSize = 8
-)
-
-// funcCode returns the code of a function making system call nr:
-//
-//	mov $nr, %eax
-//	syscall
-//	ret
-//
-// The arguments are already where the system call wants them (%rdi, %rsi,
-// %rdx: none of these functions takes more than three), the result or
-// negative errno comes back in %rax as a vDSO function returns it, and
-// the syscall instruction's clobbers, %rcx and %r11, are caller-saved in
-// the System V ABI. The stack is not touched, so callers that run the
-// vDSO on a small stack (the Go runtime) are safe.
-func funcCode(nr uint32) []byte {
-	code := []byte{0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0xc3}
-	binary.LittleEndian.PutUint32(code[1:], nr)
-	return code
-}
 
 // Image returns the vDSO image: an ELF shared object linked at address 0,
 // to be mapped at a page-aligned address with PROT_READ|PROT_EXEC. Its
@@ -125,15 +82,39 @@ type symbol struct {
 // symbols lists the dynamic symbols: each function and its weak alias,
 // and the absolute symbol naming the version, which GNU ld adds for
 // every version definition.
-func symbols() []symbol {
+func symbols(t *textLayout) []symbol {
 	var syms []symbol
 	for i, f := range functions {
-		off := uint64(i * funcSlot)
+		off, size := t.offs[i], uint64(len(t.code[i]))
 		syms = append(syms,
-			symbol{"__vdso_" + f.name, stInfo(elf.STB_GLOBAL, elf.STT_FUNC), secText, off, funcCodeSize},
-			symbol{f.name, stInfo(elf.STB_WEAK, elf.STT_FUNC), secText, off, funcCodeSize})
+			symbol{"__vdso_" + f.name, stInfo(elf.STB_GLOBAL, elf.STT_FUNC), secText, off, size},
+			symbol{f.name, stInfo(elf.STB_WEAK, elf.STT_FUNC), secText, off, size})
 	}
 	return append(syms, symbol{Version, stInfo(elf.STB_GLOBAL, elf.STT_OBJECT), elf.SHN_ABS, 0, 0})
+}
+
+// textLayout is .text: each function's code and its offset in .text.
+type textLayout struct {
+	offs []uint64
+	code [][]byte
+	data []byte
+}
+
+// layText lays the functions out in .text at address text, each
+// aligned to funcAlign, the gaps filled with int3.
+func layText(text uint64) *textLayout {
+	t := &textLayout{}
+	for _, f := range functions {
+		for len(t.data)%funcAlign != 0 {
+			t.data = append(t.data, 0xcc)
+		}
+		off := uint64(len(t.data))
+		code := funcCode(f, text+off)
+		t.offs = append(t.offs, off)
+		t.code = append(t.code, code)
+		t.data = append(t.data, code...)
+	}
+	return t
 }
 
 func stInfo(b elf.SymBind, t elf.SymType) byte { return byte(b)<<4 | byte(t)&0xf }
@@ -273,7 +254,8 @@ func shstrtabNames() *strtab {
 // sections makes the sections' contents for the given section addresses.
 func sections(addrs *[numSections]uint64) []section {
 	le := binary.LittleEndian
-	syms := symbols()
+	text := layText(addrs[secText])
+	syms := symbols(text)
 	nsyms := uint32(len(syms) + 1) // the null symbol too
 
 	dynstr := newStrtab()
@@ -367,18 +349,8 @@ func sections(addrs *[numSections]uint64) []section {
 		le.PutUint64(dynamic[dynSize*i+8:], d.val)
 	}
 
-	// .text
-	text := make([]byte, funcSlot*len(functions))
-	for i, f := range functions {
-		slot := text[funcSlot*i : funcSlot*(i+1)]
-		for j := range slot {
-			slot[j] = 0xcc // int3
-		}
-		copy(slot, funcCode(f.nr))
-	}
-
-	ehFrame, fdeOffs := ehFrame(addrs[secEhFrame], addrs[secText])
-	ehFrameHdr := ehFrameHdr(addrs[secEhFrameHdr], addrs[secEhFrame], addrs[secText], fdeOffs)
+	ehFrame, fdeOffs := ehFrame(addrs[secEhFrame], addrs[secText], text)
+	ehFrameHdr := ehFrameHdr(addrs[secEhFrameHdr], addrs[secEhFrame], addrs[secText], text, fdeOffs)
 
 	return []section{
 		secNull:       {},
@@ -390,7 +362,7 @@ func sections(addrs *[numSections]uint64) []section {
 		secDynamic:    {".dynamic", elf.SHT_DYNAMIC, elf.SHF_ALLOC, 8, dynSize, secDynstr, 0, dynamic},
 		secEhFrameHdr: {".eh_frame_hdr", elf.SHT_PROGBITS, elf.SHF_ALLOC, 4, 0, 0, 0, ehFrameHdr},
 		secEhFrame:    {".eh_frame", elf.SHT_PROGBITS, elf.SHF_ALLOC, 8, 0, 0, 0, ehFrame},
-		secText:       {".text", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, 16, 0, 0, 0, text},
+		secText:       {".text", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, funcAlign, 0, 0, 0, text.data},
 		secShstrtab:   {".shstrtab", elf.SHT_STRTAB, 0, 1, 0, 0, 0, shstrtabNames().b},
 	}
 }
@@ -412,7 +384,7 @@ const (
 // one FDE per function with no further rules, since the functions never
 // touch the stack; then the zero terminator. It also returns the offset
 // of each FDE.
-func ehFrame(at, text uint64) ([]byte, []uint64) {
+func ehFrame(at, text uint64, t *textLayout) ([]byte, []uint64) {
 	le := binary.LittleEndian
 	cie := []byte{
 		0, 0, 0, 0, // length, below
@@ -435,9 +407,9 @@ func ehFrame(at, text uint64) ([]byte, []uint64) {
 		offs = append(offs, fdeOff)
 		fde := make([]byte, 17)                 // length, CIE pointer, pc begin, pc range, augmentation length 0
 		le.PutUint32(fde[4:], uint32(fdeOff+4)) // back to the CIE, from this field
-		pc := text + uint64(i*funcSlot)
+		pc := text + t.offs[i]
 		le.PutUint32(fde[8:], uint32(pc-(at+fdeOff+8))) // pc-relative
-		le.PutUint32(fde[12:], funcCodeSize)
+		le.PutUint32(fde[12:], uint32(len(t.code[i])))
 		fde = pad8(fde)
 		le.PutUint32(fde, uint32(len(fde)-4))
 		b = append(b, fde...)
@@ -456,7 +428,7 @@ func pad8(b []byte) []byte {
 // ehFrameHdr returns .eh_frame_hdr, at address at: the pointer to
 // .eh_frame and the sorted table of (function, FDE) addresses that
 // unwinders search through PT_GNU_EH_FRAME.
-func ehFrameHdr(at, ehFrame, text uint64, fdeOffs []uint64) []byte {
+func ehFrameHdr(at, ehFrame, text uint64, t *textLayout, fdeOffs []uint64) []byte {
 	le := binary.LittleEndian
 	b := make([]byte, 12+8*len(fdeOffs))
 	b[0] = 1 // version
@@ -466,7 +438,7 @@ func ehFrameHdr(at, ehFrame, text uint64, fdeOffs []uint64) []byte {
 	le.PutUint32(b[4:], uint32(ehFrame-(at+4)))
 	le.PutUint32(b[8:], uint32(len(fdeOffs)))
 	for i, off := range fdeOffs {
-		pc := text + uint64(i*funcSlot) // ascending, as the table must be
+		pc := text + t.offs[i] // ascending, as the table must be
 		le.PutUint32(b[12+8*i:], uint32(pc-at))
 		le.PutUint32(b[16+8*i:], uint32(ehFrame+off-at))
 	}

@@ -1,0 +1,26 @@
+#include "textflag.h"
+
+// func ReadTSC() uint64
+//
+// LFENCE before RDTSC keeps it from reading the counter before earlier
+// instructions are done, LFENCE after keeps later ones from starting
+// before it has: a reading brackets what lies between two of them.
+TEXT ·ReadTSC(SB),NOSPLIT,$0-8
+	LFENCE
+	RDTSC
+	LFENCE
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+TEXT ·cpuid(SB),NOSPLIT,$0-24
+	MOVL	leaf+0(FP), AX
+	MOVL	sub+4(FP), CX
+	CPUID
+	MOVL	AX, a+8(FP)
+	MOVL	BX, b+12(FP)
+	MOVL	CX, c+16(FP)
+	MOVL	DX, d+20(FP)
+	RET
