@@ -29,8 +29,12 @@
 // / shows them as empty read-only directories); exports mounted nodev and
 // nosuid, and read-only when exported so; capabilities cut to CAP_CHOWN,
 // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER and CAP_FSETID on
-// every thread, with no_new_privs and not dumpable. There is no seccomp
-// filter yet.
+// every thread, with no_new_privs and not dumpable. Last, before it says
+// Hello, a seccomp filter on every thread (seccomp.go) allows only the
+// system calls the server and the Go runtime make, some with their
+// arguments checked (threads but no processes, signals to itself only,
+// FIFOs and sockets but no device nodes), and kills the process on
+// anything else.
 //
 // Serving. Every path comes validated (wire.ValidPath: no "..", no ".",
 // no empty component) and is opened beneath the export's root with
@@ -43,6 +47,9 @@
 // are opened for reading or writing, after an O_PATH look at them.
 // Requests on an existing object carry the host identity the client
 // knows, and fail with ESTALE when the path names another file now.
+// A listing may ask for each entry's attributes (wire.ReaddirReq.Attrs):
+// statx of the name relative to the directory just listed, never
+// following a link.
 // The sandbox's trusted.* extended attributes are stored as
 // user.magawa.trusted.* on the host (xattr.go).
 //

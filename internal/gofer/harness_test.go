@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "gofer" {
 		os.Exit(Main(os.Args[2:]))
 	}
+	if len(os.Args) > 2 && os.Args[1] == "seccomp-child" {
+		os.Exit(seccompChild(os.Args[2]))
+	}
 	os.Exit(m.Run())
 }
 

@@ -94,11 +94,17 @@ func (x *export) stat(path string) (wire.Attr, error) {
 }
 
 // readdir lists a directory from the host cookie req.Off on: as many
-// entries as fit req.Max bytes of reply. The listing reaches its end
-// (EOF) only when the host says so, never by guessing.
+// entries as fit req.Max bytes of reply, with req.Attrs each one's
+// attributes, as stat would give them (statx of the name in the opened
+// directory, a symbolic link itself). The listing reaches its end (EOF)
+// only when the host says so, never by guessing.
 func (x *export) readdir(req *wire.ReaddirReq) (*wire.ReaddirReply, error) {
 	limit := int(min(req.Max, wire.MaxMessage))
-	if limit < wire.ReaddirHeaderSize+wire.DirentSize(string(make([]byte, wire.NameMax))) {
+	attrSize := 0
+	if req.Attrs {
+		attrSize = wire.AttrSize
+	}
+	if limit < wire.ReaddirHeaderSize+wire.DirentSize(string(make([]byte, wire.NameMax)))+attrSize {
 		return nil, unix.EINVAL
 	}
 	if req.Off < 0 {
@@ -153,12 +159,18 @@ func (x *export) readdir(req *wire.ReaddirReq) (*wire.ReaddirReply, error) {
 				Type: rec[18],
 				Name: string(name),
 			}
-			if size+wire.DirentSize(ent.Name) > limit {
+			if size+wire.DirentSize(ent.Name)+attrSize > limit {
 				// Full: the client resumes after the last entry
 				// sent.
 				return r, nil
 			}
-			size += wire.DirentSize(ent.Name)
+			size += wire.DirentSize(ent.Name) + attrSize
+			if req.Attrs && ent.Name != "." && ent.Name != ".." {
+				// An entry gone meanwhile is listed without.
+				if a, err := statAt(fd, ent.Name); err == nil {
+					ent.Attr, ent.HasAttr = a, true
+				}
+			}
 			r.Entries = append(r.Entries, ent)
 			off += reclen
 		}

@@ -256,6 +256,11 @@ func Main(args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	// The last step of the confinement: from here on, only the system
+	// calls a file server needs.
+	if err := installSeccomp(); err != nil {
+		return fail("%v", err)
+	}
 	var e wire.Encoder
 	(&wire.Hello{Version: wire.Version, ReadOnly: srv.ReadOnly()}).Encode(&e)
 	if err := wire.Send(*ctl, e.Bytes(), -1); err != nil {

@@ -20,6 +20,10 @@ type ClientOptions struct {
 	Timeout time.Duration
 	// MaxChannels bounds the requests in flight at once; zero means 16.
 	MaxChannels int
+	// IdleFDs bounds the read-only host descriptors kept for files no
+	// longer open, for opening them again without a request
+	// (fdcache.go); zero means 256, negative none.
+	IdleFDs int
 }
 
 // Client is the connection to one gofer: its control channel and a pool
@@ -46,6 +50,9 @@ type Client struct {
 	// dead is set when the gofer has gone (or Close was called): every
 	// request then fails with EIO at once.
 	dead atomic.Bool
+
+	// fds are the shared read-only descriptors of every export's files.
+	fds fdCache
 }
 
 // channel is one socket with its buffers; it serves one request at a
@@ -74,7 +81,14 @@ func NewClient(fd int, opts ClientOptions) (*Client, error) {
 	if opts.MaxChannels <= 0 {
 		opts.MaxChannels = 16
 	}
+	switch {
+	case opts.IdleFDs == 0:
+		opts.IdleFDs = 256
+	case opts.IdleFDs < 0:
+		opts.IdleFDs = 0
+	}
 	c := &Client{timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxChannels)}
+	c.fds.max = opts.IdleFDs
 	c.ctlFD.Store(-1)
 	ctl, err := c.newChannelFD(fd)
 	if err != nil {
@@ -94,8 +108,10 @@ func NewClient(fd int, opts ClientOptions) (*Client, error) {
 	return c, nil
 }
 
-// Close closes every channel; the gofer exits once it sees the control
-// channel close. Requests in flight fail with EIO.
+// Close closes every channel and the idle read-only descriptors; the
+// gofer exits once it sees the control channel close. Requests in flight
+// fail with EIO; files already open go on reading and writing their host
+// descriptors.
 func (c *Client) Close() error {
 	c.closeOnce.Do(c.close)
 	return nil
@@ -122,6 +138,7 @@ func (c *Client) close() {
 	}
 	c.idle = nil
 	c.mu.Unlock()
+	c.fds.closeAll()
 }
 
 // newChannelFD wraps a channel socket, with its timeouts set.

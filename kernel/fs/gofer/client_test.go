@@ -303,7 +303,7 @@ func TestOpenValidation(t *testing.T) {
 		"none":         {func() int { return -1 }, unix.EIO},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, fs, _ := mountFake(t, 5*time.Second, func(op wire.Op, _ uint32, _ []byte) ([]byte, int) {
+			_, fs, c := mountFake(t, 5*time.Second, func(op wire.Op, _ uint32, _ []byte) ([]byte, int) {
 				switch op {
 				case wire.OpStat:
 					return ok(&attrA), -1
@@ -328,6 +328,9 @@ func TestOpenValidation(t *testing.T) {
 				}
 				impl.Release()
 			}
+			// The client keeps a read-only descriptor for the next
+			// open; closing it closes that too.
+			c.Close()
 			checkNoLeak(t, before)
 		})
 	}

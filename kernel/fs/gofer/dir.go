@@ -10,8 +10,9 @@ import (
 // dirInode is a directory.
 type dirInode struct{ *inode }
 
-// readdirMax is how many bytes of entries one request asks for.
-const readdirMax = 32 << 10
+// readdirMax is how many bytes of entries (with their attributes: some
+// 150 bytes each) one request asks for.
+const readdirMax = wire.MaxMessage
 
 // checkName refuses what the gofer would: the VFS passes single
 // components, but a name is checked before it becomes part of a path.
@@ -39,6 +40,12 @@ func (d dirInode) Lookup(ctx *vfs.Context, name string) (vfs.Inode, error) {
 	if err != nil {
 		return nil, unix.ENOENT
 	}
+	// A listing may have brought the child's attributes already.
+	if a, ok := d.fs.seeds.take(d.inode, name); ok {
+		child := d.fs.newInode(d.inode, name, &a)
+		d.setChildLocked(name, child)
+		return child.vfsInode(), nil
+	}
 	var a wire.Attr
 	if _, err := d.fs.c.call(wire.OpStat, d.fs.export, &wire.PathReq{Path: wire.Join(p, name)}, &a, false); err != nil {
 		if err == unix.ELOOP {
@@ -50,7 +57,17 @@ func (d dirInode) Lookup(ctx *vfs.Context, name string) (vfs.Inode, error) {
 	}
 	child := d.fs.newInode(d.inode, name, &a)
 	d.setChildLocked(name, child)
+	// A listing that raced this request must not leave a seed for a
+	// name whose inode now exists.
+	d.fs.seeds.forget(d.inode, name)
 	return child.vfsInode(), nil
+}
+
+// changed notes a change of the directory's names: the listing's end
+// and the seeds are no longer known.
+func (d dirInode) changed() {
+	d.eofPos.Store(noEOF)
+	d.fs.seeds.invalidate(d.inode)
 }
 
 // create makes name with op (OpCreate, OpMkdir, OpSymlink).
@@ -96,14 +113,15 @@ func (d dirInode) create(op wire.Op, name string, attrs vfs.NewAttrs, target str
 	if _, err := d.fs.c.call(op, d.fs.export, &req, &r, false); err != nil {
 		if err == unix.EIO {
 			d.st.invalidate()
+			d.changed()
 		}
 		return nil, err
 	}
+	d.changed()
 	if r.Child.Type() != want {
 		return nil, unix.EIO
 	}
 	d.st.set(&r.Dir)
-	d.eofPos.Store(noEOF)
 	child := d.fs.newInode(d.inode, name, &r.Child)
 	if op == wire.OpSymlink {
 		child.target.Store(&target)
@@ -163,13 +181,14 @@ func (d dirInode) Link(ctx *vfs.Context, name string, target vfs.Inode) error {
 		if err == unix.EIO {
 			d.st.invalidate()
 			t.st.invalidate()
+			d.changed()
 		}
 		return notStale(err)
 	}
 	t.st.set(&r.Target)
 	d.st.set(&r.Dir)
 	d.fs.shareState(t.st)
-	d.eofPos.Store(noEOF)
+	d.changed()
 	d.fs.renameMu.Lock()
 	t.extra = append(t.extra, link{d.inode, name})
 	d.setChildLocked(name, t)
@@ -199,11 +218,12 @@ func (d dirInode) remove(name string, rmdir bool) error {
 	if err != nil {
 		if err == unix.EIO {
 			d.st.invalidate()
+			d.changed()
 		}
 		return err
 	}
 	d.st.set(&r.Dir)
-	d.eofPos.Store(noEOF)
+	d.changed()
 	d.fs.renameMu.Lock()
 	victim := d.childLocked(name)
 	if victim != nil {
@@ -215,6 +235,10 @@ func (d dirInode) remove(name string, rmdir bool) error {
 		victim.st.set(&r.Victim)
 		if r.Victim.Nlink == 0 || rmdir {
 			d.fs.forgetState(victim.st)
+			d.fs.c.fds.forget(victim.st)
+		}
+		if rmdir {
+			d.fs.seeds.invalidate(victim)
 		}
 	}
 	return nil
@@ -256,13 +280,15 @@ func (d dirInode) Rename(ctx *vfs.Context, oldName string, newDir vfs.DirInode, 
 		if err == unix.EIO {
 			d.st.invalidate()
 			nd.st.invalidate()
+			d.changed()
+			nd.changed()
 		}
 		return err
 	}
 	d.st.set(&r.OldDir)
 	nd.st.set(&r.NewDir)
-	d.eofPos.Store(noEOF)
-	nd.eofPos.Store(noEOF)
+	d.changed()
+	nd.changed()
 	if r.HasVictim && r.Victim.Key() == r.Moved.Key() {
 		// Two names of one file: rename(2) does nothing.
 		return nil
@@ -296,6 +322,10 @@ func (d dirInode) Rename(ctx *vfs.Context, oldName string, newDir vfs.DirInode, 
 		victim.removeNameLocked(nd.inode, newName)
 		if r.HasVictim && (r.Victim.Nlink == 0 || victim.typ == unix.S_IFDIR) {
 			fs.forgetState(victim.st)
+			fs.c.fds.forget(victim.st)
+		}
+		if victim.typ == unix.S_IFDIR {
+			fs.seeds.invalidate(victim)
 		}
 	}
 	d.deleteChildLocked(oldName)
@@ -319,14 +349,19 @@ func (d dirInode) Readdir(ctx *vfs.Context, pos int64, emit func(vfs.Dirent) boo
 	for {
 		var r wire.ReaddirReply
 		var parentIno uint64
+		gen := d.fs.seeds.gen(d.inode)
 		err := d.withPath(func(p string) error {
 			parentIno = d.st.ino // the root's ".." is itself, as at any mount's root
 			if d.parent != nil {
 				parentIno = d.parent.st.ino
 			}
-			req := wire.ReaddirReq{Path: p, Off: pos, Max: readdirMax}
-			_, err := d.fs.c.call(wire.OpReaddir, d.fs.export, &req, &r, false)
-			return err
+			req := wire.ReaddirReq{Path: p, Off: pos, Max: readdirMax, Attrs: true}
+			if _, err := d.fs.c.call(wire.OpReaddir, d.fs.export, &req, &r, false); err != nil {
+				return err
+			}
+			// Every entry, emitted or not, seeds Lookup.
+			d.fs.seeds.addLocked(d.inode, gen, r.Entries)
+			return nil
 		})
 		if err != nil {
 			if d.deleted.Load() {

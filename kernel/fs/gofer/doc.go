@@ -29,12 +29,22 @@
 // so Stat asks the host file (fstat on the descriptor, no request) while
 // one is open. Names of one host file (hard links) share one state, so
 // a write through one name shows through the others. Access times that
-// the host updates on reads are not followed.
+// the host updates on reads are not followed. A listing brings every
+// entry's attributes along ("readdirplus"), kept as seeds for the Lookup
+// of each name that usually follows (ls -l, find), which then needs no
+// request; seeds.go says why a seed is as good as a fresh stat and how
+// their memory is bounded.
 //
 // Files. Opening a regular file asks the gofer for a host descriptor
 // (SCM_RIGHTS); reads and writes are pread(2) and pwrite(2) on it, never
-// requests. FIFOs, sockets and device nodes are served by the VFS from
-// its registries; device nodes are never created on the host.
+// requests. Plain read-only opens of a file share one descriptor, kept
+// for a while after the last close (a bounded LRU), so opening a file
+// again needs no request at all (fdcache.go). Writes with O_APPEND are
+// pwritev2(RWF_APPEND) on the writer's own descriptor, atomic on the host
+// whoever else appends; the host descriptor never has O_APPEND, so
+// fcntl(F_SETFL) changing it needs nothing from the host (file.go).
+// FIFOs, sockets and device nodes are served by the VFS from its
+// registries; device nodes are never created on the host.
 //
 // Trust. The gofer may be dead or hostile: every reply is validated
 // (lengths, counts, names, file types, errnos in Linux's range, exactly
@@ -49,9 +59,11 @@
 // Locking: FS.renameMu is held for reading by every request that sends a
 // path, from building the path to the reply, and for writing by Rename
 // (across its request) and while names change after an unlink or link.
-// It comes before inode.childMu and the Client's locks (ctlMu → mu);
-// fileState.mu, FS.inoMu and FS.linksMu are leaves (fileState.mu is held
-// across an fstat of a host descriptor at most, never a request). Only
-// renameMu is held across a request, and nothing here calls back into
-// the VFS.
+// It comes before FS.seeds.mu, which comes before inode.childMu, and
+// before the Client's locks (ctlMu → mu); fileState.mu, FS.inoMu,
+// FS.linksMu and Client.fds.mu (the shared descriptors) are leaves
+// (fileState.mu is held across an fstat of a host descriptor at most,
+// never a request). regularFile.posMu, a leaf too, serializes the uses
+// of a host descriptor's own offset. Only renameMu is held across a
+// request, and nothing here calls back into the VFS.
 package gofer

@@ -1,6 +1,8 @@
 package gofer
 
 import (
+	"sync"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/fs/gofer/wire"
@@ -8,12 +10,20 @@ import (
 )
 
 // regularFile is an open regular file: a host descriptor the gofer
-// opened and gave us. Reads and writes go straight to it, never through
-// the gofer.
+// opened and gave us, its own or, for a read-only open, the one shared
+// by the file's read-only opens (fdcache.go). Reads and writes go
+// straight to it, never through the gofer.
 type regularFile struct {
 	n        *inode
 	fd       int
 	writable bool
+	// shared is the shared descriptor fd belongs to; nil when fd is the
+	// file's own.
+	shared *sharedFD
+
+	// posMu serializes the uses of the host descriptor's own offset
+	// (Append, SeekData), which reads and writes never touch.
+	posMu sync.Mutex
 
 	// Guarded by n.st.mu: pins counts users of fd outside the VFS's
 	// calls (setStatOpen); released defers the close to the last unpin.
@@ -22,8 +32,11 @@ type regularFile struct {
 }
 
 // openFlagsToHost are the open(2) flags the host file is opened with.
-// The VFS keeps the offset and O_APPEND (writing at explicit offsets),
-// and has already applied O_TRUNC.
+// The VFS keeps the offset and O_APPEND, and has already applied
+// O_TRUNC. A host descriptor never has O_APPEND: the VFS asks for
+// appends one write at a time (Append), so fcntl(F_SETFL) turning
+// O_APPEND on or off takes effect at the next write, as on Linux, with
+// nothing to change on the host.
 const openFlagsToHost = unix.O_ACCMODE | unix.O_SYNC | unix.O_DSYNC | unix.O_NOATIME
 
 func (n *inode) openRegular(flags int) (*regularFile, error) {
@@ -35,7 +48,19 @@ func (n *inode) openRegular(flags int) (*regularFile, error) {
 	if writable && n.fs.readOnly {
 		return nil, unix.EROFS
 	}
-	req := wire.OpenReq{Expect: n.st.key, Flags: uint32(flags & openFlagsToHost)}
+	hostFlags := flags & openFlagsToHost
+	// A plain read-only open shares the file's read-only descriptor.
+	// Not for a name that is gone: that open fails (ENOENT) as it
+	// always has.
+	share := hostFlags == unix.O_RDONLY
+	if share && !n.deleted.Load() {
+		if sh := n.fs.c.fds.get(n.st); sh != nil {
+			f := &regularFile{n: n, fd: sh.fd, shared: sh}
+			n.st.addOpen(f)
+			return f, nil
+		}
+	}
+	req := wire.OpenReq{Expect: n.st.key, Flags: uint32(hostFlags)}
 	var a wire.Attr
 	var fd int
 	err := n.withPath(func(p string) error {
@@ -63,9 +88,30 @@ func (n *inode) openRegular(flags int) (*regularFile, error) {
 	s := n.st
 	s.mu.Lock()
 	s.attr, s.valid = h, true
+	s.mu.Unlock()
+	if share {
+		sh := n.fs.c.fds.add(s, fd)
+		f.fd, f.shared = sh.fd, sh
+	}
+	s.addOpen(f)
+	return f, nil
+}
+
+// addOpen records f among s's open files.
+func (s *fileState) addOpen(f *regularFile) {
+	s.mu.Lock()
 	s.open = append(s.open, f)
 	s.mu.Unlock()
-	return f, nil
+}
+
+// closeFD ends f's use of its descriptor: closes its own, or leaves the
+// shared one.
+func (f *regularFile) closeFD() {
+	if f.shared != nil {
+		f.n.fs.c.fds.put(f.shared)
+		return
+	}
+	unix.Close(f.fd)
 }
 
 // hostAttr returns the attributes of the host file.
@@ -118,6 +164,51 @@ func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
 	return done, nil
 }
 
+// Append implements vfs.AppendImpl: src goes at the end of the host
+// file atomically, whoever else appends to it (other descriptions, other
+// sandboxes, the host), as write(2) on an O_APPEND file does. It is
+// pwritev2(2) with RWF_APPEND at the descriptor's own offset (-1), which
+// leaves that offset at the end of the data written: end, the file
+// offset Linux leaves after an O_APPEND write. RWF_APPEND needs Linux
+// 4.16; the gofer needs 5.6 already (openat2).
+func (f *regularFile) Append(src []byte) (int, int64, error) {
+	if !f.writable {
+		return 0, 0, unix.EBADF
+	}
+	f.posMu.Lock()
+	defer f.posMu.Unlock()
+	done := 0
+	iov := [][]byte{nil}
+	for done < len(src) {
+		iov[0] = src[done:]
+		n, err := unix.Pwritev2(f.fd, iov, -1, unix.RWF_APPEND)
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 {
+			done += n
+		}
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			// The VFS moves the offset to end even on failure:
+			// the end of the file, as tmpfs says.
+			var st unix.Stat_t
+			unix.Fstat(f.fd, &st)
+			return 0, st.Size, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	end, err := unix.Seek(f.fd, 0, unix.SEEK_CUR)
+	if err != nil {
+		return done, 0, err
+	}
+	return done, end, nil
+}
+
 // Stat implements vfs.FileImpl.
 func (f *regularFile) Stat(st *unix.Stat_t) error {
 	sx, err := f.Statx(unix.STATX_BASIC_STATS, 0)
@@ -166,7 +257,7 @@ func (f *regularFile) Release() {
 	closeNow := f.pins == 0
 	s.mu.Unlock()
 	if closeNow {
-		unix.Close(f.fd)
+		f.closeFD()
 	}
 }
 
@@ -178,7 +269,7 @@ func (f *regularFile) unpin() {
 	closeNow := f.released && f.pins == 0
 	s.mu.Unlock()
 	if closeNow {
-		unix.Close(f.fd)
+		f.closeFD()
 	}
 }
 
@@ -188,6 +279,8 @@ func (f *regularFile) SeekData(off int64, whence int) (int64, error) {
 	if whence != unix.SEEK_DATA && whence != unix.SEEK_HOLE {
 		return 0, unix.EINVAL
 	}
+	f.posMu.Lock()
+	defer f.posMu.Unlock()
 	return unix.Seek(f.fd, off, whence)
 }
 

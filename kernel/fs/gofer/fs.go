@@ -45,6 +45,9 @@ type FS struct {
 	// one name, so every name sees one set of attributes.
 	linksMu sync.Mutex
 	links   map[wire.FileKey]weak.Pointer[fileState]
+
+	// seeds are attributes from listings, for Lookup (seeds.go).
+	seeds seedCache
 }
 
 // anonMinor hands out device minors (major 0) for mounts without
@@ -78,6 +81,7 @@ func (c *Client) Mount(export int, opts MountOptions) (*FS, error) {
 		devIndex: map[uint64]uint64{},
 		inoMap:   map[wire.FileKey]uint64{},
 		links:    map[wire.FileKey]weak.Pointer[fileState]{},
+		seeds:    seedCache{max: maxSeeds},
 	}
 	fs.root = &inode{fs: fs, typ: unix.S_IFDIR, st: fs.newState(&r.Root)}
 	fs.root.eofPos.Store(-1)
@@ -158,6 +162,12 @@ type fileState struct {
 	// Stat ask the host file itself, since writes change size and times
 	// without the gofer seeing them.
 	open []*regularFile
+
+	// ro is the file's shared read-only descriptor, guarded by the
+	// client's fdCache.mu (not mu): fdcache.go. roGone is set once the
+	// file has no link left: no descriptor is kept for it then.
+	ro     *sharedFD
+	roGone bool
 }
 
 // newState returns the state of the host file a describes: the one

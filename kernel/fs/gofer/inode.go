@@ -44,6 +44,11 @@ type inode struct {
 	// until the directory changes, so that the getdents(2) that finds
 	// nothing more costs no request; noEOF when unknown.
 	eofPos atomic.Int64
+	// Attributes of entries from listings, for Lookup (seeds.go),
+	// guarded by fs.seeds.mu.
+	seeds              map[string]wire.Attr
+	seedGen            uint64
+	seedPrev, seedNext *inode
 
 	// Symbolic links: the target, once read (a link never changes).
 	target atomic.Pointer[string]
@@ -477,4 +482,5 @@ var (
 	_ vfs.FileSystem   = (*FS)(nil)
 	_ vfs.FileImpl     = (*regularFile)(nil)
 	_ vfs.StatxImpl    = (*regularFile)(nil)
+	_ vfs.AppendImpl   = (*regularFile)(nil)
 )

@@ -4,8 +4,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Version is the protocol's version, checked in Hello.
-const Version = 1
+// Version is the protocol's version, checked in Hello. 2: directory
+// entries may carry attributes (ReaddirReq.Attrs).
+const Version = 2
 
 // Op is a request's operation.
 type Op uint32
@@ -107,6 +108,9 @@ func (t *Timestamp) Decode(d *Decoder) {
 		d.Fail()
 	}
 }
+
+// AttrSize is an Attr's encoded size.
+const AttrSize = 6*4 + 7*8 + 4*12
 
 // Attr is a host file's attributes (a statx record's useful part).
 type Attr struct {
@@ -239,27 +243,44 @@ func (m *PathReq) Encode(e *Encoder) { e.String(m.Path) }
 func (m *PathReq) Decode(d *Decoder) { m.Path = d.Path() }
 
 // ReaddirReq asks for a directory's entries from the host cookie Off
-// on, at most Max bytes of reply.
+// on, at most Max bytes of reply; with Attrs, each entry's attributes
+// too ("readdirplus"), as OpStat of its path would give them.
 type ReaddirReq struct {
-	Path string
-	Off  int64
-	Max  uint32
+	Path  string
+	Off   int64
+	Max   uint32
+	Attrs bool
 }
 
-func (m *ReaddirReq) Encode(e *Encoder) { e.String(m.Path); e.I64(m.Off); e.U32(m.Max) }
-func (m *ReaddirReq) Decode(d *Decoder) { m.Path = d.Path(); m.Off = d.I64(); m.Max = d.U32() }
+func (m *ReaddirReq) Encode(e *Encoder) {
+	e.String(m.Path)
+	e.I64(m.Off)
+	e.U32(m.Max)
+	e.Bool(m.Attrs)
+}
+
+func (m *ReaddirReq) Decode(d *Decoder) {
+	m.Path = d.Path()
+	m.Off = d.I64()
+	m.Max = d.U32()
+	m.Attrs = d.Bool()
+}
 
 // Dirent is one directory entry: host inode number, the cookie of the
-// position after it, its DT_* type and name.
+// position after it, its DT_* type and name, and, when HasAttr, its
+// attributes (never for "." and "..").
 type Dirent struct {
-	Ino  uint64
-	Next int64
-	Type uint8
-	Name string
+	Ino     uint64
+	Next    int64
+	Type    uint8
+	Name    string
+	HasAttr bool
+	Attr    Attr
 }
 
-// DirentSize is an entry's encoded size.
-func DirentSize(name string) int { return 8 + 8 + 1 + 2 + len(name) }
+// DirentSize is an entry's encoded size without attributes; those add
+// AttrSize.
+func DirentSize(name string) int { return 8 + 8 + 1 + 2 + len(name) + 1 }
 
 // ReaddirReply holds entries, the directory's host device (to which the
 // inode numbers belong), and whether the listing ended.
@@ -281,6 +302,10 @@ func (m *ReaddirReply) Encode(e *Encoder) {
 		e.I64(ent.Next)
 		e.U8(ent.Type)
 		e.String(ent.Name)
+		e.Bool(ent.HasAttr)
+		if ent.HasAttr {
+			ent.Attr.Encode(e)
+		}
 	}
 	e.Bool(m.EOF)
 }
@@ -302,6 +327,13 @@ func (m *ReaddirReply) Decode(d *Decoder) {
 		if !validDirentName(ent.Name) || ent.Type > unix.DT_WHT {
 			d.Fail()
 			return
+		}
+		if ent.HasAttr = d.Bool(); ent.HasAttr {
+			if ent.Name == "." || ent.Name == ".." {
+				d.Fail()
+				return
+			}
+			ent.Attr.Decode(d)
 		}
 	}
 	m.EOF = d.Bool()

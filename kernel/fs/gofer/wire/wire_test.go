@@ -56,8 +56,10 @@ func messages() []Message {
 		&a,
 		&AttachReply{Root: a, ReadOnly: true},
 		&PathReq{Path: "a/b"},
-		&ReaddirReq{Path: "d", Off: 1 << 62, Max: 4096},
-		&ReaddirReply{Dev: 3, Entries: []Dirent{{1, 2, unix.DT_DIR, "."}, {3, 4, unix.DT_REG, "x y"}}, EOF: true},
+		&ReaddirReq{Path: "d", Off: 1 << 62, Max: 4096, Attrs: true},
+		&ReaddirReply{Dev: 3, Entries: []Dirent{{Ino: 1, Next: 2, Type: unix.DT_DIR, Name: "."},
+			{Ino: 3, Next: 4, Type: unix.DT_REG, Name: "x y"},
+			{Ino: 5, Next: 6, Type: unix.DT_REG, Name: "z", HasAttr: true, Attr: a}}, EOF: true},
 		&ReadlinkReply{Target: "../../x"},
 		&OpenReq{Path: "f", Expect: FileKey{1, 2}, Flags: unix.O_RDWR},
 		&CreateReq{Dir: "d", Name: "n", Mode: unix.S_IFLNK | 0o777, UID: 5, GID: 6, Target: "/abs"},
@@ -106,6 +108,27 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestAttrSize(t *testing.T) {
+	var e Encoder
+	(&Attr{}).Encode(&e)
+	if e.Len() != AttrSize {
+		t.Errorf("an Attr encodes in %d bytes, AttrSize is %d", e.Len(), AttrSize)
+	}
+	var r ReaddirReply
+	e.Reset()
+	r.Encode(&e)
+	if e.Len()+4 != ReaddirHeaderSize {
+		t.Errorf("an empty listing encodes in %d bytes and its errno, ReaddirHeaderSize is %d", e.Len(), ReaddirHeaderSize)
+	}
+	r.Entries = []Dirent{{Name: "abc", HasAttr: true}}
+	r.Entries[0].Attr.Mode = unix.S_IFREG
+	e.Reset()
+	r.Encode(&e)
+	if e.Len()+4 != ReaddirHeaderSize+DirentSize("abc")+AttrSize {
+		t.Errorf("an entry with attributes encodes in %d bytes, want %d", e.Len()+4-ReaddirHeaderSize, DirentSize("abc")+AttrSize)
+	}
+}
+
 func TestInvalidFields(t *testing.T) {
 	for name, m := range map[string]Message{
 		"path ..":       &PathReq{Path: ".."},
@@ -118,6 +141,8 @@ func TestInvalidFields(t *testing.T) {
 		"setattr size":  &SetAttrReq{Size: -1},
 		"xattr NUL":     &XattrReq{Name: "user.\x00"},
 		"dirent ..a/b":  &ReaddirReply{Entries: []Dirent{{Name: "a/b"}}},
+		"dirent . attr": &ReaddirReply{Entries: []Dirent{{Name: ".", HasAttr: true, Attr: Attr{Mode: unix.S_IFDIR}}}},
+		"dirent attr":   &ReaddirReply{Entries: []Dirent{{Name: "a", HasAttr: true, Attr: Attr{Mode: 0o644}}}},
 		"target empty":  &ReadlinkReply{},
 		"attr no type":  &Attr{Mode: 0o644},
 		"attr nsec":     &Attr{Mode: unix.S_IFREG, Ctime: Timestamp{0, 1e9}},
