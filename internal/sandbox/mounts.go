@@ -96,7 +96,7 @@ func newFileSystems(mf *memfile.File, rootDir string, overlayRoot bool, volumes 
 	if err != nil {
 		return nil, fmt.Errorf("starting the gofer: %w", err)
 	}
-	client, err := g.Client(goferfs.ClientOptions{})
+	client, err := g.Client(goferfs.ClientOptions{MemoryFile: mf})
 	if err != nil {
 		g.Close()
 		return nil, err

@@ -14,6 +14,9 @@ type CloneOptions struct {
 	ChildTID   uintptr
 	TLS        uintptr
 	ExitSignal unix.Signal
+	// Pidfd, with CLONE_PIDFD, receives the new process (or thread)
+	// before it runs, with Kernel.mu held.
+	Pidfd func(*PidfdTarget)
 }
 
 // Clone flags. Linux: include/uapi/linux/sched.h.
@@ -59,17 +62,12 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		f&CLONE_THREAD != 0 && f&CLONE_SIGHAND == 0,
 		f&CLONE_SIGHAND != 0 && f&CLONE_VM == 0,
 		f&CLONE_SIGHAND != 0 && f&CLONE_CLEAR_SIGHAND != 0,
-		f&CLONE_PIDFD != 0 && f&CLONE_DETACHED != 0,
-		f&CLONE_THREAD != 0 && f&CLONE_PIDFD != 0:
+		f&CLONE_PIDFD != 0 && f&CLONE_DETACHED != 0:
 		return 0, unix.EINVAL
 	case f&cloneNamespaces != 0:
 		// New namespaces inside the sandbox are not offered yet; a
 		// container without CAP_SYS_ADMIN gets the same answer.
 		return 0, unix.EPERM
-	case f&CLONE_PIDFD != 0:
-		// pidfds arrive with the IPC work; callers (Go's os/exec) fall
-		// back without them.
-		return 0, unix.EINVAL
 	case f&CLONE_INTO_CGROUP != 0:
 		return 0, unix.EINVAL
 	}
@@ -150,6 +148,7 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		exitSignal:  o.ExitSignal,
 	}
 	child.creds.Groups = append([]uint32(nil), t.creds.Groups...)
+	child.sysvsem = t.cloneSysVSem(f&CLONE_SYSVSEM != 0)
 	if f&CLONE_FS != 0 {
 		child.fs = t.fs
 	} else {
@@ -182,6 +181,9 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 	}
 	k.inheritLocked(t, child, f&CLONE_THREAD == 0)
 	k.tasks[tid] = child
+	if f&CLONE_PIDFD != 0 && o.Pidfd != nil {
+		o.Pidfd(newPidfdTargetLocked(child.tg, threadOf(child, f)))
+	}
 	if f&CLONE_VFORK != 0 {
 		child.vforkDone = make(chan struct{})
 	}

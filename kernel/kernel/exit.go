@@ -53,6 +53,7 @@ func (t *Task) exitThread() {
 	if fds != nil {
 		fds.DecRef()
 	}
+	t.exitSysVSem()
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -72,6 +73,7 @@ func (t *Task) exitThread() {
 	if len(tg.tasks) == 0 {
 		k.groupExitedLocked(tg)
 	}
+	tg.pidfdThreadExitedLocked(t)
 }
 
 // exitMemory does what a dying thread owes its address space: the robust
@@ -202,6 +204,7 @@ func (k *Kernel) reapLocked(tg *ThreadGroup) {
 	if tg == k.initTG {
 		k.initDone()
 	}
+	tg.pidfdReapedLocked()
 }
 
 // errExitGroup is returned by exit and exit_group to stop the task loop.

@@ -80,6 +80,8 @@ type Kernel struct {
 	fileLocks lock.Table
 	// vvar is the vDSO's data page (vvar.go), set by Run.
 	vvar *vvar
+	// ipc is the sandbox's IPC namespace (ipc.go).
+	ipc ipcNamespace
 }
 
 // FileLocks returns the sandbox's advisory lock table.

@@ -138,6 +138,8 @@ type Task struct {
 	// futexExited is set once the thread gave up its futexes: a PI
 	// owner that is exiting no longer counts as alive.
 	futexExited atomic.Bool
+	// sysvsem is the semaphore undo list the task shares (ipc.go).
+	sysvsem *sysvSem
 }
 
 // FutexAlive reports whether tid is a thread that may own a PI futex.

@@ -68,6 +68,10 @@ type ThreadGroup struct {
 	nice        int32
 	personality uint32
 	taskSched   map[*Task]*taskSched
+
+	// pidfd is the exit state pidfds poll (pidfd.go): atomics and a
+	// queue of its own, readable without Kernel.mu.
+	pidfd pidfdHub
 }
 
 // ProcessGroup is a job: processes signalled together.

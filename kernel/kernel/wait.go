@@ -22,9 +22,11 @@ const (
 
 // WaitTarget says which children a wait considers.
 type WaitTarget struct {
-	// Kind is P_ALL (0), P_PID (1) or P_PGID (2).
+	// Kind is P_ALL (0), P_PID (1), P_PGID (2) or P_PIDFD (3).
 	Kind int
 	ID   int32
+	// Process is P_PIDFD's child (nil: none).
+	Process *ThreadGroup
 }
 
 // WaitResult is what a wait found.
@@ -114,6 +116,10 @@ func (t *Task) waitMatchesLocked(c *ThreadGroup, target WaitTarget, options int)
 			id = t.tg.pgrp.id
 		}
 		if c.pgrp == nil || c.pgrp.id != id {
+			return false
+		}
+	case 3: // P_PIDFD
+		if c != target.Process {
 			return false
 		}
 	}

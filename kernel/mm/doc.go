@@ -20,9 +20,13 @@
 // kernel copy) populates the 2 MiB-aligned chunk around it. For a tmpfs
 // file (vfs.Mappable) the chunk is the file's own memory-file pages, with
 // references of the vma's own: shared for MAP_SHARED, so read(2), write(2)
-// and every mapping see one another, copy-on-write for MAP_PRIVATE. Other
-// files are copied into private memory, read with MM.mu not held (a read
-// may block). Pages wholly past the end of the file stay pending and an
+// and every mapping see one another, copy-on-write for MAP_PRIVATE. A
+// host file's page cache (vfs.CachedMappable, the gofer's) is mapped the
+// same way for MAP_SHARED only (filling it reads the host file, under
+// MM.mu), and msync(MS_SYNC) asks it to write back. Other files, and
+// private mappings of a cache, are copied into private memory, read with
+// MM.mu not held (a read may block). Pages wholly past the end of the
+// file stay pending and an
 // access there is SIGBUS. When a file loses pages (truncate, hole punch),
 // it calls InvalidateMapping: the vmas mapping them become pending again.
 //

@@ -288,7 +288,10 @@ func (mm *MM) lockFor(addr uintptr, n int, need int, write bool) (unlock func())
 
 // Msync implements msync(2). Memory-file pages need no writing back (the
 // file systems that map them keep their data there), so it checks its
-// arguments and that the range is mapped (ENOMEM otherwise).
+// arguments and that the range is mapped (ENOMEM otherwise), except for
+// shared mappings of a vfs.CachedMappable (a host file's cache): with
+// MS_SYNC their part of the range is written back (SyncMapping), with
+// MM.mu not held. MS_ASYNC does nothing, as on Linux since 2.6.19.
 // Linux: mm/msync.c.
 func (mm *MM) Msync(addr, length uintptr, flags int) error {
 	if flags&^(unix.MS_ASYNC|unix.MS_INVALIDATE|unix.MS_SYNC) != 0 || addr%PageSize != 0 ||
@@ -306,9 +309,38 @@ func (mm *MM) Msync(addr, length uintptr, flags int) error {
 		return unix.ENOMEM
 	}
 	mm.mu.RLock()
-	defer mm.mu.RUnlock()
 	if !mm.coveredLocked(addr, end) {
+		mm.mu.RUnlock()
 		return unix.ENOMEM
 	}
-	return nil
+	type fileSync struct {
+		m          vfs.CachedMappable
+		file       *vfs.File
+		start, end uint64
+	}
+	var syncs []fileSync
+	for i := mm.findLocked(addr); flags&unix.MS_SYNC != 0 && i < len(mm.vmas) && mm.vmas[i].start < end; i++ {
+		v := mm.vmas[i]
+		cm, ok := v.mappable.(vfs.CachedMappable)
+		if !ok || !v.shared {
+			continue
+		}
+		s := v.fileOff + uint64(max(v.start, addr)-v.start)
+		e := v.fileOff + uint64(min(v.end, end)-v.start)
+		if n := len(syncs); n > 0 && syncs[n-1].m == cm && syncs[n-1].end == s {
+			syncs[n-1].end = e // one vma split where its pages were populated
+			continue
+		}
+		v.file.IncRef() // the file stays open until written back
+		syncs = append(syncs, fileSync{cm, v.file, s, e})
+	}
+	mm.mu.RUnlock()
+	var err error
+	for _, s := range syncs {
+		if e := s.m.SyncMapping(s.start, s.end); e != nil && err == nil {
+			err = e
+		}
+		s.file.DecRef()
+	}
+	return err
 }

@@ -394,6 +394,9 @@ type MappingInfo struct {
 	Start, End uintptr
 	Prot       int  // PROT_* bits
 	Shared     bool // MAP_SHARED ('s'), else private ('p')
+	// MaxProt bounds what mprotect may give the mapping (Linux's
+	// VM_MAY* bits): file seals ask whether a shared mapping may write.
+	MaxProt int
 	// Offset is the file offset of Start; 0 for anonymous memory.
 	Offset uint64
 	// File is the mapped file; nil for anonymous memory (a shared one is
@@ -417,13 +420,13 @@ func (mm *MM) Mappings() []MappingInfo {
 	for _, v := range mm.vmas {
 		if n := len(out); n > 0 {
 			p := &out[n-1]
-			if p.End == v.start && p.Prot == v.prot && p.Shared == v.shared && p.Name == v.name && p.File == v.file &&
+			if p.End == v.start && p.Prot == v.prot && p.MaxProt == v.maxProt && p.Shared == v.shared && p.Name == v.name && p.File == v.file &&
 				(v.file != nil && p.Offset+uint64(p.End-p.Start) == v.fileOff || v.file == nil && !v.shared) {
 				p.End = v.end
 				continue
 			}
 		}
-		out = append(out, MappingInfo{Start: v.start, End: v.end, Prot: v.prot, Shared: v.shared,
+		out = append(out, MappingInfo{Start: v.start, End: v.end, Prot: v.prot, MaxProt: v.maxProt, Shared: v.shared,
 			Offset: v.fileOff, File: v.file, Name: v.name})
 	}
 	return out

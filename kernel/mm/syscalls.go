@@ -82,6 +82,9 @@ func (mm *MM) Mmap(o MmapOpts) (uintptr, error) {
 		var mappable vfs.Mappable
 		if mi, ok := o.File.Impl.(vfs.MappableImpl); ok {
 			mappable = mi.Mappable()
+			if _, cached := mappable.(vfs.CachedMappable); cached && !o.Shared {
+				mappable = nil // a private mapping of a cache is a copy
+			}
 		}
 		mm.newFileVMALocked(addr, addr+length, o.Prot, o.MaxProt, o.Shared, o.Name, o.File, o.Offset, mappable)
 		return addr, nil

@@ -21,6 +21,9 @@ func Clone(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if o.ExitSignal != 0 && !kernel.ValidSignal(int(o.ExitSignal)) {
 		return 0, unix.EINVAL
 	}
+	if flags&kernel.CLONE_PIDFD != 0 {
+		return cloneWithPidfd(t, o, o.ParentTID) // clone's pidfd goes where parent_tid points
+	}
 	tid, err := t.Clone(o)
 	return uintptr(tid), err
 }
@@ -96,6 +99,9 @@ func Clone3(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	}
 	if ca.Stack != 0 {
 		o.Stack = uintptr(ca.Stack + ca.StackSize) // the stack grows down
+	}
+	if ca.Flags&kernel.CLONE_PIDFD != 0 {
+		return cloneWithPidfd(t, o, uintptr(ca.PidFD))
 	}
 	tid, err := t.Clone(o)
 	return uintptr(tid), err

@@ -105,11 +105,12 @@ func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // mappings need a mount without noexec (EPERM); only regular files map
 // (ENODEV), and /dev/zero, which maps anonymous memory.
 //
-// A MAP_SHARED mapping of a tmpfs file (vfs.MappableImpl) maps the file's
-// pages. Other files (the host's, through the gofer) have no pages in the
-// memory file yet: a MAP_SHARED mapping of one is a copy, which is the
-// same thing as long as nobody writes, so it may never get PROT_WRITE
-// (ENODEV at mmap, EACCES at mprotect).
+// A MAP_SHARED mapping of a vfs.MappableImpl maps the file's pages: a
+// tmpfs file's own, or the page cache of a host file served by the gofer
+// (kernel/fs/gofer/pagecache.go). Other files have no pages in the
+// memory file: a MAP_SHARED mapping of one is a copy, which is the same
+// thing as long as nobody writes, so it may never get PROT_WRITE (ENODEV
+// at mmap, EACCES at mprotect).
 func fileMapping(f *vfs.File, opts *mm.MmapOpts, off int64) error {
 	if off < 0 {
 		return unix.EOVERFLOW // Linux: mm/mmap.c, file_mmap_ok()
@@ -148,6 +149,9 @@ func fileMapping(f *vfs.File, opts *mm.MmapOpts, off int64) error {
 			return unix.ENODEV
 		}
 		maxProt &^= unix.PROT_WRITE
+	}
+	if err := sealedMapping(f, opts.Shared, opts.Prot, &maxProt); err != nil {
+		return err
 	}
 	opts.File, opts.Offset, opts.MaxProt = f, uint64(off), maxProt
 	if pi, ok := f.Impl.(vfs.PathImpl); ok {

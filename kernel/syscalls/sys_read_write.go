@@ -37,6 +37,10 @@ func Write(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	}
 	defer f.DecRef()
 	count := clampCount(a.Size(2))
+	// A socket sends even nothing: an empty datagram.
+	if n, ok, err := socketWritev(t, f, []abi.Iovec{{Base: uint64(a.Pointer(1)), Len: uint64(count)}}); ok {
+		return n, err
+	}
 	if count == 0 {
 		if !f.Writable() {
 			return 0, unix.EBADF
@@ -51,6 +55,9 @@ func Write(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // or end-of-file arrives; a signal interrupts the wait (ERESTARTSYS).
 // A terminal's slave first applies job control (tty.JobControlled).
 func readFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	if n, ok, err := socketReadv(t, f, iovs); ok {
+		return n, err
+	}
 	if jc, ok := f.Impl.(tty.JobControlled); ok {
 		if err := jc.BeginRead(t, f.NonBlocking()); err != nil {
 			return 0, err
@@ -124,6 +131,9 @@ func bounceRead(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (int, error) {
 // needed; EPIPE also raises SIGPIPE. A terminal's slave first applies
 // job control (tty.JobControlled). Linux: fs/pipe.c, pipe_write().
 func writeFile(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, error) {
+	if n, ok, err := socketWritev(t, f, iovs); ok {
+		return n, err
+	}
 	defer removePrivs(t, f)
 	if jc, ok := f.Impl.(tty.JobControlled); ok {
 		if err := jc.BeginWrite(t); err != nil {
@@ -446,7 +456,7 @@ func Fallocate(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if !ok {
 		return 0, unix.EOPNOTSUPP
 	}
-	return 0, al.Fallocate(mode, off, length)
+	return 0, f.NotifyModify(al.Fallocate(mode, off, length))
 }
 
 // Fadvise64 implements posix_fadvise(2): advice is a hint the kernel's

@@ -24,7 +24,7 @@ func durationTimeval(d int64) [2]int64 { return [2]int64{d / 1e9, d % 1e9 / 1e3}
 
 // Wait4 implements wait4(2). Linux: kernel/exit.c, kernel_wait4().
 func Wait4(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	pid, statusAddr, options, rusageAddr := a.Int(0), a.Pointer(1), int(a.Int(2)), a.Pointer(3)
+	pid, statusAddr, options, rusageAddr := a.Int(0), a.Pointer(1), int(a.Uint(2)), a.Pointer(3)
 	if options&^(kernel.WNOHANG|kernel.WSTOPPED|kernel.WCONTINUED|kernel.WNOTHREAD|kernel.WALL|kernel.WCLONE) != 0 {
 		return 0, unix.EINVAL
 	}
@@ -62,12 +62,13 @@ func Wait4(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Waitid implements waitid(2).
 func Waitid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	idtype, id, infop, options, rusageAddr := a.Int(0), a.Int(1), a.Pointer(2), int(a.Int(3)), a.Pointer(4)
+	idtype, id, infop, options, rusageAddr := a.Int(0), a.Int(1), a.Pointer(2), int(a.Uint(3)), a.Pointer(4)
 	if options&^(kernel.WNOHANG|kernel.WSTOPPED|kernel.WEXITED|kernel.WCONTINUED|kernel.WNOWAIT|kernel.WNOTHREAD|kernel.WALL|kernel.WCLONE) != 0 ||
 		options&(kernel.WEXITED|kernel.WSTOPPED|kernel.WCONTINUED) == 0 {
 		return 0, unix.EINVAL
 	}
 	var target kernel.WaitTarget
+	eagain := false
 	switch idtype {
 	case unix.P_ALL:
 		target = kernel.WaitTarget{Kind: 0}
@@ -81,13 +82,25 @@ func Waitid(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 		target = kernel.WaitTarget{Kind: 2, ID: id}
+	case unix.P_PIDFD:
+		var nonblock bool
+		var err error
+		if target, nonblock, err = pidfdWaitTarget(t, id); err != nil {
+			return 0, err
+		}
+		if nonblock && options&kernel.WNOHANG == 0 {
+			options |= kernel.WNOHANG
+			eagain = true
+		}
 	default:
-		// P_PIDFD arrives with pidfds.
 		return 0, unix.EINVAL
 	}
 	res, err := t.Wait(target, options)
 	if err != nil {
 		return 0, err
+	}
+	if res == nil && eagain {
+		return 0, unix.EAGAIN
 	}
 	if infop != 0 {
 		var info arch.SignalInfo

@@ -75,6 +75,10 @@ type File struct {
 	// locks, once set, tells the lock layer about closes.
 	locks atomic.Pointer[LockHooks]
 
+	// notifyCounted says the open was counted for inotify (notify.go),
+	// so that its last close is too.
+	notifyCounted bool
+
 	// mu guards offset and flags.
 	mu     sync.Mutex
 	offset int64
@@ -124,6 +128,9 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference, releasing the file on the last one.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		if f.notifyCounted || f.notifying() {
+			f.notifyClose()
+		}
 		if h := f.locks.Load(); h != nil {
 			h.Released()
 		}
@@ -164,6 +171,10 @@ func (f *File) Writable() bool {
 // implementation's reader and does the copying (so reads can go straight
 // into application memory).
 func (f *File) Read(fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
+	return f.accessed(f.read(fill))
+}
+
+func (f *File) read(fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
 	if !f.Readable() || f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
@@ -186,6 +197,10 @@ func (f *File) Read(fill func(read func(dst []byte) (int, error)) (int, error)) 
 // Pread reads at off without moving the file offset.
 // Linux: fs/read_write.c, ksys_pread64(): ESPIPE before EBADF.
 func (f *File) Pread(off int64, fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
+	return f.accessed(f.pread(off, fill))
+}
+
+func (f *File) pread(off int64, fill func(read func(dst []byte) (int, error)) (int, error)) (int, error) {
 	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
@@ -210,6 +225,10 @@ func (f *File) Pread(off int64, fill func(read func(dst []byte) (int, error)) (i
 
 // Write writes at the file offset (or the end with O_APPEND), advancing it.
 func (f *File) Write(drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
+	return f.modified(f.write(drain))
+}
+
+func (f *File) write(drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
 	if !f.Writable() || f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
@@ -244,6 +263,10 @@ func (f *File) Write(drain func(write func(src []byte) (int, error)) (int, error
 
 // Pwrite writes at off without moving the file offset.
 func (f *File) Pwrite(off int64, drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
+	return f.modified(f.pwrite(off, drain))
+}
+
+func (f *File) pwrite(off int64, drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
 	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
@@ -287,7 +310,7 @@ func (f *File) AppendAt(drain func(write func(src []byte) (int, error)) (int, er
 	if !f.positional() {
 		return 0, unix.ESPIPE
 	}
-	return f.appendAtEnd(drain)
+	return f.modified(f.appendAtEnd(drain))
 }
 
 func (f *File) appendAtEnd(drain func(write func(src []byte) (int, error)) (int, error)) (int, error) {
@@ -375,6 +398,14 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 
 // Getdents reads directory entries at the file offset.
 func (f *File) Getdents(dst []byte) (int, error) {
+	n, err := f.getdents(dst)
+	if err == nil && f.notifying() {
+		f.notifyIO(unix.IN_ACCESS) // every call, as Linux's iterate_dir()
+	}
+	return n, err
+}
+
+func (f *File) getdents(dst []byte) (int, error) {
 	if f.Flags()&unix.O_PATH != 0 {
 		return 0, unix.EBADF
 	}
@@ -453,4 +484,20 @@ type FallocateImpl interface {
 // and SEEK_HOLE from off.
 type SeekDataImpl interface {
 	SeekData(off int64, whence int) (int64, error)
+}
+
+// accessed and modified report a read (IN_ACCESS) or write (IN_MODIFY)
+// that moved bytes to inotify (notify.go), and pass its result on.
+func (f *File) accessed(n int, err error) (int, error) {
+	if n > 0 && f.notifying() {
+		f.notifyIO(unix.IN_ACCESS)
+	}
+	return n, err
+}
+
+func (f *File) modified(n int, err error) (int, error) {
+	if n > 0 && f.notifying() {
+		f.notifyIO(unix.IN_MODIFY)
+	}
+	return n, err
 }

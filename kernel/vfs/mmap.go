@@ -50,3 +50,20 @@ type MappingSpace interface {
 	// them, calls MapPages.
 	InvalidateMapping(m Mappable, start, end uint64)
 }
+
+// CachedMappable is a Mappable whose pages cache a file kept elsewhere
+// (a host file served by the gofer), for MAP_SHARED mappings only: a
+// private mapping of it is a copy read through the file, as for a file
+// that is not Mappable, so that a file mapped only privately (a shared
+// library) gets no cache. Stores through a mapping change the cached
+// pages without the file system seeing them; the file system writes
+// them back at the latest when the last mapping or the last writer goes,
+// and at fsync(2).
+type CachedMappable interface {
+	Mappable
+	// SyncMapping writes the file's cached bytes [start, end) (page
+	// aligned offsets) that mappings may have changed back to the file
+	// and waits until they are durable: msync(2) with MS_SYNC. It may
+	// block (host I/O): the caller holds none of its locks.
+	SyncMapping(start, end uint64) error
+}

@@ -34,6 +34,9 @@ type Mount struct {
 	parent *Mount
 	point  *Dentry
 	ns     *MountNamespace
+
+	// vfs is the VFS the mount belongs to, for its files' inotify events.
+	vfs *VFS
 }
 
 // Flags returns the mount's MS_* flags.
@@ -95,6 +98,9 @@ type VFS struct {
 	devices    map[deviceKey]DeviceOpener
 	fifoOpener FIFOOpener
 	fsTypes    map[string]FileSystemType
+
+	// notify holds the inotify watches (notify.go).
+	notify notifyTable
 }
 
 // New returns an empty VFS.
@@ -103,7 +109,7 @@ func New() *VFS {
 }
 
 func (v *VFS) newMount(fs FileSystem, root *Dentry, source string, flags uint32) *Mount {
-	m := &Mount{ID: int(v.lastMountID.Add(1)), fs: fs, root: root, source: source}
+	m := &Mount{ID: int(v.lastMountID.Add(1)), fs: fs, root: root, source: source, vfs: v}
 	m.flags.Store(flags & mountFlagsMask)
 	v.fsMu.Lock()
 	v.fsMounts[fs]++
@@ -120,6 +126,7 @@ func (v *VFS) dropMount(m *Mount) {
 	}
 	v.fsMu.Unlock()
 	if last {
+		v.notifyUnmount(m.fs)
 		m.fs.Release()
 	}
 }

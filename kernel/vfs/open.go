@@ -161,6 +161,7 @@ func (v *VFS) openPath(ctx *Context, p Path, flags int, created bool) (*File, er
 	if typ == unix.S_IFREG && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
 		f.setIDBits.Store(true)
 	}
+	v.notifyOpen(f, flags&unix.O_TRUNC != 0 && typ == unix.S_IFREG && !created)
 	return f, nil
 }
 
@@ -289,6 +290,7 @@ func (v *VFS) createChild(ctx *Context, dir Path, last string, flags int, mode u
 		return Path{}, false, err
 	}
 	d.setChildLocked(last, c)
+	v.notifyCreate(d, last, c)
 	return Path{dir.Mount, c}, true, nil
 }
 
@@ -372,6 +374,21 @@ func (v *VFS) openTmpfile(ctx *Context, start Path, name string, flags int, mode
 		return nil, err
 	}
 	return NewFileAt(impl, flags&fileFlagsKept|unix.O_TMPFILE|OLargefile, p), nil
+}
+
+// OpenUnlinked opens inode, a regular file without a link made by the
+// file system mounted at dir (TmpfileInode), as a file whose name is
+// already gone: memfd_create's files, which /proc/[pid]/fd shows as
+// "/memfd:NAME (deleted)". name is never entered in dir, so any string
+// will do, and linkat cannot name the file.
+func (v *VFS) OpenUnlinked(ctx *Context, dir Path, name string, inode Inode, flags int) (*File, error) {
+	d := &Dentry{inode: inode, typ: unix.S_IFREG, name: name, parent: dir.Dentry}
+	d.dead.Store(true)
+	impl, err := inode.Open(ctx, flags)
+	if err != nil {
+		return nil, err
+	}
+	return NewFileAt(impl, flags&fileFlagsKept|OLargefile, Path{dir.Mount, d}), nil
 }
 
 // TmpfileInode is implemented by directories that can make unnamed

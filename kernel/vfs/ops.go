@@ -78,6 +78,7 @@ func (v *VFS) create(ctx *Context, start Path, name string, allowTrailing bool, 
 		return err
 	}
 	dir.Dentry.setChildLocked(last, c)
+	v.notifyCreate(dir.Dentry, last, c)
 	return nil
 }
 
@@ -130,9 +131,6 @@ func (v *VFS) Link(ctx *Context, old Path, start Path, name string) error {
 	if old.Dentry.IsDir() {
 		return unix.EPERM
 	}
-	if old.Dentry.Dead() && !old.Dentry.linkable {
-		return unix.ENOENT
-	}
 	dir, di, last, trailing, err := v.lockedParent(ctx, start, name, 0)
 	if err != nil {
 		return err
@@ -154,6 +152,9 @@ func (v *VFS) Link(ctx *Context, old Path, start Path, name string) error {
 	if dir.Mount != old.Mount {
 		return unix.EXDEV
 	}
+	if old.Dentry.Dead() && !old.Dentry.linkable {
+		return unix.ENOENT // Linux: fs/namei.c, vfs_link(): i_nlink 0
+	}
 	if err := v.mayCreate(ctx, dir); err != nil {
 		return err
 	}
@@ -173,6 +174,7 @@ func (v *VFS) Link(ctx *Context, old Path, start Path, name string) error {
 	}
 	c := &Dentry{inode: old.Dentry.inode, typ: old.Dentry.typ, name: last, parent: dir.Dentry}
 	dir.Dentry.setChildLocked(last, c)
+	v.notifyLink(dir.Dentry, last, old.Dentry)
 	return nil
 }
 
@@ -237,6 +239,7 @@ func (v *VFS) remove(ctx *Context, start Path, name string, isDir bool) error {
 	}
 	child.dead.Store(true)
 	delete(dir.Dentry.children, last)
+	v.notifyRemove(ctx, dir.Dentry, last, child)
 	return nil
 }
 
@@ -361,6 +364,7 @@ func (v *VFS) Rename(ctx *Context, oldStart Path, oldName string, newStart Path,
 	if err := oldDI.Rename(ctx, oldLast, newDI, newLast, flags); err != nil {
 		return err
 	}
+	defer v.notifyRename(ctx, oldDir.Dentry, oldLast, newDir.Dentry, newLast, src, dst, exchange) // after treeMu's unlock
 
 	v.treeMu.Lock()
 	defer v.treeMu.Unlock()
@@ -412,7 +416,7 @@ func (v *VFS) setStat(ctx *Context, p Path, attr *SetAttr) error {
 	if !ok {
 		return unix.EPERM
 	}
-	return ss.SetStat(ctx, attr)
+	return v.notified(p, attrEvents(attr.Mask), ss.SetStat(ctx, attr))
 }
 
 // Chmod implements fchmodat(2). Linux: fs/open.c, chmod_common();

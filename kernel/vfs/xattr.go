@@ -81,7 +81,7 @@ func (v *VFS) SetXattr(ctx *Context, p Path, name string, value []byte, flags in
 	if err != nil {
 		return err
 	}
-	return xi.SetXattr(ctx, name, value, flags)
+	return v.notified(p, unix.IN_ATTRIB, xi.SetXattr(ctx, name, value, flags))
 }
 
 // RemoveXattr implements removexattr(2).
@@ -90,7 +90,7 @@ func (v *VFS) RemoveXattr(ctx *Context, p Path, name string) error {
 	if err != nil {
 		return err
 	}
-	return xi.RemoveXattr(ctx, name)
+	return v.notified(p, unix.IN_ATTRIB, xi.RemoveXattr(ctx, name))
 }
 
 // ListXattr implements listxattr(2): the names the caller may see.

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/fs/gofer/wire"
+	"magawa/kernel/memfile"
 )
 
 // ClientOptions tune a Client.
@@ -24,6 +25,11 @@ type ClientOptions struct {
 	// longer open, for opening them again without a request
 	// (fdcache.go); zero means 256, negative none.
 	IdleFDs int
+	// MemoryFile is the kernel's memory file, where a file mapped
+	// MAP_SHARED has its pages cached (pagecache.go). Without it, files
+	// are not mappable shared (as files the kernel cannot map, they
+	// get copies, read-only).
+	MemoryFile *memfile.File
 }
 
 // Client is the connection to one gofer: its control channel and a pool
@@ -53,6 +59,9 @@ type Client struct {
 
 	// fds are the shared read-only descriptors of every export's files.
 	fds fdCache
+
+	// mf is ClientOptions.MemoryFile.
+	mf *memfile.File
 }
 
 // channel is one socket with its buffers; it serves one request at a
@@ -87,7 +96,7 @@ func NewClient(fd int, opts ClientOptions) (*Client, error) {
 	case opts.IdleFDs < 0:
 		opts.IdleFDs = 0
 	}
-	c := &Client{timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxChannels)}
+	c := &Client{timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxChannels), mf: opts.MemoryFile}
 	c.fds.max = opts.IdleFDs
 	c.ctlFD.Store(-1)
 	ctl, err := c.newChannelFD(fd)

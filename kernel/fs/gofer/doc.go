@@ -46,6 +46,14 @@
 // FIFOs, sockets and device nodes are served by the VFS from its
 // registries; device nodes are never created on the host.
 //
+// Shared mappings. A file mapped MAP_SHARED gets a page cache in the
+// kernel's memory file (ClientOptions.MemoryFile) for as long as it is
+// mapped: every mapping maps its pages, and read(2) and write(2) go
+// through it (writes also straight on to the host file), so all agree;
+// what stores through mappings change is written back at msync(MS_SYNC),
+// fsync(2), the last munmap and the last close of a writer
+// (pagecache.go). Private mappings are copies, as without the cache.
+//
 // Trust. The gofer may be dead or hostile: every reply is validated
 // (lengths, counts, names, file types, errnos in Linux's range, exactly
 // the descriptors expected, and a received file must be the regular file
@@ -56,14 +64,20 @@
 // Requests are not interrupted by signals: a task waits for its reply or
 // the timeout (vfs.Context.Block is not used yet).
 //
-// Locking: FS.renameMu is held for reading by every request that sends a
-// path, from building the path to the reply, and for writing by Rename
-// (across its request) and while names change after an unlink or link.
+// Locking: fileState.cacheMu (the page cache, pagecache.go) comes
+// first, after mm's MM.mu (held by mm's calls of MapPages, AddMapping
+// and RemoveMapping, and by read(2) and write(2) into application
+// memory) and before every lock below; it is held across host I/O on
+// donated descriptors and across a truncation's request. FS.renameMu is
+// held for reading by every request that sends a path, from building
+// the path to the reply, and for writing by Rename (across its request)
+// and while names change after an unlink or link.
 // It comes before FS.seeds.mu, which comes before inode.childMu, and
 // before the Client's locks (ctlMu → mu); fileState.mu, FS.inoMu,
 // FS.linksMu and Client.fds.mu (the shared descriptors) are leaves
 // (fileState.mu is held across an fstat of a host descriptor at most,
 // never a request). regularFile.posMu, a leaf too, serializes the uses
-// of a host descriptor's own offset. Only renameMu is held across a
-// request, and nothing here calls back into the VFS.
+// of a host descriptor's own offset. Only renameMu and cacheMu are held
+// across a request, and nothing here calls back into the VFS; the page
+// cache calls vfs.MappingSpace.InvalidateMapping with no lock held.
 package gofer

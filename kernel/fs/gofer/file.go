@@ -14,9 +14,9 @@ import (
 // by the file's read-only opens (fdcache.go). Reads and writes go
 // straight to it, never through the gofer.
 type regularFile struct {
-	n        *inode
-	fd       int
-	writable bool
+	n                  *inode
+	fd                 int
+	readable, writable bool
 	// shared is the shared descriptor fd belongs to; nil when fd is the
 	// file's own.
 	shared *sharedFD
@@ -55,7 +55,7 @@ func (n *inode) openRegular(flags int) (*regularFile, error) {
 	share := hostFlags == unix.O_RDONLY
 	if share && !n.deleted.Load() {
 		if sh := n.fs.c.fds.get(n.st); sh != nil {
-			f := &regularFile{n: n, fd: sh.fd, shared: sh}
+			f := &regularFile{n: n, fd: sh.fd, readable: true, shared: sh}
 			n.st.addOpen(f)
 			return f, nil
 		}
@@ -72,7 +72,7 @@ func (n *inode) openRegular(flags int) (*regularFile, error) {
 	if err != nil {
 		return nil, notStale(err)
 	}
-	f := &regularFile{n: n, fd: fd, writable: writable}
+	f := &regularFile{n: n, fd: fd, readable: acc != unix.O_WRONLY, writable: writable}
 	// Trust but verify: the descriptor must be this very file, regular,
 	// opened as asked.
 	h, err := f.hostAttr()
@@ -123,8 +123,17 @@ func (f *regularFile) hostAttr() (wire.Attr, error) {
 	return wire.AttrFromStatx(&sx), nil
 }
 
-// ReadAt implements vfs.FileImpl.
+// ReadAt implements vfs.FileImpl: from the host file, or through the
+// page cache while the file is mapped shared (pagecache.go).
 func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
+	if s := f.n.st; s.mf != nil {
+		s.cacheMu.RLock()
+		if c := s.cache.Load(); c != nil {
+			defer s.cacheMu.RUnlock()
+			return c.readLocked(f.fd, dst, off)
+		}
+		s.cacheMu.RUnlock()
+	}
 	for {
 		n, err := unix.Pread(f.fd, dst, off)
 		if err == unix.EINTR {
@@ -137,11 +146,24 @@ func (f *regularFile) ReadAt(dst []byte, off int64) (int, error) {
 	}
 }
 
-// WriteAt implements vfs.FileImpl.
+// WriteAt implements vfs.FileImpl: to the host file, and to the page
+// cache too while the file is mapped shared.
 func (f *regularFile) WriteAt(src []byte, off int64) (int, error) {
 	if !f.writable {
 		return 0, unix.EBADF
 	}
+	c, unlock := f.n.st.lockWrite()
+	defer unlock()
+	n, err := f.pwrite(src, off)
+	if c != nil && n > 0 {
+		c.wroteLocked(src[:n], off)
+	}
+	return n, err
+}
+
+// pwrite writes src at off to the host file: all of it, or what could
+// be written before an error.
+func (f *regularFile) pwrite(src []byte, off int64) (int, error) {
 	done := 0
 	for done < len(src) {
 		n, err := unix.Pwrite(f.fd, src[done:], off+int64(done))
@@ -175,6 +197,8 @@ func (f *regularFile) Append(src []byte) (int, int64, error) {
 	if !f.writable {
 		return 0, 0, unix.EBADF
 	}
+	c, unlock := f.n.st.lockWrite()
+	defer unlock()
 	f.posMu.Lock()
 	defer f.posMu.Unlock()
 	done := 0
@@ -203,6 +227,13 @@ func (f *regularFile) Append(src []byte) (int, int64, error) {
 		}
 	}
 	end, err := unix.Seek(f.fd, 0, unix.SEEK_CUR)
+	if c != nil && done > 0 {
+		start := c.size.Load() // where it went if nobody else appended
+		if err == nil {
+			start = end - int64(done)
+		}
+		c.wroteLocked(src[:done], start)
+	}
 	if err != nil {
 		return done, 0, err
 	}
@@ -228,6 +259,9 @@ func (f *regularFile) Statx(mask uint32, syncFlags int) (unix.Statx_t, error) {
 		return unix.Statx_t{}, err
 	}
 	a := wire.AttrFromStatx(&sx)
+	if c := f.n.st.cache.Load(); c != nil {
+		a.Size = uint64(c.size.Load())
+	}
 	if f.writable {
 		f.n.st.set(&a)
 	}
@@ -239,8 +273,17 @@ func (f *regularFile) Seekable() bool { return true }
 
 // Release implements vfs.FileImpl. A writer's last attributes go into
 // the cache, since Stat stops asking the host file once it is closed.
+// The last writer writes back what mappings changed in the page cache,
+// since nothing could afterwards (pagecache.go).
 func (f *regularFile) Release() {
 	s := f.n.st
+	if s.mf != nil && f.writable {
+		s.cacheMu.Lock()
+		if c := s.cache.Load(); c != nil && !s.otherWriter(f) {
+			s.flushLocked(c, f, true)
+		}
+		s.cacheMu.Unlock()
+	}
 	s.mu.Lock()
 	for i, o := range s.open {
 		if o == f {
@@ -279,26 +322,75 @@ func (f *regularFile) SeekData(off int64, whence int) (int64, error) {
 	if whence != unix.SEEK_DATA && whence != unix.SEEK_HOLE {
 		return 0, unix.EINVAL
 	}
+	if s := f.n.st; s.mf != nil {
+		// Pages mappings filled are data.
+		s.cacheMu.Lock()
+		if c := s.cache.Load(); c != nil && c.mayDirty {
+			s.writebackLocked(c, 0, ^uint64(0), nil)
+		}
+		s.cacheMu.Unlock()
+	}
 	f.posMu.Lock()
 	defer f.posMu.Unlock()
 	return unix.Seek(f.fd, off, whence)
 }
 
-// Fallocate implements fallocate(2) on the host file.
+// Fallocate implements fallocate(2) on the host file. With a page cache,
+// the modes that change the data (punching, zeroing, collapsing or
+// inserting a range) act on the host file once what mappings changed
+// is written back, and the cached pages from off on are read again.
 func (f *regularFile) Fallocate(mode uint32, off, length int64) error {
 	if !f.writable {
 		return unix.EBADF
 	}
-	for {
-		err := unix.Fallocate(f.fd, mode, off, length)
-		if err != unix.EINTR {
+	s := f.n.st
+	c, unlock := s.lockWrite()
+	if c == nil {
+		defer unlock()
+		return retryEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) })
+	}
+	moves := mode&^unix.FALLOC_FL_KEEP_SIZE != 0
+	if moves && c.mayDirty {
+		if err := s.writebackLocked(c, 0, ^uint64(0), f); err != nil {
+			unlock()
 			return err
 		}
 	}
+	if err := retryEINTR(func() error { return unix.Fallocate(f.fd, mode, off, length) }); err != nil {
+		unlock()
+		return err
+	}
+	a, err := f.hostAttr()
+	if err != nil {
+		unlock()
+		return err
+	}
+	if moves {
+		if r := s.pin(isReadable); r != nil {
+			c.refreshLocked(r.fd, off)
+			r.unpin()
+		}
+	}
+	r := c.resizeLocked(int64(a.Size), !moves)
+	unlock()
+	r.finish(s)
+	return nil
 }
 
-// Sync flushes the host file (fsync(2), or fdatasync(2) with dataOnly).
+// Sync flushes the host file (fsync(2), or fdatasync(2) with dataOnly),
+// once what mappings changed in the page cache is written back.
 func (f *regularFile) Sync(dataOnly bool) error {
+	if s := f.n.st; s.mf != nil {
+		s.cacheMu.Lock()
+		var err error
+		if c := s.cache.Load(); c != nil {
+			err = s.flushLocked(c, nil, false)
+		}
+		s.cacheMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	if dataOnly {
 		return unix.Fdatasync(f.fd)
 	}
@@ -322,10 +414,19 @@ func (s *fileState) writerLocked() *regularFile {
 // openFile returns an open file of s (a writable one if write), pinned:
 // the caller unpins it when done with its descriptor.
 func (s *fileState) openFile(write bool) *regularFile {
+	if write {
+		return s.pin(isWritable)
+	}
+	return s.pin(isAny)
+}
+
+// pin returns an open file of s that want accepts, pinned: the caller
+// unpins it when done with its descriptor.
+func (s *fileState) pin(want func(*regularFile) bool) *regularFile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.open {
-		if f.writable || !write {
+		if want(f) {
 			f.pins++
 			return f
 		}

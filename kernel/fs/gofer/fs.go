@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/fs/gofer/wire"
+	"magawa/kernel/memfile"
 	"magawa/kernel/vfs"
 )
 
@@ -168,6 +169,15 @@ type fileState struct {
 	// file has no link left: no descriptor is kept for it then.
 	ro     *sharedFD
 	roGone bool
+
+	// mf is the memory file the page cache takes its pages from; nil
+	// when the client has none (files are then not mappable shared).
+	mf *memfile.File
+	// cacheMu and cache are the file's page cache while it is mapped
+	// shared (pagecache.go). cache is set and cleared with cacheMu held
+	// for writing, and read atomically by Stat for the size.
+	cacheMu sync.RWMutex
+	cache   atomic.Pointer[pageCache]
 }
 
 // newState returns the state of the host file a describes: the one
@@ -188,7 +198,7 @@ func (fs *FS) newState(a *wire.Attr) *fileState {
 }
 
 func (fs *FS) makeState(a *wire.Attr) *fileState {
-	return &fileState{key: a.Key(), ino: fs.virtualIno(a.Dev, a.Ino), attr: *a, valid: true}
+	return &fileState{key: a.Key(), ino: fs.virtualIno(a.Dev, a.Ino), attr: *a, valid: true, mf: fs.c.mf}
 }
 
 // shareState registers s as the state of a file that now has more than

@@ -198,8 +198,17 @@ func (n *inode) moveNameLocked(oldDir *inode, oldName string, newDir *inode, new
 
 // attr returns the inode's attributes: from an open writable host
 // descriptor when there is one (writes change size and times behind the
-// gofer's back), else the cache, else the gofer.
+// gofer's back), else the cache, else the gofer; the size from the page
+// cache while there is one.
 func (n *inode) attr() (wire.Attr, error) {
+	a, err := n.hostOrCachedAttr()
+	if c := n.st.cache.Load(); c != nil && err == nil {
+		a.Size = uint64(c.size.Load())
+	}
+	return a, err
+}
+
+func (n *inode) hostOrCachedAttr() (wire.Attr, error) {
 	s := n.st
 	s.mu.Lock()
 	if f := s.writerLocked(); f != nil {
@@ -248,7 +257,14 @@ func (n *inode) Open(ctx *vfs.Context, flags int) (vfs.FileImpl, error) {
 	if n.typ != unix.S_IFREG {
 		return nil, unix.ENXIO
 	}
-	return n.openRegular(flags)
+	f, err := n.openRegular(flags)
+	if err != nil {
+		return nil, err
+	}
+	if n.st.mf != nil {
+		return &mappableFile{f}, nil
+	}
+	return f, nil
 }
 
 // notStale maps ESTALE (the path names another file than the inode's
@@ -279,6 +295,14 @@ func (n *inode) SetStat(ctx *vfs.Context, attr *vfs.SetAttr) error {
 	if attr.Size < 0 {
 		return unix.EINVAL
 	}
+	if attr.Mask&unix.STATX_SIZE != 0 && n.st.mf != nil {
+		return n.st.truncate(attr.Size, func() error { return n.setStat(attr) })
+	}
+	return n.setStat(attr)
+}
+
+// setStat is SetStat once the arguments are checked.
+func (n *inode) setStat(attr *vfs.SetAttr) error {
 	if n.deleted.Load() {
 		return n.setStatOpen(attr)
 	}
@@ -483,4 +507,5 @@ var (
 	_ vfs.FileImpl     = (*regularFile)(nil)
 	_ vfs.StatxImpl    = (*regularFile)(nil)
 	_ vfs.AppendImpl   = (*regularFile)(nil)
+	_ vfs.MappableImpl = (*mappableFile)(nil)
 )

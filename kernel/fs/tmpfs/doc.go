@@ -15,6 +15,10 @@
 // Limits are counted as Linux's are: allocated pages against the size
 // limit and inodes against nr_inodes, both failing with ENOSPC.
 //
+// Every regular file carries file seals (seals.go, fcntl F_ADD_SEALS),
+// which writes, truncation and fallocate check under the inode's lock;
+// memfd_create's files are files of a private instance.
+//
 // Lifetime: a regular file's pages are freed when it has neither a link
 // nor an open file (the last FileImpl's Release, or the unlink of a file
 // nobody has open). The VFS's dentries do not count: an O_PATH descriptor

@@ -26,11 +26,14 @@ type File struct {
 	// spaces counts the registrations of address spaces that map the
 	// file's pages (vfs.Mappable).
 	spaces map[vfs.MappingSpace]int
+	// seals are the file's F_SEAL_* bits (seals.go).
+	seals uint32
 }
 
 func (fs *FS) newFile(attrs vfs.NewAttrs) *File {
 	f := &File{}
 	fs.initInode(&f.inode, attrs)
+	f.seals = unix.F_SEAL_SEAL
 	return f
 }
 
@@ -79,6 +82,10 @@ func (f *File) maybeFree() {
 // (unless the same call sets it), as truncate(2) does.
 func (f *File) SetStat(ctx *vfs.Context, attr *vfs.SetAttr) error {
 	f.mu.Lock()
+	if err := f.sealedSetStatLocked(attr); err != nil {
+		f.mu.Unlock()
+		return err
+	}
 	var spaces []vfs.MappingSpace
 	var cut uint64
 	if attr.Mask&unix.STATX_SIZE != 0 {
@@ -235,6 +242,10 @@ func (f *File) fallocate(mode uint32, off, length int64) error {
 	f.mu.Lock()
 	end := uint64(off + length)
 	if mode == unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE {
+		if err := f.sealedFallocateLocked(true, int64(end)); err != nil {
+			f.mu.Unlock()
+			return err
+		}
 		first, last := f.punchLocked(uint64(off), end)
 		var spaces []vfs.MappingSpace
 		if first < last {
@@ -249,6 +260,9 @@ func (f *File) fallocate(mode uint32, off, length int64) error {
 	case 0, unix.FALLOC_FL_KEEP_SIZE:
 	default:
 		return unix.EOPNOTSUPP
+	}
+	if err := f.sealedFallocateLocked(false, int64(end)); err != nil {
+		return err
 	}
 	var added []memfile.Range
 	var addedPages [][2]uint64
@@ -375,7 +389,11 @@ func after(a, b unix.Timespec) bool {
 func (o *openFile) WriteAt(src []byte, off int64) (int, error) {
 	o.f.mu.Lock()
 	defer o.f.mu.Unlock()
-	return o.f.writeLocked(src, off)
+	n, err := o.f.sealedWriteLocked(off, len(src))
+	if err != nil {
+		return 0, err
+	}
+	return o.f.writeLocked(src[:n], off)
 }
 
 // Append implements vfs.AppendImpl: the end of the file is found and
@@ -383,7 +401,11 @@ func (o *openFile) WriteAt(src []byte, off int64) (int, error) {
 func (o *openFile) Append(src []byte) (int, int64, error) {
 	o.f.mu.Lock()
 	defer o.f.mu.Unlock()
-	n, err := o.f.writeLocked(src, o.f.size)
+	n, err := o.f.sealedWriteLocked(o.f.size, len(src))
+	if err != nil {
+		return 0, o.f.size, err
+	}
+	n, err = o.f.writeLocked(src[:n], o.f.size)
 	return n, o.f.size, err
 }
 

@@ -144,38 +144,58 @@ func (ep *EventPoll) Delete(f *vfs.File, fd int32) error {
 }
 
 // Collect takes up to max ready events. Linux: fs/eventpoll.c,
-// ep_send_events().
+// ep_send_events(). The files' readiness is asked without ep.mu held:
+// some files take the kernel's lock to answer (signalfd), and the kernel
+// notifies their queues, which lead here, with that lock held.
 func (ep *EventPoll) Collect(max int) []Event {
+	ep.mu.Lock()
+	candidates := ep.ready
+	ep.ready = nil
+	masks := make([]uint32, len(candidates))
+	for i, it := range candidates {
+		// Not ready until proven: a wake-up from now on queues the
+		// item again, so none is lost while the lock is dropped.
+		it.ready = false
+		masks[i] = it.events & readinessBits
+	}
+	ep.mu.Unlock()
+
+	results := make([]uint32, len(candidates))
+	for i, it := range candidates {
+		if i < max && masks[i] != 0 {
+			results[i] = it.key.file.Impl.(vfs.Waitable).Readiness(masks[i])
+		}
+	}
+
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	var out []Event
 	var keep []*item
-	for i, it := range ep.ready {
-		if len(out) >= max {
-			keep = append(keep, ep.ready[i:]...)
-			break
+	requeue := func(it *item) {
+		if !it.ready {
+			it.ready = true
+			keep = append(keep, it)
 		}
-		if it.events&readinessBits == 0 {
-			it.ready = false
+	}
+	for i, it := range candidates {
+		if i >= max || len(out) >= max {
+			requeue(it)
 			continue
 		}
-		r := it.key.file.Impl.(vfs.Waitable).Readiness(it.events & readinessBits)
-		if r == 0 {
-			it.ready = false
-			continue
+		r := results[i]
+		if r == 0 || it.events&readinessBits == 0 {
+			continue // not ready, or removed or disarmed meanwhile
 		}
 		out = append(out, Event{Events: r, Data: it.data})
 		switch {
 		case it.events&EPOLLONESHOT != 0:
 			it.events &= EPOLLET | EPOLLONESHOT
-			it.ready = false
 		case it.events&EPOLLET != 0:
-			it.ready = false
 		default:
-			keep = append(keep, it)
+			requeue(it)
 		}
 	}
-	ep.ready = keep
+	ep.ready = append(keep, ep.ready...)
 	return out
 }
 

@@ -1,5 +1,3 @@
-/* Pending: joins the differential programs (move it up to programs/) when
- * Unix domain sockets arrive with the IPC work. */
 /*
  * fs_sockfile: the file a UNIX socket's bind creates on a tmpfs scratch
  * directory (/dev/shm): its stat, open(2) refusing it (ENXIO), O_PATH,
