@@ -41,11 +41,28 @@ func PidfdOpen(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // that is not a pidfd, ESRCH for one whose process is still being made
 // (CLONE_PIDFD, seen by another thread).
 func pidfdOf(t *kernel.Task, fd int32) (*kernel.PidfdTarget, error) {
+	return pidfdOrProcDirOf(t, fd, false)
+}
+
+// pidfdOrProcDirOf is pidfdOf, also accepting with procDir a descriptor
+// of a /proc/[pid] directory (pidfd_send_signal only, as Linux's
+// pidfd_to_pid()).
+func pidfdOrProcDirOf(t *kernel.Task, fd int32, procDir bool) (*kernel.PidfdTarget, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
 		return nil, err
 	}
 	defer f.DecRef()
+	if d := f.Path().Dentry; procDir && d != nil {
+		// A /proc/[pid] directory serves as a pidfd here, as on Linux.
+		if pd, ok := d.Inode().(interface{ ProcessDirectory() (int32, bool) }); ok {
+			pid, ok := pd.ProcessDirectory()
+			if !ok {
+				return nil, unix.ESRCH
+			}
+			return t.Kernel().PidfdTarget(pid, false)
+		}
+	}
 	return pidfdTargetOf(f)
 }
 
@@ -83,7 +100,7 @@ func PidfdSendSignal(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error
 	if flags&^all != 0 || bits.OnesCount32(flags) > 1 {
 		return 0, unix.EINVAL
 	}
-	p, err := pidfdOf(t, fd)
+	p, err := pidfdOrProcDirOf(t, fd, true)
 	if err != nil {
 		return 0, err
 	}

@@ -501,3 +501,13 @@ func readOOMScore(fs *FS, g *target, r *reader) ([]byte, error) {
 	score = min(max(score, 0), 2000)
 	return []byte(fmt.Sprintf("%d\n", score)), nil
 }
+
+// ProcessDirectory reports the process a /proc/[pid] directory names:
+// Linux accepts a descriptor of one wherever it takes a pidfd
+// (pidfd_send_signal).
+func (d *pidDir) ProcessDirectory() (int32, bool) {
+	if d.tgt == nil || d.tgt.tid != 0 || d.tgt.proc.Reaped() {
+		return 0, false
+	}
+	return d.tgt.proc.ID(), true
+}
