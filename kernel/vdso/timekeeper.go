@@ -259,9 +259,20 @@ func (tk *Timekeeper) Update(s *Sample) Data {
 	real, ok := at(s.Realtime)
 	tk.real.measure(real-mono, ok)
 	boot, ok := at(s.Boottime)
-	tk.boot.measure(boot-mono, ok)
+	// CLOCK_BOOTTIME is never behind CLOCK_MONOTONIC (it adds the time
+	// suspended); a measurement's jitter must not make it so.
+	tk.boot.measure(max(boot-mono, 0), ok)
 	tai, ok := at(s.TAI)
-	tk.tai.measure(tai-mono, ok)
+	if ok && tk.real.ok {
+		// CLOCK_TAI is CLOCK_REALTIME plus a whole number of seconds
+		// (the kernel's TAI offset): keep it exactly that, so jitter
+		// never puts it behind REALTIME.
+		const second = int64(time.Second)
+		secs := (tai - mono - tk.real.ns + second/2) / second
+		tk.tai.ok, tk.tai.ns = true, tk.real.ns+max(secs, 0)*second
+	} else {
+		tk.tai.measure(tai-mono, ok)
+	}
 
 	d := Data{TSC: ref, Shift: Shift}
 	if tk.mono.ok {
