@@ -7,6 +7,7 @@
  * attributes, and ctime.
  */
 #include "common.h"
+#include "scratch.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,43 +15,6 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-
-static char scratch[] = "/dev/shm/fs-XXXXXX";
-
-static void rm_rf(int dirfd, const char *name)
-{
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-		if (fd >= 0) {
-			DIR *d = fdopendir(fd);
-			struct dirent *e;
-			while (d && (e = readdir(d)) != NULL) {
-				if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-					rm_rf(fd, e->d_name);
-			}
-			if (d)
-				closedir(d);
-		}
-		unlinkat(dirfd, name, AT_REMOVEDIR);
-	} else {
-		unlinkat(dirfd, name, 0);
-	}
-}
-
-/* A failing check (die) exits early: remove the scratch directory then
- * too, in the process that made it only. */
-static pid_t scratch_owner;
-static void remove_scratch_at_exit(void)
-{
-	struct stat st;
-	if (getpid() != scratch_owner || lstat(scratch, &st) < 0)
-		return;
-	if (chdir("/") == 0)
-		rm_rf(AT_FDCWD, scratch);
-}
 
 static void mkfile(const char *path)
 {
