@@ -11,9 +11,12 @@
 // memory that was never shared costs nothing, and sharing a large range
 // costs one entry, not one per page.
 //
+// PageMap is the bookkeeping of a file whose pages live here (tmpfs's
+// data, the gofer's page cache): which file page sits at which offset.
+//
 // Locking: File.mu guards the free list, the reference counts and the
 // usage count. It is the innermost lock (mm.MM.mu → the platform's
 // address-space lock → File.mu) and is never held across a system call.
 // The mapping itself is immutable; callers synchronise access to the contents
-// of the ranges they hold.
+// of the ranges they hold. A PageMap has no lock: its owner's guards it.
 package memfile

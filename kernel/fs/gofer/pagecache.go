@@ -76,7 +76,7 @@ type pageCache struct {
 	size atomic.Int64
 
 	// The rest is guarded by cacheMu.
-	pages pageMap
+	pages memfile.PageMap
 	// spaces are the address spaces mapping the file (AddMapping counts),
 	// maps their total.
 	spaces map[vfs.MappingSpace]int
@@ -131,7 +131,7 @@ func (s *fileState) MapPages(start, end uint64) ([]vfs.MappedRange, error) {
 		}
 	}()
 	for page := first; page < last; {
-		_, run, ok := c.pages.lookup(page)
+		_, run, ok := c.pages.Lookup(page)
 		n := min(run, last-page)
 		if !ok {
 			if r == nil {
@@ -148,7 +148,7 @@ func (s *fileState) MapPages(start, end uint64) ([]vfs.MappedRange, error) {
 	var out []vfs.MappedRange
 	var refs []memfile.Range
 	for page := first; page < last; {
-		off, run, _ := c.pages.lookup(page)
+		off, run, _ := c.pages.Lookup(page)
 		n := min(run, last-page)
 		out = append(out, vfs.MappedRange{FileOff: page * pageSize, Off: off, Len: n * pageSize})
 		refs = append(refs, memfile.Range{Off: off, Len: n * pageSize})
@@ -177,7 +177,7 @@ func (c *pageCache) fillLocked(fd int, page, n uint64) error {
 		c.mf.DecRef(off, length)
 		return unix.EIO
 	}
-	c.pages.insert(extent{page, n, off})
+	c.pages.Insert(memfile.Extent{Page: page, N: n, Off: off})
 	return nil
 }
 
@@ -268,8 +268,8 @@ func (s *fileState) flushLocked(c *pageCache, w *regularFile, final bool) error 
 	}
 	if c.maps == 0 && !c.mayDirty {
 		s.cache.Store(nil)
-		c.mf.DecRefRanges(c.pages.ranges())
-		c.pages = pageMap{}
+		c.mf.DecRefRanges(c.pages.Ranges())
+		c.pages = memfile.PageMap{}
 	}
 	return err
 }
@@ -355,7 +355,7 @@ func (c *pageCache) walk(off, n uint64, fn func(at, k uint64, mem []byte) bool) 
 	end := off + n
 	for at := off; at < end; {
 		page := at / pageSize
-		moff, run, ok := c.pages.lookup(page)
+		moff, run, ok := c.pages.Lookup(page)
 		if left := (end - page*pageSize + pageSize - 1) / pageSize; run > left {
 			run = left
 		}
@@ -435,12 +435,12 @@ func (c *pageCache) zeroLocked(start, end uint64) {
 // punching, zeroing or moving ranges); past its end they read as zeros.
 func (c *pageCache) refreshLocked(fd int, off int64) {
 	from := uint64(off) &^ (pageSize - 1)
-	for _, e := range c.pages.exts {
-		if e.end()*pageSize <= from {
+	for _, e := range c.pages.Extents() {
+		if e.End()*pageSize <= from {
 			continue
 		}
-		s := max(e.page*pageSize, from)
-		mem := c.mf.Slice(e.off+s-e.page*pageSize, e.end()*pageSize-s)
+		s := max(e.Page*pageSize, from)
+		mem := c.mf.Slice(e.Off+s-e.Page*pageSize, e.End()*pageSize-s)
 		got, _ := preadFull(fd, mem, int64(s))
 		clear(mem[got:])
 	}
@@ -471,7 +471,7 @@ func (c *pageCache) resizeLocked(size int64, zero bool) resized {
 	case size < old:
 		c.zeroLocked(uint64(size), pageUp(uint64(size)))
 		cut := pageUp(uint64(size))
-		r := resized{cut: cut, drop: c.pages.remove(cut/pageSize, ^uint64(0)), mf: c.mf}
+		r := resized{cut: cut, drop: c.pages.Remove(cut/pageSize, ^uint64(0)), mf: c.mf}
 		for sp := range c.spaces {
 			r.spaces = append(r.spaces, sp)
 		}

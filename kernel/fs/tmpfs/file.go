@@ -17,7 +17,7 @@ const maxFileSize = math.MaxInt64
 type File struct {
 	inode
 	size  int64
-	pages pageMap
+	pages memfile.PageMap
 	// opens counts the open files (FileImpls not yet released).
 	opens int
 	// freed says the file's pages and inode are gone: it had no link and
@@ -44,7 +44,7 @@ func (f *File) Stat(ctx *vfs.Context, mask uint32) (unix.Statx_t, error) {
 	defer f.mu.RUnlock()
 	st := f.statLocked()
 	st.Size = uint64(f.size)
-	st.Blocks = f.pages.pages * (pageSize / 512)
+	st.Blocks = f.pages.Pages() * (pageSize / 512)
 	return st, nil
 }
 
@@ -70,8 +70,8 @@ func (f *File) maybeFree() {
 		return
 	}
 	f.freed = true
-	rs := f.pages.ranges()
-	f.pages = pageMap{}
+	rs := f.pages.Ranges()
+	f.pages = memfile.PageMap{}
 	f.size = 0
 	f.mu.Unlock()
 	f.fs.free(rs)
@@ -124,11 +124,11 @@ func (f *File) truncateLocked(size int64) (bool, error) {
 		return false, nil
 	}
 	if tail := uint64(size) % pageSize; tail != 0 {
-		if off, _, ok := f.pages.lookup(uint64(size) / pageSize); ok {
+		if off, _, ok := f.pages.Lookup(uint64(size) / pageSize); ok {
 			clear(f.fs.mf.Slice(off+tail, pageSize-tail))
 		}
 	}
-	rs := f.pages.remove((uint64(size)+pageSize-1)/pageSize, ^uint64(0))
+	rs := f.pages.Remove((uint64(size)+pageSize-1)/pageSize, ^uint64(0))
 	f.size = size
 	f.fs.free(rs)
 	return true, nil
@@ -143,7 +143,7 @@ func (f *File) readLocked(dst []byte, off int64) int {
 	for done := 0; done < n; {
 		pos := uint64(off) + uint64(done)
 		page, in := pos/pageSize, pos%pageSize
-		mfOff, run, ok := f.pages.lookup(page)
+		mfOff, run, ok := f.pages.Lookup(page)
 		k := int(min(uint64(n-done), runBytes(run, in)))
 		if ok {
 			copy(dst[done:done+k], f.fs.mf.Slice(mfOff+in, uint64(k)))
@@ -187,7 +187,7 @@ func (f *File) writeLocked(src []byte, off int64) (int, error) {
 	for done < len(src) {
 		pos := uint64(off) + uint64(done)
 		page, in := pos/pageSize, pos%pageSize
-		mfOff, run, ok := f.pages.lookup(page)
+		mfOff, run, ok := f.pages.Lookup(page)
 		if !ok {
 			n := min(run, lastPage-page+1)
 			err = f.fillLocked(page, n)
@@ -222,7 +222,7 @@ func (f *File) fillLocked(page, n uint64) error {
 		return err
 	}
 	for _, r := range rs {
-		f.pages.insert(extent{page, r.Len / pageSize, r.Off})
+		f.pages.Insert(memfile.Extent{Page: page, N: r.Len / pageSize, Off: r.Off})
 		page += r.Len / pageSize
 	}
 	return nil
@@ -267,21 +267,21 @@ func (f *File) fallocate(mode uint32, off, length int64) error {
 	var added []memfile.Range
 	var addedPages [][2]uint64
 	for page := uint64(off) / pageSize; page*pageSize < end; {
-		_, run, ok := f.pages.lookup(page)
+		_, run, ok := f.pages.Lookup(page)
 		n := min(run, (end+pageSize-1)/pageSize-page)
 		if !ok {
 			rs, err := f.fs.allocate(n)
 			if err != nil {
 				// Undo: Linux leaves no half-done allocation behind.
 				for _, p := range addedPages {
-					f.pages.remove(p[0], p[1])
+					f.pages.Remove(p[0], p[1])
 				}
 				f.fs.free(added)
 				return err
 			}
 			p := page
 			for _, r := range rs {
-				f.pages.insert(extent{p, r.Len / pageSize, r.Off})
+				f.pages.Insert(memfile.Extent{Page: p, N: r.Len / pageSize, Off: r.Off})
 				p += r.Len / pageSize
 			}
 			added = append(added, rs...)
@@ -305,12 +305,12 @@ func (f *File) punchLocked(off, end uint64) (first, last uint64) {
 		if r[0] >= r[1] {
 			continue
 		}
-		if mfOff, _, ok := f.pages.lookup(r[0] / pageSize); ok {
+		if mfOff, _, ok := f.pages.Lookup(r[0] / pageSize); ok {
 			clear(f.fs.mf.Slice(mfOff+r[0]%pageSize, r[1]-r[0]))
 		}
 	}
 	if first < last {
-		f.fs.free(f.pages.remove(first, last))
+		f.fs.free(f.pages.Remove(first, last))
 	}
 	t := now()
 	f.mtime, f.ctime = t, t
@@ -328,13 +328,13 @@ func (f *File) seekData(off int64, whence int) (int64, error) {
 	}
 	switch whence {
 	case unix.SEEK_DATA:
-		page, ok := f.pages.nextData(uint64(off) / pageSize)
+		page, ok := f.pages.NextData(uint64(off) / pageSize)
 		if !ok || page >= uint64(f.size+pageSize-1)/pageSize {
 			return 0, unix.ENXIO
 		}
 		return max(off, int64(page*pageSize)), nil
 	case unix.SEEK_HOLE:
-		page := f.pages.nextHole(uint64(off) / pageSize)
+		page := f.pages.NextHole(uint64(off) / pageSize)
 		if page >= uint64(f.size+pageSize-1)/pageSize {
 			return f.size, nil
 		}

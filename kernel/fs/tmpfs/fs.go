@@ -11,6 +11,9 @@ import (
 	"magawa/kernel/vfs"
 )
 
+// pageSize is the unit tmpfs allocates file data in.
+const pageSize = memfile.PageSize
+
 // TmpfsMagic is tmpfs's f_type. Linux: include/uapi/linux/magic.h.
 const TmpfsMagic = 0x01021994
 

@@ -21,7 +21,7 @@ func (f *File) MapPages(start, end uint64) ([]vfs.MappedRange, error) {
 	}
 	first, last := start/pageSize, min(end/pageSize, (uint64(f.size)+pageSize-1)/pageSize)
 	for page := first; page < last; {
-		_, run, ok := f.pages.lookup(page)
+		_, run, ok := f.pages.Lookup(page)
 		n := min(run, last-page)
 		if !ok {
 			if err := f.fillLocked(page, n); err != nil {
@@ -33,7 +33,7 @@ func (f *File) MapPages(start, end uint64) ([]vfs.MappedRange, error) {
 	var out []vfs.MappedRange
 	var refs []memfile.Range
 	for page := first; page < last; {
-		off, run, _ := f.pages.lookup(page)
+		off, run, _ := f.pages.Lookup(page)
 		n := min(run, last-page)
 		out = append(out, vfs.MappedRange{FileOff: page * pageSize, Off: off, Len: n * pageSize})
 		refs = append(refs, memfile.Range{Off: off, Len: n * pageSize})
