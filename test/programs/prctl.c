@@ -96,6 +96,11 @@ static void subreaper(int with_pdeathsig)
 				while (getppid() == apid)
 					sleep_ms(1);
 				atomic_store(&sh->b_saw_s, getppid() == spid);
+				/* Linux reparents before it queues the death signal:
+				 * give the signal time to arrive. */
+				if (with_pdeathsig)
+					for (int i = 0; i < 2000; i++)
+						sleep_ms(1);
 				_exit(7);
 			}
 			atomic_store(&sh->b_pid, b);
