@@ -259,6 +259,14 @@ int main(void)
 	show("pidfd_open of a thread with PIDFD_THREAD", tfd);
 	revents("thread running", tfd, 0);
 	pthread_join(th, NULL);
+	/* The join returns when the thread clears its TID, before Linux
+	 * releases the thread: POLLHUP (released) follows shortly. */
+	for (int i = 0; i < 2000; i++) {
+		struct pollfd p = {.fd = tfd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 1 && p.revents & POLLHUP)
+			break;
+		usleep(1000);
+	}
 	revents("thread gone", tfd, 5000);
 	int me = pidfd_open(getpid(), PIDFD_THREAD);
 	revents("own thread", me, 0);
