@@ -101,19 +101,12 @@ func transfer(t *kernel.Task, in *vfs.File, inOff *int64, out *vfs.File, outOff 
 // Sendfile implements sendfile(2). Linux: fs/read_write.c, do_sendfile().
 func Sendfile(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	outfd, infd, offAddr, count := a.Int(0), a.Int(1), a.Pointer(2), a.Size(3)
-	in, err := getFile(t, infd)
+	in, out, err := transferFiles(t, infd, outfd)
 	if err != nil {
 		return 0, err
 	}
 	defer in.DecRef()
-	out, err := getFile(t, outfd)
-	if err != nil {
-		return 0, err
-	}
 	defer out.DecRef()
-	if !in.Readable() || !out.Writable() || vfs.IsPathOnly(in) || vfs.IsPathOnly(out) {
-		return 0, unix.EBADF
-	}
 	if out.Flags()&unix.O_APPEND != 0 {
 		return 0, unix.EINVAL
 	}
@@ -122,19 +115,13 @@ func Sendfile(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		// a pipe or a socket. Linux: fs/read_write.c, do_sendfile().
 		return 0, unix.EINVAL
 	}
-	var off *int64
-	if offAddr != 0 {
-		off = new(int64)
-		if err := copyInStruct(t, offAddr, off); err != nil {
-			return 0, err
-		}
-		if *off < 0 {
-			return 0, unix.EINVAL
-		}
+	off, err := copyInOffset(t, offAddr)
+	if err != nil {
+		return 0, err
 	}
 	n, err := transfer(t, in, off, out, nil, int64(min(count, abi.MaxRWCount)), false)
-	if off != nil && n > 0 {
-		if err := copyOutStruct(t, offAddr, off); err != nil {
+	if n > 0 {
+		if err := copyOutOffsets(t, offAddr, off, 0, nil); err != nil {
 			return 0, err
 		}
 	}
@@ -148,19 +135,12 @@ func CopyFileRange(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) 
 	if flags != 0 {
 		return 0, unix.EINVAL
 	}
-	in, err := getFile(t, infd)
+	in, out, err := transferFiles(t, infd, outfd)
 	if err != nil {
 		return 0, err
 	}
 	defer in.DecRef()
-	out, err := getFile(t, outfd)
-	if err != nil {
-		return 0, err
-	}
 	defer out.DecRef()
-	if !in.Readable() || !out.Writable() || vfs.IsPathOnly(in) || vfs.IsPathOnly(out) {
-		return 0, unix.EBADF
-	}
 	if out.Flags()&unix.O_APPEND != 0 {
 		return 0, unix.EBADF
 	}
@@ -179,27 +159,15 @@ func CopyFileRange(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) 
 	if inSt.Mode&unix.S_IFMT != unix.S_IFREG || outSt.Mode&unix.S_IFMT != unix.S_IFREG {
 		return 0, unix.EINVAL
 	}
-	readOff := func(addr uintptr, f *vfs.File) (*int64, error) {
-		if addr == 0 {
-			return nil, nil
-		}
-		off := new(int64)
-		if err := copyInStruct(t, addr, off); err != nil {
-			return nil, err
-		}
-		if *off < 0 {
-			return nil, unix.EINVAL
-		}
-		return off, nil
-	}
-	inOff, err := readOff(inOffAddr, in)
+	inOff, err := copyInOffset(t, inOffAddr)
 	if err != nil {
 		return 0, err
 	}
-	outOff, err := readOff(outOffAddr, out)
+	outOff, err := copyInOffset(t, outOffAddr)
 	if err != nil {
 		return 0, err
 	}
+
 	if vfs.IDOf(&inSt) == vfs.IDOf(&outSt) {
 		// Overlapping ranges of one file are refused.
 		i, o := int64(0), int64(0)
@@ -220,16 +188,58 @@ func CopyFileRange(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) 
 	}
 	n, err := transfer(t, in, inOff, out, outOff, int64(min(count, abi.MaxRWCount)), false)
 	if n > 0 {
-		if inOff != nil {
-			if err := copyOutStruct(t, inOffAddr, inOff); err != nil {
-				return 0, err
-			}
-		}
-		if outOff != nil {
-			if err := copyOutStruct(t, outOffAddr, outOff); err != nil {
-				return 0, err
-			}
+		if err := copyOutOffsets(t, inOffAddr, inOff, outOffAddr, outOff); err != nil {
+			return 0, err
 		}
 	}
 	return uintptr(n), err
+}
+
+// transferFiles returns the two descriptors of a call that moves data
+// between them, with references the caller drops: in readable, out
+// writable, neither O_PATH.
+func transferFiles(t *kernel.Task, infd, outfd int32) (in, out *vfs.File, err error) {
+	if in, err = getFile(t, infd); err != nil {
+		return nil, nil, err
+	}
+	if out, err = getFile(t, outfd); err != nil {
+		in.DecRef()
+		return nil, nil, err
+	}
+	if !in.Readable() || !out.Writable() || vfs.IsPathOnly(in) || vfs.IsPathOnly(out) {
+		in.DecRef()
+		out.DecRef()
+		return nil, nil, unix.EBADF
+	}
+	return in, out, nil
+}
+
+// copyInOffset reads an loff_t argument: nil for a null pointer,
+// EINVAL for a negative offset.
+func copyInOffset(t *kernel.Task, addr uintptr) (*int64, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	off := new(int64)
+	if err := copyInStruct(t, addr, off); err != nil {
+		return nil, err
+	}
+	if *off < 0 {
+		return nil, unix.EINVAL
+	}
+	return off, nil
+}
+
+// copyOutOffsets writes back the offsets a transfer advanced (nil ones
+// were not given).
+func copyOutOffsets(t *kernel.Task, inAddr uintptr, inOff *int64, outAddr uintptr, outOff *int64) error {
+	if inOff != nil {
+		if err := copyOutStruct(t, inAddr, inOff); err != nil {
+			return err
+		}
+	}
+	if outOff != nil {
+		return copyOutStruct(t, outAddr, outOff)
+	}
+	return nil
 }

@@ -29,19 +29,12 @@ func Splice(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if flags&^spliceAll != 0 {
 		return 0, unix.EINVAL
 	}
-	in, err := getFile(t, inFD)
+	in, out, err := transferFiles(t, inFD, outFD)
 	if err != nil {
 		return 0, err
 	}
 	defer in.DecRef()
-	out, err := getFile(t, outFD)
-	if err != nil {
-		return 0, err
-	}
 	defer out.DecRef()
-	if !in.Readable() || !out.Writable() || vfs.IsPathOnly(in) || vfs.IsPathOnly(out) {
-		return 0, unix.EBADF
-	}
 	_, inPipe := pipe.Of(in)
 	_, outPipe := pipe.Of(out)
 	if !inPipe && !outPipe {
@@ -56,40 +49,21 @@ func Splice(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if length == 0 {
 		return 0, nil
 	}
-	readOff := func(addr uintptr) (*int64, error) {
-		if addr == 0 {
-			return nil, nil
-		}
-		off := new(int64)
-		if err := copyInStruct(t, addr, off); err != nil {
-			return nil, err
-		}
-		if *off < 0 {
-			return nil, unix.EINVAL
-		}
-		return off, nil
-	}
-	inOff, err := readOff(inOffAddr)
+	inOff, err := copyInOffset(t, inOffAddr)
 	if err != nil {
 		return 0, err
 	}
-	outOff, err := readOff(outOffAddr)
+	outOff, err := copyInOffset(t, outOffAddr)
 	if err != nil {
 		return 0, err
 	}
+
 	// One pipe's worth at most, as one splice moves at most a pipe's
 	// buffers.
 	n, err := transfer(t, in, inOff, out, outOff, int64(min(length, abi.MaxRWCount, pipe.MaxSize)), flags&spliceNonblock != 0)
 	if n > 0 {
-		if inOff != nil {
-			if err := copyOutStruct(t, inOffAddr, inOff); err != nil {
-				return 0, err
-			}
-		}
-		if outOff != nil {
-			if err := copyOutStruct(t, outOffAddr, outOff); err != nil {
-				return 0, err
-			}
+		if err := copyOutOffsets(t, inOffAddr, inOff, outOffAddr, outOff); err != nil {
+			return 0, err
 		}
 	}
 	return uintptr(n), err
