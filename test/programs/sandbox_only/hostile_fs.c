@@ -21,6 +21,7 @@
  * Usage (by the test only): hostile_fs TOKEN
  */
 #include "../common.h"
+#include "report.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -46,36 +47,6 @@
 #define KiB (1024L)
 #define MiB (1024L * KiB)
 #define TiB (1024L * 1024L * MiB)
-
-/* res prints "what: ok" for a call that did not fail, "what: errno NAME"
- * otherwise, and returns ret. */
-static long res(const char *what, long ret)
-{
-	if (ret < 0)
-		printf("%s: errno %s\n", what, errname(errno));
-	else
-		printf("%s: ok\n", what);
-	fflush(stdout);
-	return ret;
-}
-
-#define TRY(what, call)                  \
-	({                               \
-		errno = 0;               \
-		long r_ = (long)(call);  \
-		res((what), r_);         \
-	})
-
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* meminfo returns a /proc/meminfo value in kB, or -1. */
 static long meminfo(const char *key)

@@ -17,6 +17,7 @@
  * Usage (by the test only): mounts TOKEN
  */
 #include "../common.h"
+#include "report.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -33,34 +34,6 @@
 
 /* Everything happens below B. */
 #define B "/tmp/magawa-mnt"
-
-static long res(const char *what, long ret)
-{
-	if (ret < 0)
-		printf("%s: errno %s\n", what, errname(errno));
-	else
-		printf("%s: ok\n", what);
-	fflush(stdout);
-	return ret;
-}
-
-#define TRY(what, call)                  \
-	({                               \
-		errno = 0;               \
-		long r_ = (long)(call);  \
-		res((what), r_);         \
-	})
-
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* One line of /proc/self/mountinfo. */
 struct mnt {
