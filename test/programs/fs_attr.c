@@ -24,26 +24,6 @@
 #define SYS_faccessat2 439
 #endif
 
-static void setup(void)
-{
-	if (!mkdtemp(scratch))
-		die("mkdtemp");
-	scratch_owner = getpid();
-	atexit(remove_scratch_at_exit);
-	if (chdir(scratch) < 0)
-		die("chdir scratch");
-}
-
-static void cleanup(void)
-{
-	if (chdir("/") < 0)
-		die("chdir /");
-	rm_rf(AT_FDCWD, scratch);
-	struct stat st;
-	if (lstat(scratch, &st) == 0)
-		printf("scratch directory left behind\n");
-}
-
 static void mkfile(const char *path, const char *content)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -611,7 +591,7 @@ static void accesses(void)
 
 int main(void)
 {
-	setup();
+	scratch_setup();
 	creation();
 	chmods();
 	chowns();
@@ -620,6 +600,6 @@ int main(void)
 	truncation();
 	io_times();
 	accesses();
-	cleanup();
+	scratch_cleanup();
 	return 0;
 }

@@ -25,26 +25,6 @@
 
 /* rm_rf removes name (relative to dirfd) and everything below it. */
 
-static void setup(void)
-{
-	if (!mkdtemp(scratch))
-		die("mkdtemp");
-	scratch_owner = getpid();
-	atexit(remove_scratch_at_exit);
-	if (chdir(scratch) < 0)
-		die("chdir scratch");
-}
-
-static void cleanup(void)
-{
-	if (chdir("/") < 0)
-		die("chdir /");
-	rm_rf(AT_FDCWD, scratch);
-	struct stat st;
-	if (lstat(scratch, &st) == 0)
-		printf("scratch directory left behind\n");
-}
-
 static void mkfile(const char *path, const char *content)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -812,7 +792,7 @@ static void dotdot(void)
 int main(void)
 {
 	umask(022);
-	setup();
+	scratch_setup();
 	open_flags();
 	o_path();
 	o_tmpfile();
@@ -824,6 +804,6 @@ int main(void)
 	long_names();
 	dotdot();
 	atomic_rename();
-	cleanup();
+	scratch_cleanup();
 	return 0;
 }

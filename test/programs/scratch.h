@@ -48,4 +48,26 @@ static void remove_scratch_at_exit(void)
 		rm_rf(AT_FDCWD, scratch);
 }
 
+/* scratch_setup makes the scratch directory and enters it;
+ * scratch_cleanup leaves and removes it, saying if anything stayed. */
+static inline void scratch_setup(void)
+{
+	if (!mkdtemp(scratch))
+		die("mkdtemp");
+	scratch_owner = getpid();
+	atexit(remove_scratch_at_exit);
+	if (chdir(scratch) < 0)
+		die("chdir scratch");
+}
+
+static inline void scratch_cleanup(void)
+{
+	if (chdir("/") < 0)
+		die("chdir /");
+	rm_rf(AT_FDCWD, scratch);
+	struct stat st;
+	if (lstat(scratch, &st) == 0)
+		printf("scratch directory left behind\n");
+}
+
 #endif
