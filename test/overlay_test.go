@@ -83,3 +83,39 @@ func TestOverlayRoot(t *testing.T) {
 		}
 	})
 }
+
+// TestOverlayNone runs with --overlay=none: the root is the gofer's
+// export itself, writable, so what the program writes reaches the host
+// directory (and only it).
+func TestOverlayNone(t *testing.T) {
+	magawaBin(t)
+	requireStaticBusybox(t)
+	forEachPlatform(t, func(t *testing.T, platform string) {
+		root := t.TempDir()
+		if err := os.Chmod(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		bb, err := os.ReadFile(busybox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), bb, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, runSpec{Argv: []string{magawaBin(t), "--platform=" + platform, "--overlay=none", "do", "--rootfs", root, "--",
+			"/bin/busybox", "sh", "-c", "echo through > /written && /bin/busybox mkdir /dir && /bin/busybox cat /written"}})
+		if r.Status != (exitStatus{}) || string(r.Stdout) != "through\n" {
+			t.Fatalf("--overlay=none: %v\nstdout:\n%s\nstderr:\n%s", r.Status, r.Stdout, r.Stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(root, "written"))
+		if err != nil || string(b) != "through\n" {
+			t.Errorf("the write did not reach the host directory: %q, %v", b, err)
+		}
+		if st, err := os.Stat(filepath.Join(root, "dir")); err != nil || !st.IsDir() {
+			t.Errorf("mkdir did not reach the host directory: %v", err)
+		}
+	})
+}
