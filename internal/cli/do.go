@@ -62,13 +62,15 @@ func runDo(g *globalFlags, args []string) int {
 		RootDir:   *root,
 		NoOverlay: g.overlay == "none",
 		Volumes:   volumes,
-		Argv:      argv,
-		Env:       os.Environ(),
-		Cwd:       cwd,
-		UID:       uint32(os.Getuid()),
-		GID:       uint32(os.Getgid()),
-		Log:       logger,
-		TTY:       tty.mode,
+		Process: sandbox.Process{
+			Argv: argv,
+			Env:  os.Environ(),
+			Cwd:  cwd,
+			UID:  uint32(os.Getuid()),
+			GID:  uint32(os.Getgid()),
+		},
+		Log: logger,
+		TTY: tty.mode,
 	}
 	if g.strace {
 		cfg.Strace = os.Stderr

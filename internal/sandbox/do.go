@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"io"
-	"log"
 	"os"
 	"path"
 	"strings"
@@ -19,28 +17,6 @@ import (
 	"magawa/kernel/syscalls"
 	"magawa/kernel/vfs"
 )
-
-// Config is a `magawa do` run.
-type Config struct {
-	Platform string
-	// RootDir is the host directory served as the root: read-only under
-	// an in-memory overlay, or written through with NoOverlay.
-	RootDir   string
-	NoOverlay bool
-	// Volumes are bind-mounted host files and directories.
-	Volumes []Volume
-	Argv    []string
-	Env     []string
-	Cwd     string
-	UID     uint32
-	GID     uint32
-	Log     *log.Logger
-	// Strace, when set, receives a line per system call.
-	Strace io.Writer
-	// TTY says whether the program runs on a terminal of the sandbox
-	// whose other end is the host's stdin and stdout (see console).
-	TTY TTYMode
-}
 
 // RunDo runs one program in a new sandbox and returns how it ended.
 func RunDo(cfg Config) (kernel.ExitStatus, error) {
@@ -96,7 +72,7 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	var stdio [3]*vfs.File
 	var cons *console
 	if useTTY {
-		if cons, err = newConsole(fss, cfg.UID, cfg.GID); err != nil {
+		if cons, err = newConsole(fss, cfg.Process.UID, cfg.Process.GID); err != nil {
 			return kernel.ExitStatus{}, err
 		}
 		defer cons.stop()
@@ -105,7 +81,7 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 		return kernel.ExitStatus{}, err
 	}
 	rootCtx := &vfs.Context{Creds: &vfs.RootCreds, Root: fss.mounts.Root(), Cwd: fss.mounts.Root()}
-	exe, err := lookPath(cfg.Argv[0], cfg.Env, func(p string) bool {
+	exe, err := lookPath(cfg.Process.Argv[0], cfg.Process.Env, func(p string) bool {
 		_, err := fss.vfs.Resolve(rootCtx, rootCtx.Root, p, 0)
 		return err == nil
 	})
@@ -114,13 +90,13 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 	}
 	spec := kernel.ProcessSpec{
 		Path:  exe,
-		Argv:  cfg.Argv,
-		Envv:  cfg.Env,
+		Argv:  cfg.Process.Argv,
+		Envv:  cfg.Process.Env,
 		Stdio: stdio,
-		Cwd:   cfg.Cwd,
+		Cwd:   cfg.Process.Cwd,
 		Creds: kernel.Credentials{
-			UID: cfg.UID, EUID: cfg.UID, SUID: cfg.UID, FSUID: cfg.UID,
-			GID: cfg.GID, EGID: cfg.GID, SGID: cfg.GID, FSGID: cfg.GID,
+			UID: cfg.Process.UID, EUID: cfg.Process.UID, SUID: cfg.Process.UID, FSUID: cfg.Process.UID,
+			GID: cfg.Process.GID, EGID: cfg.Process.GID, SGID: cfg.Process.GID, FSGID: cfg.Process.GID,
 		},
 	}
 	if cons != nil {

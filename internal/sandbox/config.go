@@ -1,0 +1,111 @@
+package sandbox
+
+import (
+	"io"
+	"log"
+)
+
+// Config is one sandbox: the file systems it sees and the process it
+// runs first. `magawa do` makes one from its flags and an OCI bundle's
+// config.json makes one through package oci; it crosses from the CLI to
+// the sandbox process as JSON, so everything but the writers is plain
+// data.
+type Config struct {
+	Platform string
+	// RootDir is the host directory served as the root: read-only under
+	// an in-memory overlay, or written through with NoOverlay.
+	RootDir   string
+	NoOverlay bool
+	// RootReadOnly mounts the root read-only (OCI root.readonly).
+	RootReadOnly bool
+	// Mounts, when not nil, are the container's mounts in the order they
+	// are made (an OCI bundle's); nil gives the mounts runc's default
+	// spec lists (containerMounts) followed by Volumes.
+	Mounts []Mount
+	// Volumes are bind-mounted host files and directories (`magawa do
+	// --volume`).
+	Volumes []Volume
+	Process Process
+	// Hostname and Domainname are the sandbox's UTS names; an empty
+	// Hostname is "magawa".
+	Hostname   string
+	Domainname string
+	// MaskedPaths are hidden (an empty read-only file or directory is
+	// mounted over each that exists); ReadonlyPaths are remounted
+	// read-only. Both as OCI linux.maskedPaths and linux.readonlyPaths.
+	MaskedPaths   []string
+	ReadonlyPaths []string
+	// Sysctl are kernel parameters set before the process starts, by
+	// their dotted names (net.ipv4.ip_forward).
+	Sysctl map[string]string
+	// TTY says whether the program runs on a terminal of the sandbox
+	// whose other end is the host's stdin and stdout (see console).
+	TTY TTYMode
+	// ProtectInit gives the first process the signal protection of a
+	// PID namespace's init (containers); `magawa do` runs its program
+	// as if directly.
+	ProtectInit bool
+
+	Log *log.Logger `json:"-"`
+	// Strace, when set, receives a line per system call.
+	Strace io.Writer `json:"-"`
+}
+
+// Process is a process started in the sandbox: the first one, or one
+// `exec` adds.
+type Process struct {
+	// Argv[0] is looked up in the sandbox's PATH (from Env) when it has
+	// no slash.
+	Argv []string
+	Env  []string
+	// Cwd is an absolute path in the sandbox; empty is "/".
+	Cwd            string
+	UID, GID       uint32
+	AdditionalGIDs []uint32
+	// Umask, when set, replaces the default 0022.
+	Umask *uint32
+	// Rlimits replace the defaults a container gets, one per resource.
+	Rlimits []Rlimit
+	// Capabilities, when set, are the process's capability sets; nil
+	// gives what exec gives its UID (all for root, none otherwise).
+	Capabilities *Capabilities
+	// NoNewPrivileges sets no_new_privs: exec grants nothing (setuid
+	// bits, file capabilities) from then on.
+	NoNewPrivileges bool
+	// Terminal runs the process on a new terminal of the sandbox
+	// (OCI process.terminal), its other end relayed to the console
+	// socket or to the host's descriptors.
+	Terminal bool
+	// ConsoleRows and ConsoleColumns are the terminal's initial size
+	// (OCI process.consoleSize); zero leaves it unset.
+	ConsoleRows, ConsoleColumns uint16
+}
+
+// Rlimit is one resource limit, Resource a RLIMIT_* number.
+type Rlimit struct {
+	Resource   int
+	Soft, Hard uint64
+}
+
+// Capabilities are capability sets as bit masks (bit N is capability N,
+// as in capget's words).
+type Capabilities struct {
+	Bounding, Effective, Inheritable, Permitted, Ambient uint64
+}
+
+// Mount is one mount of the container, as an OCI bundle lists it.
+type Mount struct {
+	// Target is the absolute path in the sandbox.
+	Target string
+	// Type is a file system type the sandbox serves (tmpfs, proc, sysfs,
+	// devpts, mqueue, cgroup, cgroup2) or "bind": Source, a host file or
+	// directory, served by the gofer.
+	Type   string
+	Source string
+	// Flags are vfs.Mount* flags (read-only, nosuid, nodev, noexec...).
+	Flags uint32
+	// Data are the file system's options (mode=755,size=65536k).
+	Data string
+	// Recursive bind-mounts the mounts below Source too (rbind).
+	Recursive bool
+}
