@@ -46,6 +46,12 @@ type Config struct {
 	// as if directly.
 	ProtectInit bool
 
+	// Confine, when set, is called once everything the sandbox needs
+	// from the host is open (gofer, memory file, platform, stdio) and
+	// before any application code runs: the sandbox process confines
+	// itself there (package confine).
+	Confine func() error `json:"-"`
+
 	Log *log.Logger `json:"-"`
 	// Strace, when set, receives a line per system call.
 	Strace io.Writer `json:"-"`

@@ -99,6 +99,11 @@ func RunDo(cfg Config) (kernel.ExitStatus, error) {
 			GID: cfg.Process.GID, EGID: cfg.Process.GID, SGID: cfg.Process.GID, FSGID: cfg.Process.GID,
 		},
 	}
+	if cfg.Confine != nil {
+		if err := cfg.Confine(); err != nil {
+			return kernel.ExitStatus{}, fmt.Errorf("confining the sandbox: %w", err)
+		}
+	}
 	if cons != nil {
 		if err := cons.start(); err != nil {
 			return kernel.ExitStatus{}, err
