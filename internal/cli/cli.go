@@ -17,6 +17,18 @@ type globalFlags struct {
 	strace   bool
 	debugLog string
 	overlay  string
+
+	// runc's: the state root, the log and its format, debug logging.
+	root      string
+	log       string
+	logFormat string
+	debug     bool
+	// Accepted as runc accepts them; magawa has no use for them yet.
+	systemdCgroup bool
+	rootless      string
+	criu          string
+	// network is the sandbox's network: none for now.
+	network string
 }
 
 // command is one verb.
@@ -44,6 +56,14 @@ func Main(args []string) int {
 	fs.BoolVar(&g.strace, "strace", false, "print each system call of the sandboxed program to stderr")
 	fs.StringVar(&g.debugLog, "debug-log", "", "write the kernel's debug log to `FILE`")
 	fs.StringVar(&g.overlay, "overlay", "memory", "the root file system: `memory` (the image read-only, writes kept in memory) or none (writes reach the image)")
+	fs.StringVar(&g.root, "root", "/run/magawa", "the directory of the containers' state")
+	fs.StringVar(&g.log, "log", "", "write errors (and with --debug, debug messages) to `FILE`")
+	fs.StringVar(&g.logFormat, "log-format", "text", "the --log file's format: text or json")
+	fs.BoolVar(&g.debug, "debug", false, "log debug messages")
+	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; cgroupfs is used")
+	fs.StringVar(&g.rootless, "rootless", "auto", "accepted for runc compatibility")
+	fs.StringVar(&g.criu, "criu", "", "accepted for runc compatibility (checkpoint is not supported yet)")
+	fs.StringVar(&g.network, "network", "none", "the sandbox's network: none (the sandbox has a loopback-less network namespace of its own)")
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

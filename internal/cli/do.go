@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/boot"
 	"magawa/internal/sandbox"
 )
 
@@ -47,12 +49,6 @@ func runDo(g *globalFlags, args []string) int {
 		fmt.Fprintln(os.Stderr, doUsage)
 		return 2
 	}
-	logger, closeLog, err := openDebugLog(g.debugLog)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "magawa: %v\n", err)
-		return 125
-	}
-	defer closeLog()
 	cwd, err := os.Getwd()
 	if err != nil || *root != "/" {
 		cwd = "/"
@@ -69,27 +65,34 @@ func runDo(g *globalFlags, args []string) int {
 			UID:  uint32(os.Getuid()),
 			GID:  uint32(os.Getgid()),
 		},
-		Log: logger,
 		TTY: tty.mode,
 	}
-	if g.strace {
-		cfg.Strace = os.Stderr
-	}
-	status, err := sandbox.RunDo(cfg)
+	proc, err := boot.Launch(boot.Options{Config: cfg, DebugLog: g.debugLog, Strace: g.strace})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "magawa: %v\n", err)
-		var errno unix.Errno
-		if errors.As(err, &errno) && (errno == unix.ENOENT || errno == unix.EACCES || errno == unix.ENOEXEC) {
-			// Like a shell: 127 when the program is not found, 126
-			// when it cannot be executed.
-			if errno == unix.ENOENT {
-				return 127
-			}
-			return 126
+		var launchErr *boot.LaunchError
+		if errors.As(err, &launchErr) {
+			return launchErr.Code
 		}
 		return 125
 	}
-	return status.HostCode()
+	// The terminal's signals (^C, ^\) reach the sandbox process
+	// directly, in this process group; those sent to magawa alone are
+	// passed on.
+	signal.Ignore(unix.SIGINT, unix.SIGQUIT)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	go func() {
+		for sig := range sigs {
+			proc.Signal(sig)
+		}
+	}()
+	code, sig := proc.Wait()
+	if sig != 0 {
+		signal.Reset(sig)
+		unix.Kill(os.Getpid(), sig)
+	}
+	return code
 }
 
 const doUsage = "usage: magawa do [--rootfs DIR] [--volume HOST:TARGET[:ro]]... [-t|--tty[=true|false|auto]] [--] PROG [ARGS...]"

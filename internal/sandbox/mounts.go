@@ -32,6 +32,13 @@ type fileSystems struct {
 	// container's own mounts, as runc orders them.
 	client  *goferfs.Client
 	volumes []Volume
+	// mounts are an OCI container's (Config.Mounts), nil for `magawa do`;
+	// exports maps each of their bind mounts to its gofer export.
+	ociMounts []Mount
+	exports   map[int]int
+	// masked and readonly are the OCI masked and read-only paths.
+	masked, readonly []string
+	rootReadOnly     bool
 
 	// console makes /dev/console: the program runs on a terminal of the
 	// sandbox. Set before mountContainerFileSystems.
@@ -77,7 +84,8 @@ type Volume struct {
 // directory rootDir, served by a confined gofer process, as the root —
 // read-only under an overlay whose writes stay in memory, or written
 // through with overlayRoot false — and the volumes.
-func newFileSystems(mf *memfile.File, rootDir string, overlayRoot bool, volumes []Volume) (fss *fileSystems, err error) {
+func newFileSystems(mf *memfile.File, cfg *Config) (fss *fileSystems, err error) {
+	rootDir, overlayRoot, volumes := cfg.RootDir, !cfg.NoOverlay, cfg.Volumes
 	v := vfs.New()
 	v.RegisterFileSystemType("tmpfs", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
 		opts, err := tmpfs.ParseOptions(data)
@@ -91,6 +99,13 @@ func newFileSystems(mf *memfile.File, rootDir string, overlayRoot bool, volumes 
 	exports := []gofer.Export{{Path: rootDir, ReadOnly: overlayRoot}}
 	for _, vol := range volumes {
 		exports = append(exports, gofer.Export{Path: vol.HostPath, ReadOnly: vol.ReadOnly})
+	}
+	bindExports := map[int]int{}
+	for i, m := range cfg.Mounts {
+		if m.Type == "bind" {
+			bindExports[i] = len(exports)
+			exports = append(exports, gofer.Export{Path: m.Source, ReadOnly: m.Flags&vfs.MountReadOnly != 0})
+		}
 	}
 	g, err := gofer.Start(gofer.Config{Exports: exports, Stderr: os.Stderr})
 	if err != nil {
@@ -126,21 +141,31 @@ func newFileSystems(mf *memfile.File, rootDir string, overlayRoot bool, volumes 
 		source = "overlay"
 	}
 	ns := v.NewMountNamespace(root, source, 0)
-	return &fileSystems{vfs: v, mounts: ns, release: release, client: client, volumes: volumes}, nil
+	return &fileSystems{
+		vfs: v, mounts: ns, release: release, client: client, volumes: volumes,
+		ociMounts: cfg.Mounts, exports: bindExports,
+		masked: cfg.MaskedPaths, readonly: cfg.ReadonlyPaths, rootReadOnly: cfg.RootReadOnly,
+	}, nil
 }
 
 // mountVolume bind-mounts gofer export n at vol.Target, making the
 // target (a directory, or an empty file for a file volume) when the
 // root lacks it.
 func (fss *fileSystems) mountVolume(ctx *vfs.Context, client *goferfs.Client, n int, vol Volume) error {
+	var flags uint32
+	if vol.ReadOnly {
+		flags = vfs.MountReadOnly
+	}
+	return fss.mountExport(ctx, client, n, vol, flags)
+}
+
+// mountExport bind-mounts gofer export n, the host file or directory
+// vol.HostPath, at vol.Target with flags.
+func (fss *fileSystems) mountExport(ctx *vfs.Context, client *goferfs.Client, n int, vol Volume, flags uint32) error {
 	v := fss.vfs
 	fs, err := client.Mount(n, goferfs.MountOptions{})
 	if err != nil {
 		return fmt.Errorf("volume %s: %w", vol.HostPath, err)
-	}
-	var flags uint32
-	if vol.ReadOnly {
-		flags = vfs.MountReadOnly
 	}
 	st, err := os.Stat(vol.HostPath)
 	if err != nil {
@@ -233,6 +258,9 @@ func (fss *fileSystems) mountContainerFileSystems(k *kernel.Kernel) error {
 	})
 	root := fss.mounts.Root()
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: root, Cwd: root}
+	if fss.ociMounts != nil {
+		return fss.mountOCI(ctx)
+	}
 	for _, m := range containerMounts {
 		if err := fss.mount(ctx, m); err != nil {
 			return err

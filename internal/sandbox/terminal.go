@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,8 +31,8 @@ const (
 	TTYOff
 )
 
-// wanted reports whether a run gets a terminal.
-func (m TTYMode) wanted() bool {
+// Wanted reports whether a run gets a terminal.
+func (m TTYMode) Wanted() bool {
 	switch m {
 	case TTYOn:
 		return true
@@ -73,6 +74,11 @@ type console struct {
 	slave *vfs.File
 
 	in, out, host int
+	// hostIsIn says host is in: raw mode is for it alone.
+	hostIsIn bool
+	// exec says the console is an exec'd process's: it owns in and out
+	// and polls the window size (newExecConsole).
+	exec bool
 	// saved are host's settings before raw mode.
 	saved unix.Termios
 
@@ -92,8 +98,30 @@ type console struct {
 
 // newConsole makes the pair, owned by uid and gid (group tty, as devpts's
 // gid= says), gives it the host terminal's settings and size, opens its
-// slave and makes it the sandbox's /dev/console.
-func newConsole(fss *fileSystems, uid, gid uint32) (_ *console, err error) {
+// slave and makes it the sandbox's /dev/console. Its host side is the
+// sandbox process's descriptors 0 and 1.
+func newConsole(fss *fileSystems, uid, gid uint32) (*console, error) {
+	in, out := -1, -1
+	if hostOpen(0) {
+		in = 0
+	}
+	if hostOpen(1) {
+		out = 1
+	}
+	return newTerminal(fss, uid, gid, in, out, false)
+}
+
+// newExecConsole makes the terminal of a process exec'd into a running
+// sandbox, its host side the descriptors in and out that `magawa exec`
+// sent (its own terminal, or one whose master went to a console socket);
+// the console owns them. It is not /dev/console, and it follows the host
+// terminal's size by polling: the sandbox process gets no SIGWINCH for a
+// terminal it does not control.
+func newExecConsole(fss *fileSystems, uid, gid uint32, in, out int) (*console, error) {
+	return newTerminal(fss, uid, gid, in, out, true)
+}
+
+func newTerminal(fss *fileSystems, uid, gid uint32, in, out int, exec bool) (_ *console, err error) {
 	owner := &vfs.Context{Creds: &vfs.Creds{UID: uid, GID: gid}}
 	term, master, err := fss.pts.NewPair(owner, unix.O_RDWR)
 	if err != nil {
@@ -105,18 +133,13 @@ func newConsole(fss *fileSystems, uid, gid uint32) (_ *console, err error) {
 		}
 	}()
 	term.Unlock()
-	c := &console{term: term, master: master, in: -1, out: -1, host: -1, wakeR: -1, wakeW: -1}
-	if hostOpen(0) {
-		c.in = 0
-	}
-	if hostOpen(1) {
-		c.out = 1
-	}
+	c := &console{term: term, master: master, in: in, out: out, host: -1, wakeR: -1, wakeW: -1, exec: exec}
 	switch {
-	case isTerminal(0):
-		c.host = 0
-	case isTerminal(1):
-		c.host = 1
+	case in >= 0 && isTerminal(in):
+		c.host = in
+		c.hostIsIn = true
+	case out >= 0 && isTerminal(out):
+		c.host = out
 	}
 	if c.host >= 0 {
 		saved, err := unix.IoctlGetTermios(c.host, unix.TCGETS)
@@ -138,7 +161,9 @@ func newConsole(fss *fileSystems, uid, gid uint32) (_ *console, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", name, err)
 	}
-	fss.devices.SetConsole(term)
+	if !exec {
+		fss.devices.SetConsole(term)
+	}
 	return c, nil
 }
 
@@ -204,6 +229,15 @@ func (b ioBuf) CopyOut(addr uintptr, src []byte) (int, error) {
 	return copy(b[addr:], src), nil
 }
 
+// DieOfSignal ends the sandbox process as if by sig, once the console has
+// restored the host terminal. By default it dies of it; a process that
+// cannot (a PID namespace's init ignores its own default-action signals)
+// replaces it.
+var DieOfSignal = func(sig unix.Signal) {
+	signal.Reset(sig)
+	unix.Kill(unix.Getpid(), sig)
+}
+
 // fatalSignals are the signals whose default action kills magawa: the
 // host terminal is restored before it dies of them.
 var fatalSignals = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM}
@@ -219,14 +253,16 @@ func (c *console) start() error {
 	c.wakeR, c.wakeW = p[0], p[1]
 	c.done = make(chan struct{})
 	c.sigs = make(chan os.Signal, 8)
-	signal.Notify(c.sigs, unix.SIGWINCH, unix.SIGCONT)
-	for _, sig := range fatalSignals {
-		// A signal ignored at start (nohup) stays ignored.
-		if !signal.Ignored(sig) {
-			signal.Notify(c.sigs, sig)
+	if !c.exec {
+		signal.Notify(c.sigs, unix.SIGWINCH, unix.SIGCONT)
+		for _, sig := range fatalSignals {
+			// A signal ignored at start (nohup) stays ignored.
+			if !signal.Ignored(sig) {
+				signal.Notify(c.sigs, sig)
+			}
 		}
 	}
-	if c.host == 0 {
+	if c.hostIsIn {
 		if err := c.makeRaw(); err != nil {
 			return fmt.Errorf("putting the terminal in raw mode: %w", err)
 		}
@@ -256,8 +292,7 @@ func (c *console) stop() {
 			// A fatal signal that came while stopping: die of it now.
 			for len(c.sigs) > 0 {
 				if sig := <-c.sigs; sig != unix.SIGWINCH && sig != unix.SIGCONT {
-					signal.Reset(sig)
-					unix.Kill(unix.Getpid(), sig.(unix.Signal))
+					DieOfSignal(sig.(unix.Signal))
 				}
 			}
 		}
@@ -266,6 +301,14 @@ func (c *console) stop() {
 			c.slave = nil
 		}
 		c.master.Release()
+		if c.exec {
+			if c.in >= 0 {
+				unix.Close(c.in)
+			}
+			if c.out >= 0 && c.out != c.in {
+				unix.Close(c.out)
+			}
+		}
 	})
 }
 
@@ -311,10 +354,18 @@ func (c *console) resize() {
 
 func (c *console) handleSignals() {
 	defer c.wg.Done()
+	var poll <-chan time.Time
+	if c.exec {
+		ticker := time.NewTicker(250 * time.Millisecond)
+		defer ticker.Stop()
+		poll = ticker.C
+	}
 	for {
 		select {
 		case <-c.done:
 			return
+		case <-poll:
+			c.resize()
 		case sig := <-c.sigs:
 			switch sig {
 			case unix.SIGWINCH:
@@ -333,8 +384,7 @@ func (c *console) handleSignals() {
 				// Die of it as without a terminal, but leave the
 				// host terminal as it was.
 				c.restore()
-				signal.Reset(sig)
-				unix.Kill(unix.Getpid(), sig.(unix.Signal))
+				DieOfSignal(sig.(unix.Signal))
 			}
 		}
 	}
@@ -372,7 +422,7 @@ func (c *console) relayInput() {
 			continue
 		}
 		if n <= 0 {
-			if c.host != 0 {
+			if !c.hostIsIn {
 				// The end of a pipe or file: the program reads end of
 				// file (a partial line needs a second VEOF).
 				eof := []byte{c.eofChar()}

@@ -74,7 +74,7 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 	k := t.k
 	if f&(CLONE_PARENT|CLONE_THREAD) != 0 {
 		k.mu.Lock()
-		isInit := t.tg.parent == nil
+		isInit := t.tg == k.initTG
 		k.mu.Unlock()
 		if isInit && f&CLONE_PARENT != 0 {
 			// The init of a PID namespace cannot make siblings.
@@ -172,11 +172,18 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 				}
 			}
 		}
-		parent := t.tg
+		// The caller's limits, process group, terminal and
+		// no_new_privs are the child's, whoever its parent is.
+		child.tg = k.newThreadGroupLocked(child, t.tg, handlers)
 		if f&CLONE_PARENT != 0 {
-			parent = t.tg.parent
+			// A sibling: of a process Exec started, one whose parent
+			// is outside the sandbox too.
+			delete(t.tg.children, child.tg)
+			child.tg.parent = t.tg.parent
+			if p := child.tg.parent; p != nil {
+				p.children[child.tg] = struct{}{}
+			}
 		}
-		child.tg = k.newThreadGroupLocked(child, parent, handlers)
 		child.tg.pdeathSignal = 0
 	}
 	k.inheritLocked(t, child, f&CLONE_THREAD == 0)

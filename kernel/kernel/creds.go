@@ -32,10 +32,11 @@ func ValidCap(c int) bool { return c >= 0 && c <= CapLastCap }
 const capFSSet = CapSet(1)<<unix.CAP_CHOWN | 1<<unix.CAP_MKNOD | 1<<unix.CAP_DAC_OVERRIDE |
 	1<<unix.CAP_DAC_READ_SEARCH | 1<<unix.CAP_FOWNER | 1<<unix.CAP_FSETID | 1<<unix.CAP_MAC_OVERRIDE
 
-// Capabilities are a task's capability sets. There is no ambient set
-// yet (prctl PR_CAP_AMBIENT is not offered), so it is always empty.
+// Capabilities are a task's capability sets. The ambient set is what a
+// program without file capabilities keeps across exec; it stays within
+// the permitted and inheritable sets.
 type Capabilities struct {
-	Effective, Permitted, Inheritable, Bounding CapSet
+	Effective, Permitted, Inheritable, Bounding, Ambient CapSet
 }
 
 // Secure bits. Linux: include/uapi/linux/securebits.h.
@@ -83,16 +84,22 @@ func (c *Credentials) privilegedRoot() bool {
 // execCaps are the sets after exec of a file with neither file
 // capabilities nor set-ID bits: root's permitted set is the bounding
 // set plus the inheritable one, effective only if the effective user is
-// root; everybody else's are empty.
+// root; everybody keeps the ambient set, which joins the permitted set
+// and is the whole effective set of a task that is not root.
 // Linux: security/commoncap.c, cap_bprm_creds_from_file() and
 // handle_privileged_root().
 func (c *Credentials) execCaps(old Capabilities) Capabilities {
-	n := Capabilities{Inheritable: old.Inheritable, Bounding: old.Bounding}
+	n := Capabilities{Inheritable: old.Inheritable, Bounding: old.Bounding, Ambient: old.Ambient}
+	effective := false
 	if c.privilegedRoot() {
 		n.Permitted = old.Bounding | old.Inheritable
-		if c.EUID == 0 {
-			n.Effective = n.Permitted
-		}
+		effective = c.EUID == 0
+	}
+	n.Permitted |= n.Ambient
+	if effective {
+		n.Effective = n.Permitted
+	} else {
+		n.Effective = n.Ambient
 	}
 	return n
 }
@@ -122,8 +129,14 @@ func (c *Credentials) fixSetuid(old *Credentials) {
 	}
 	wasRoot := old.UID == 0 || old.EUID == 0 || old.SUID == 0
 	isRoot := c.UID == 0 || c.EUID == 0 || c.SUID == 0
-	if wasRoot && !isRoot && old.Securebits&SECBIT_KEEP_CAPS == 0 {
-		caps.Permitted, caps.Effective = 0, 0
+	if wasRoot && !isRoot {
+		if old.Securebits&SECBIT_KEEP_CAPS == 0 {
+			caps.Permitted, caps.Effective = 0, 0
+		}
+		// Even with KEEP_CAPS: programs written before ambient
+		// capabilities expect a setuid away from root and an exec to
+		// drop everything.
+		caps.Ambient = 0
 	}
 	if old.EUID == 0 && c.EUID != 0 {
 		caps.Effective = 0
@@ -333,7 +346,8 @@ func (c *Credentials) setgroups(groups []uint32) error {
 
 // capset(2)'s rules: the inheritable set may only grow within the
 // permitted set (without CAP_SETPCAP) and the bounding set, the permitted
-// set may only shrink, and the effective set must stay inside it.
+// set may only shrink, and the effective set must stay inside it. The
+// ambient set loses what is no longer both permitted and inheritable.
 // Linux: security/commoncap.c, cap_capset().
 func (c *Credentials) capset(effective, permitted, inheritable CapSet) error {
 	old := c.Capabilities()
@@ -349,7 +363,41 @@ func (c *Credentials) capset(effective, permitted, inheritable CapSet) error {
 	if effective&^permitted != 0 {
 		return unix.EPERM
 	}
-	c.setCaps(Capabilities{Effective: effective, Permitted: permitted, Inheritable: inheritable, Bounding: old.Bounding})
+	c.setCaps(Capabilities{
+		Effective: effective, Permitted: permitted, Inheritable: inheritable, Bounding: old.Bounding,
+		Ambient: old.Ambient & permitted & inheritable,
+	})
+	return nil
+}
+
+// Ambient capability operations (prctl PR_CAP_AMBIENT). Linux:
+// include/uapi/linux/prctl.h.
+const (
+	PR_CAP_AMBIENT_IS_SET    = 1
+	PR_CAP_AMBIENT_RAISE     = 2
+	PR_CAP_AMBIENT_LOWER     = 3
+	PR_CAP_AMBIENT_CLEAR_ALL = 4
+)
+
+// ambient is prctl(PR_CAP_AMBIENT) but IS_SET: a capability is raised
+// only if it is permitted and inheritable and SECBIT_NO_CAP_AMBIENT_RAISE
+// is clear. Linux: security/commoncap.c, cap_task_prctl().
+func (c *Credentials) ambient(op, cap int) error {
+	caps := c.Capabilities()
+	switch op {
+	case PR_CAP_AMBIENT_CLEAR_ALL:
+		caps.Ambient = 0
+	case PR_CAP_AMBIENT_RAISE:
+		if caps.Permitted&caps.Inheritable&CapBit(cap) == 0 || c.Securebits&SECBIT_NO_CAP_AMBIENT_RAISE != 0 {
+			return unix.EPERM
+		}
+		caps.Ambient |= CapBit(cap)
+	case PR_CAP_AMBIENT_LOWER:
+		caps.Ambient &^= CapBit(cap)
+	default:
+		return unix.EINVAL
+	}
+	c.setCaps(caps)
 	return nil
 }
 
@@ -463,6 +511,19 @@ func (t *Task) CapabilitiesOf(tid int32) (Capabilities, error) {
 // SetCapabilities implements capset(2) for the calling thread.
 func (t *Task) SetCapabilities(effective, permitted, inheritable CapSet) error {
 	return t.changeCreds(func(c *Credentials) error { return c.capset(effective, permitted, inheritable) })
+}
+
+// AmbientCap implements prctl(PR_CAP_AMBIENT): op is one of the
+// PR_CAP_AMBIENT_* operations, cap the capability (ignored by
+// CLEAR_ALL). IS_SET reports whether cap is in the ambient set.
+func (t *Task) AmbientCap(op, cap int) (bool, error) {
+	if op != PR_CAP_AMBIENT_CLEAR_ALL && !ValidCap(cap) {
+		return false, unix.EINVAL
+	}
+	if op == PR_CAP_AMBIENT_IS_SET {
+		return t.creds.Capabilities().Ambient&CapBit(cap) != 0, nil
+	}
+	return false, t.changeCreds(func(c *Credentials) error { return c.ambient(op, cap) })
 }
 
 // KeepCaps implements prctl(PR_GET_KEEPCAPS).

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -309,4 +310,158 @@ func TestNproc(t *testing.T) {
 		t.Errorf("root is exempt: %v", err)
 	}
 	k.mu.Unlock()
+}
+
+func TestAmbientCaps(t *testing.T) {
+	bind, raw := CapBit(unix.CAP_NET_BIND_SERVICE), CapBit(unix.CAP_NET_RAW)
+	u := userCreds(1000, 1000)
+	u.setCaps(Capabilities{Effective: bind | raw, Permitted: bind | raw, Inheritable: bind, Bounding: CapFull})
+	if err := u.ambient(PR_CAP_AMBIENT_RAISE, unix.CAP_NET_RAW); err != unix.EPERM {
+		t.Errorf("raising a capability that is not inheritable: %v", err)
+	}
+	if err := u.ambient(PR_CAP_AMBIENT_RAISE, unix.CAP_NET_BIND_SERVICE); err != nil {
+		t.Fatal(err)
+	}
+	// A user's exec keeps the ambient set only, as permitted and
+	// effective.
+	e := u
+	e.afterExec()
+	if got := e.Capabilities(); got.Permitted != bind || got.Effective != bind || got.Ambient != bind || got.Inheritable != bind {
+		t.Errorf("a user's exec with an ambient capability: %+v", got)
+	}
+	// capset drops from the ambient set what leaves permitted or
+	// inheritable.
+	c := u
+	if err := c.capset(raw, raw|bind, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Capabilities().Ambient; got != 0 {
+		t.Errorf("ambient after the inheritable set was emptied: %#x", got)
+	}
+	// Leaving root for good clears it, even with KEEP_CAPS.
+	r := rootCreds()
+	r.setCaps(Capabilities{Effective: CapFull, Permitted: CapFull, Inheritable: bind, Bounding: CapFull, Ambient: bind})
+	r.Securebits |= SECBIT_KEEP_CAPS
+	if err := r.setresuid(1000, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Capabilities(); got.Ambient != 0 || got.Permitted != CapFull {
+		t.Errorf("setresuid away from root with KEEP_CAPS: %+v", got)
+	}
+	// SECBIT_NO_CAP_AMBIENT_RAISE forbids raising; lowering and
+	// clearing stay allowed.
+	n := u
+	n.Securebits |= SECBIT_NO_CAP_AMBIENT_RAISE
+	if err := n.ambient(PR_CAP_AMBIENT_RAISE, unix.CAP_NET_BIND_SERVICE); err != unix.EPERM {
+		t.Errorf("raising with SECBIT_NO_CAP_AMBIENT_RAISE: %v", err)
+	}
+	if err := n.ambient(PR_CAP_AMBIENT_CLEAR_ALL, 0); err != nil || n.Capabilities().Ambient != 0 {
+		t.Errorf("clearing: %v, %+v", err, n.Capabilities())
+	}
+}
+
+func TestAmbientCapCall(t *testing.T) {
+	k := newTestKernel()
+	task := k.newTestTask(nil, nil, Credentials{})
+	if err := task.SetCapabilities(CapFull, CapFull, CapBit(unix.CAP_CHOWN)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := task.AmbientCap(PR_CAP_AMBIENT_RAISE, unix.CAP_CHOWN); err != nil {
+		t.Fatal(err)
+	}
+	if set, err := task.AmbientCap(PR_CAP_AMBIENT_IS_SET, unix.CAP_CHOWN); err != nil || !set {
+		t.Errorf("IS_SET after RAISE: %v, %v", set, err)
+	}
+	if _, err := task.AmbientCap(PR_CAP_AMBIENT_LOWER, unix.CAP_CHOWN); err != nil {
+		t.Fatal(err)
+	}
+	if set, _ := task.AmbientCap(PR_CAP_AMBIENT_IS_SET, unix.CAP_CHOWN); set {
+		t.Error("IS_SET after LOWER")
+	}
+	if _, err := task.AmbientCap(PR_CAP_AMBIENT_IS_SET, CapLastCap+1); err != unix.EINVAL {
+		t.Errorf("an invalid capability: %v", err)
+	}
+	if _, err := task.AmbientCap(9, unix.CAP_CHOWN); err != unix.EINVAL {
+		t.Errorf("an invalid operation: %v", err)
+	}
+}
+
+// The capabilities a runtime gives go through exec, as runc's do.
+func TestSpecCredentials(t *testing.T) {
+	bind := CapBit(unix.CAP_NET_BIND_SERVICE)
+	user := userCreds(1000, 1000)
+	user.Groups = []uint32{30, 10, 20}
+	for _, tc := range []struct {
+		name  string
+		creds Credentials
+		caps  *Capabilities
+		want  Capabilities
+	}{
+		{"root, default", Credentials{}, nil, Capabilities{Effective: CapFull, Permitted: CapFull, Bounding: CapFull}},
+		{"root, bounding set", Credentials{},
+			&Capabilities{Bounding: bind, Effective: bind, Permitted: bind},
+			Capabilities{Effective: bind, Permitted: bind, Bounding: bind}},
+		{"user, no ambient", user,
+			&Capabilities{Bounding: bind, Effective: bind, Permitted: bind, Inheritable: bind},
+			Capabilities{Inheritable: bind, Bounding: bind}},
+		{"user, ambient", user,
+			&Capabilities{Bounding: bind, Effective: bind, Permitted: bind, Inheritable: bind, Ambient: bind},
+			Capabilities{Effective: bind, Permitted: bind, Inheritable: bind, Bounding: bind, Ambient: bind}},
+		{"user, ambient not inheritable", user,
+			&Capabilities{Bounding: bind, Effective: bind, Permitted: bind, Ambient: bind},
+			Capabilities{Bounding: bind}},
+	} {
+		spec := ProcessSpec{Creds: tc.creds, Capabilities: tc.caps}
+		c, err := spec.credentials()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := c.Capabilities(); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	spec := ProcessSpec{Creds: user}
+	c, _ := spec.credentials()
+	if !slices.Equal(c.Groups, []uint32{10, 20, 30}) || !slices.Equal(user.Groups, []uint32{30, 10, 20}) {
+		t.Errorf("groups %v (the spec's now %v), want them sorted in a copy", c.Groups, user.Groups)
+	}
+	for _, caps := range []Capabilities{
+		{Bounding: CapFull, Effective: bind}, // effective beyond permitted
+		{Bounding: 0, Inheritable: bind},     // inheritable beyond bounding
+	} {
+		spec := ProcessSpec{Capabilities: &caps}
+		if _, err := spec.credentials(); !errors.Is(err, unix.EPERM) {
+			t.Errorf("%+v: %v, want EPERM", caps, err)
+		}
+	}
+	bad := ProcessSpec{Creds: Credentials{UID: noID}}
+	if _, err := bad.credentials(); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("uid -1: %v, want EINVAL", err)
+	}
+}
+
+func TestSpecRlimits(t *testing.T) {
+	spec := ProcessSpec{Rlimits: map[int]Rlimit{unix.RLIMIT_NOFILE: {10, 20}, unix.RLIMIT_CORE: {RlimInfinity, RlimInfinity}}}
+	r, err := spec.rlimits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaultRlimits()
+	want[unix.RLIMIT_NOFILE] = Rlimit{10, 20}
+	want[unix.RLIMIT_CORE] = Rlimit{RlimInfinity, RlimInfinity}
+	if r != want {
+		t.Errorf("limits %v, want %v", r, want)
+	}
+	for _, bad := range []map[int]Rlimit{
+		{numRlimits: {1, 1}},
+		{-1: {1, 1}},
+		{unix.RLIMIT_STACK: {2, 1}},
+		{unix.RLIMIT_NOFILE: {1, nrOpen + 1}},
+	} {
+		spec := ProcessSpec{Rlimits: bad}
+		if _, err := spec.rlimits(); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -14,19 +13,6 @@ import (
 	"magawa/kernel/platform"
 	"magawa/kernel/vfs"
 )
-
-// ProcessSpec describes the sandbox's first process.
-type ProcessSpec struct {
-	// Path is the executable, an absolute path in the sandbox's root.
-	Path string
-	Argv []string
-	Envv []string
-	// Stdio become descriptors 0, 1 and 2 (the kernel takes the
-	// references).
-	Stdio [3]*vfs.File
-	Creds Credentials
-	Cwd   string
-}
 
 // Address-space layout of a new process.
 const (
@@ -50,67 +36,6 @@ func stackSizeFor(limit uint64) uintptr {
 
 // maxInterpreterDepth bounds #! chains. Linux: fs/exec.c, exec_binprm().
 const maxInterpreterDepth = 5
-
-// startInit creates the sandbox's first task, loads its program and
-// starts it.
-func (k *Kernel) startInit(spec ProcessSpec) error {
-	t := &Task{
-		k:           k,
-		fds:         vfs.NewFDTable(),
-		creds:       spec.Creds,
-		fs:          &FSContext{umask: 0o022},
-		interruptCh: make(chan struct{}, 1),
-		exitSignal:  unix.SIGCHLD,
-		startTime:   time.Now(),
-	}
-	t.fs.root = k.Mounts.Root()
-	t.fs.cwd = t.fs.root
-	if spec.Cwd != "" {
-		ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: t.fs.root, Cwd: t.fs.root}
-		cwd, err := k.VFS.Resolve(ctx, t.fs.root, spec.Cwd, vfs.ResolveDirectory)
-		if err != nil {
-			return fmt.Errorf("working directory %s: %w", spec.Cwd, err)
-		}
-		t.fs.cwd = cwd
-	}
-	k.mu.Lock()
-	tid, err := k.allocTIDLocked()
-	if err != nil {
-		k.mu.Unlock()
-		return err
-	}
-	t.tid = tid
-	t.tg = k.newThreadGroupLocked(t, nil, &SignalHandlers{})
-	k.initTG = t.tg
-	k.tasks[tid] = t
-	k.mu.Unlock()
-	fail := func(err error) error {
-		t.fds.DecRef()
-		k.mu.Lock()
-		k.reapLocked(t.tg)
-		k.mu.Unlock()
-		return err
-	}
-	for i, f := range spec.Stdio {
-		if f == nil {
-			continue
-		}
-		if err := t.fds.InstallAt(i, f, false, t.MaxFDs()); err != nil {
-			return fail(err)
-		}
-		f.DecRef()
-	}
-	k.mu.Lock()
-	k.stdioTerminalLocked(t.tg, spec.Stdio[:])
-	k.mu.Unlock()
-	m, img, err := t.load(ExecTarget{Start: t.fs.cwd, Name: spec.Path}, spec.Argv, spec.Envv)
-	if err != nil {
-		return fail(fmt.Errorf("executing %s: %w", spec.Path, err))
-	}
-	t.installImage(m, img)
-	t.start()
-	return nil
-}
 
 // image is a loaded program, ready to replace the task's.
 type image struct {

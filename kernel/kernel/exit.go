@@ -124,8 +124,16 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 	k.orphansLocked(tg, children)
 	parent := tg.parent
 	if parent == nil {
+		// Init, a process Exec started, or an orphan of a dead init:
+		// the parent is outside the sandbox, and the kernel reaps.
 		tg.zombie = true
-		k.initStatus = tg.status
+		if tg == k.initTG {
+			k.initStatus = tg.status
+		}
+		if tg.process != nil {
+			tg.process.exitedLocked(tg.status)
+			tg.process = nil
+		}
 		k.reapLocked(tg)
 		return
 	}

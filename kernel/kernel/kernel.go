@@ -37,12 +37,15 @@ type Config struct {
 	VFS     *vfs.VFS
 	Mounts  *vfs.MountNamespace
 	Futexes Futexes
-	// Hostname is the sandbox's UTS nodename.
-	Hostname string
+	// Hostname and Domainname are the sandbox's UTS nodename and NIS
+	// domain name; empty, they are "magawa" and Linux's "(none)".
+	Hostname   string
+	Domainname string
 	// ProtectInit gives the sandbox's PID 1 the protection of a PID
-	// namespace's init: signals sent to it from inside the sandbox are
-	// ignored unless it handles them. Containers want it; `magawa do`,
-	// which runs a program as if directly, does not.
+	// namespace's init: a signal it does not handle is ignored, but for
+	// SIGKILL and SIGSTOP from outside the sandbox (Kernel.Signal).
+	// Containers want it; `magawa do`, which runs a program as if
+	// directly, does not.
 	ProtectInit bool
 	// Log receives debug messages (unsupported system calls, faults).
 	Log *log.Logger
@@ -70,16 +73,22 @@ type Kernel struct {
 	tasks        map[int32]*Task
 	threadGroups map[int32]*ThreadGroup
 	mmUsers      map[*mm.MM]int
-	initTG       *ThreadGroup
-	initStatus   ExitStatus
-	initGone     chan struct{}
+	// started is set by Start: there is one init per sandbox.
+	started    bool
+	initTG     *ThreadGroup
+	initStatus ExitStatus
+	initGone   chan struct{}
 	// lastTID is the last thread ID handed out; the first is 1.
 	lastTID int32
+	// freezer is the state of Pause and Resume (freeze.go).
+	freezer freezer
 
 	// fileLocks are the sandbox's advisory file locks.
 	fileLocks lock.Table
-	// vvar is the vDSO's data page (vvar.go), set by Run.
-	vvar *vvar
+	// vvar is the vDSO's data page (vvar.go), set by Start; vvarStop
+	// stops its updater once, when the sandbox has ended.
+	vvar     *vvar
+	vvarStop sync.Once
 	// ipc is the sandbox's IPC namespace (ipc.go).
 	ipc ipcNamespace
 }
@@ -100,6 +109,9 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "magawa"
+	}
+	if cfg.Domainname == "" {
+		cfg.Domainname = "(none)"
 	}
 	return &Kernel{
 		Config:       cfg,
@@ -170,14 +182,8 @@ func (k *Kernel) initDone() {
 // Run starts the sandbox's first process and waits until the sandbox
 // ends: its init has exited and every other task is gone.
 func (k *Kernel) Run(spec ProcessSpec) (ExitStatus, error) {
-	k.startVVar()
-	defer k.stopVVar()
-	if err := k.startInit(spec); err != nil {
+	if err := k.Start(spec); err != nil {
 		return ExitStatus{}, err
 	}
-	<-k.initGone
-	k.running.Wait()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.initStatus, nil
+	return k.Wait(), nil
 }

@@ -101,3 +101,39 @@ func (t *Task) Tgkill(tgid, tid int32, info *arch.SignalInfo) error {
 	}
 	return k.sendSignalLocked(target.tg, target, info, true)
 }
+
+// Signal sends sig from outside the sandbox, as its runtime does (runc
+// kill): to process pid, or with all to every process of the sandbox
+// (runc kill --all). sig 0 only checks that the target exists. The
+// sender is privileged and lives in an ancestor PID namespace: the
+// signal comes as SI_USER with si_pid 0 (no ID in the sandbox) and
+// si_uid 0, and it reaches a protected init as Linux lets it (SIGKILL
+// and SIGSTOP always, other signals only if init handles them).
+// Linux: kernel/signal.c, send_signal_locked() with force.
+func (k *Kernel) Signal(pid int32, sig unix.Signal, all bool) error {
+	if sig != 0 && !ValidSignal(int(sig)) {
+		return unix.EINVAL
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.initTG == nil || k.endedLocked() {
+		return unix.ESRCH
+	}
+	send := func(tg *ThreadGroup) error {
+		if sig == 0 {
+			return nil
+		}
+		info := &arch.SignalInfo{Signo: int32(sig), Code: arch.SI_USER}
+		info.SetPID(0)
+		info.SetUID(0)
+		return k.sendSignalLocked(tg, nil, info, false)
+	}
+	if all {
+		return k.sendEachLocked(send, func(*ThreadGroup) bool { return true })
+	}
+	tg := k.threadGroups[pid]
+	if tg == nil {
+		return unix.ESRCH
+	}
+	return send(tg)
+}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,9 +29,9 @@ const NumRlimits = numRlimits
 // StartTime is when the kernel started: the sandbox's boot time.
 func (k *Kernel) StartTime() time.Time { return k.start }
 
-// Processes returns the processes of the sandbox, zombies included, by
+// ThreadGroups returns the processes of the sandbox, zombies included, by
 // ascending ID.
-func (k *Kernel) Processes() []*ThreadGroup {
+func (k *Kernel) ThreadGroups() []*ThreadGroup {
 	k.mu.Lock()
 	out := make([]*ThreadGroup, 0, len(k.threadGroups))
 	for _, tg := range k.threadGroups {
@@ -38,6 +39,53 @@ func (k *Kernel) Processes() []*ThreadGroup {
 	}
 	k.mu.Unlock()
 	slices.SortFunc(out, func(a, b *ThreadGroup) int { return int(a.id - b.id) })
+	return out
+}
+
+// ProcessInfo describes a process for a container runtime's ps.
+type ProcessInfo struct {
+	PID  int32 `json:"pid"`
+	PPID int32 `json:"ppid"` // 0 for init and the processes Exec started
+	PGID int32 `json:"pgid"`
+	SID  int32 `json:"sid"`
+	// UID is the real user ID.
+	UID uint32 `json:"uid"`
+	// Comm is the command name (/proc/[pid]/comm).
+	Comm string `json:"comm"`
+	// Argv are the argument strings as /proc/[pid]/cmdline gives them
+	// (none for a zombie).
+	Argv []string `json:"argv,omitempty"`
+	// State is /proc's state letter: 'S', 'T' (stopped) or 'Z'.
+	State byte `json:"state"`
+	// StartTime is when the process was created.
+	StartTime time.Time `json:"start_time"`
+	// CPUTime is the CPU time of its threads, exited ones included.
+	CPUTime time.Duration `json:"cputime"`
+	Threads int           `json:"threads"`
+}
+
+// Processes lists the processes of the sandbox, zombies included, by
+// ascending ID.
+func (k *Kernel) Processes() []ProcessInfo {
+	tgs := k.ThreadGroups()
+	out := make([]ProcessInfo, 0, len(tgs))
+	for _, tg := range tgs {
+		leader := tg.Leader()
+		in := leader.Info(true)
+		p := ProcessInfo{
+			PID: in.TGID, PPID: in.PPID, PGID: in.PGID, SID: in.SID,
+			UID:       in.Creds.UID,
+			Comm:      in.Name,
+			State:     in.State,
+			StartTime: k.start.Add(in.StartTime),
+			CPUTime:   in.CPUTime,
+			Threads:   in.Threads,
+		}
+		if b, err := leader.Args(false); err == nil && len(b) > 0 {
+			p.Argv = strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		}
+		out = append(out, p)
+	}
 	return out
 }
 
@@ -114,6 +162,25 @@ func (k *Kernel) SetUTSHostname(name string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.Hostname = name
+	return nil
+}
+
+// UTSDomainname returns the sandbox's NIS domain name.
+func (k *Kernel) UTSDomainname() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.Domainname
+}
+
+// SetUTSDomainname changes the sandbox's NIS domain name, as
+// setdomainname(2) does once the caller's CAP_SYS_ADMIN is checked.
+func (k *Kernel) SetUTSDomainname(name string) error {
+	if len(name) > 64 { // __NEW_UTS_LEN
+		return unix.EINVAL
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.Domainname = name
 	return nil
 }
 

@@ -13,9 +13,9 @@ func TestProcInfo(t *testing.T) {
 	child := k.newTestTask(nil, init.tg, Credentials{UID: 1000, EUID: 1000, SUID: 1000, FSUID: 1000, Groups: []uint32{5}})
 	thread := k.newTestTask(child.tg, nil, child.creds)
 
-	ps := k.Processes()
+	ps := k.ThreadGroups()
 	if len(ps) != 2 || ps[0] != init.tg || ps[1] != child.tg {
-		t.Fatalf("Processes = %v", ps)
+		t.Fatalf("ThreadGroups = %v", ps)
 	}
 	if got := child.tg.Threads(); len(got) != 2 || got[0] != child || got[1] != thread {
 		t.Errorf("Threads = %v", got)

@@ -47,6 +47,9 @@ func (t *Task) handleSignals() (exit bool) {
 			k.mu.Unlock()
 			return true
 		}
+		if k.parkLocked(t) {
+			continue
+		}
 		if t.tg.stopping || t.tg.stopped {
 			ch := k.participateInStopLocked(t)
 			k.mu.Unlock()
@@ -62,6 +65,9 @@ func (t *Task) handleSignals() (exit bool) {
 				t.sigMask = t.savedMask
 				t.haveSaved = false
 			}
+			// Still under the lock under which the sandbox was seen
+			// not frozen (freeze.go).
+			k.enterApplicationLocked()
 			k.mu.Unlock()
 			break
 		}
@@ -75,6 +81,15 @@ func (t *Task) handleSignals() (exit bool) {
 			k.mu.Unlock()
 			continue
 		case act.Handler == SIG_DFL:
+			if k.initProtectedLocked(t.tg) && sig != unix.SIGKILL && sig != unix.SIGSTOP {
+				// Queued while it had a handler, or blocked: a
+				// protected init still never takes a default action
+				// but for these two, which only the kernel or the
+				// outside could send it. Linux: kernel/signal.c,
+				// get_signal(), SIGNAL_UNKILLABLE.
+				k.mu.Unlock()
+				continue
+			}
 			switch defaultActionOf(sig) {
 			case actIgnore, actContinue:
 				k.mu.Unlock()

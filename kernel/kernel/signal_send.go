@@ -7,30 +7,43 @@ import (
 	"magawa/kernel/waiter"
 )
 
-// ignoredLocked reports whether sig sent to tg would be discarded at once:
-// ignored, by SIG_IGN or a default action of ignoring, and not blocked by
-// every thread (a blocked signal stays pending; the handler may change).
-// Linux: kernel/signal.c, sig_ignored().
-func (tg *ThreadGroup) ignoredLocked(sig unix.Signal, target *Task) bool {
+// ignoredLocked reports whether sig sent to tg (to thread target, if
+// set) would be discarded at once: ignored, by SIG_IGN or a default
+// action of ignoring, or by the protection of the sandbox's init, and
+// blocked by no thread that could take it (a blocked signal stays
+// pending; the handler may change). fromInside is sendSignalLocked's.
+// Linux: kernel/signal.c, sig_ignored() and sig_task_ignored().
+func (k *Kernel) ignoredLocked(tg *ThreadGroup, sig unix.Signal, target *Task, fromInside bool) bool {
+	blocks := func(t *Task) bool { return (t.sigMask|t.realBlocked)&Bit(sig) != 0 }
+	if target != nil {
+		if blocks(target) {
+			return false
+		}
+	} else {
+		for t := range tg.tasks {
+			if blocks(t) {
+				return false
+			}
+		}
+	}
+	act := tg.handler.actions[sig-1]
+	if k.initProtectedLocked(tg) && act.Handler == SIG_DFL &&
+		(fromInside || (sig != unix.SIGKILL && sig != unix.SIGSTOP)) {
+		// The init of a PID namespace only receives the signals it has
+		// a handler for, and SIGKILL and SIGSTOP from the kernel or an
+		// ancestor namespace (SIGNAL_UNKILLABLE, with force).
+		return true
+	}
 	if sig == unix.SIGKILL || sig == unix.SIGSTOP {
 		return false
 	}
-	act := tg.handler.actions[sig-1]
-	ignored := act.Handler == SIG_IGN || (act.Handler == SIG_DFL && defaultActionOf(sig) == actIgnore)
-	if !ignored {
-		return false
-	}
-	if target != nil {
-		return target.sigMask&Bit(sig) == 0
-	}
-	for t := range tg.tasks {
-		if t.sigMask&Bit(sig) != 0 {
-			return false
-		}
-	}
-	return true
+	return act.Handler == SIG_IGN || (act.Handler == SIG_DFL && defaultActionOf(sig) == actIgnore)
 }
 
+// sendSignalLocked queues info for tg (for thread target, if set).
+// fromInside says a process of the sandbox sent it (kill, sigqueue, ...),
+// rather than the kernel itself or the runtime outside the sandbox
+// (Kernel.Signal): Linux's "force" is its negation.
 // Linux: kernel/signal.c, send_signal_locked(), prepare_signal() and
 // complete_signal().
 func (k *Kernel) sendSignalLocked(tg *ThreadGroup, target *Task, info *arch.SignalInfo, fromInside bool) error {
@@ -42,13 +55,8 @@ func (k *Kernel) sendSignalLocked(tg *ThreadGroup, target *Task, info *arch.Sign
 		// Only the exit itself matters now.
 		return nil
 	}
-	act := tg.handler.actions[sig-1]
-	if fromInside && k.ProtectInit && tg.id == 1 && act.Handler == SIG_DFL {
-		// The init of a PID namespace only receives signals from inside
-		// it that it has a handler for, SIGKILL and SIGSTOP included.
-		// Linux: kernel/signal.c, sig_task_ignored(), SIGNAL_UNKILLABLE.
-		return nil
-	}
+	// Stop signals and SIGCONT act when sent, even on a process that
+	// then ignores them (a protected init too).
 	switch {
 	case Bit(sig)&stopSignals != 0:
 		tg.pending.discard(Bit(unix.SIGCONT))
@@ -62,7 +70,7 @@ func (k *Kernel) sendSignalLocked(tg *ThreadGroup, target *Task, info *arch.Sign
 		}
 		k.continueGroupLocked(tg)
 	}
-	if tg.ignoredLocked(sig, target) {
+	if k.ignoredLocked(tg, sig, target, fromInside) {
 		return nil
 	}
 	if sig >= firstRTSignal {
@@ -120,6 +128,12 @@ func (k *Kernel) completeSignalLocked(tg *ThreadGroup, target *Task, sig unix.Si
 		return
 	}
 	wants.interruptLocked()
+}
+
+// initProtectedLocked reports whether tg is the sandbox's init and has
+// the protection of a PID namespace's (Config.ProtectInit).
+func (k *Kernel) initProtectedLocked(tg *ThreadGroup) bool {
+	return k.ProtectInit && tg == k.initTG
 }
 
 func isCoreSignal(sig unix.Signal) bool { return defaultActionOf(sig) == actCore }

@@ -288,6 +288,11 @@ func (t *Task) CPUTime() (time.Duration, error) { return t.ctx.CPUTime() }
 // platform requires the thread that traces a stub thread to stay the same.
 func (t *Task) start() {
 	t.k.running.Add(1)
+	t.launch()
+}
+
+// launch is start for a task already counted in Kernel.running.
+func (t *Task) launch() {
 	go func() {
 		defer t.k.running.Done()
 		runtime.LockOSThread()
@@ -322,6 +327,7 @@ func (t *Task) run() {
 			return
 		}
 		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.Regs)
+		t.k.leaveApplication()
 		if err != nil {
 			t.k.Debugf("task %d: platform failure: %v", t.tid, err)
 			t.k.mu.Lock()

@@ -72,6 +72,9 @@ type ThreadGroup struct {
 	// pidfd is the exit state pidfds poll (pidfd.go): atomics and a
 	// queue of its own, readable without Kernel.mu.
 	pidfd pidfdHub
+	// process is what Exec returned for a process it started: it hears
+	// of the exit.
+	process *Process
 }
 
 // ProcessGroup is a job: processes signalled together.

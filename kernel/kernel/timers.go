@@ -471,7 +471,7 @@ func (gt *groupTimers) expireReal(n int) (keep, idle bool) {
 	if gt.realFired && tg.pending.set&Bit(unix.SIGALRM) != 0 {
 		return true, true
 	}
-	if tg.ignoredLocked(unix.SIGALRM, nil) {
+	if gt.k.ignoredLocked(tg, unix.SIGALRM, nil, false) {
 		return false, true
 	}
 	gt.realFired = true
@@ -747,7 +747,7 @@ func (gt *groupTimers) expirePosix(pt *posixTimer, n int) (keep, idle bool) {
 		}
 	}
 	sig := unix.Signal(pt.ev.Signo)
-	if tg.zombie || tg.exiting || tg.ignoredLocked(sig, pt.target) {
+	if tg.zombie || tg.exiting || gt.k.ignoredLocked(tg, sig, pt.target, false) {
 		return true, true
 	}
 	info := &arch.SignalInfo{Signo: pt.ev.Signo, Code: arch.SI_TIMER}

@@ -91,6 +91,13 @@ func Prctl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return boolToInt(has), err
 	case unix.PR_CAPBSET_DROP:
 		return 0, t.DropBounding(int(arg2))
+	case unix.PR_CAP_AMBIENT:
+		op, cp := int(arg2), a[2]
+		if a[3] != 0 || a[4] != 0 || (op == kernel.PR_CAP_AMBIENT_CLEAR_ALL && cp != 0) || cp > kernel.CapLastCap {
+			return 0, unix.EINVAL
+		}
+		set, err := t.AmbientCap(op, int(cp))
+		return boolToInt(set), err
 	case unix.PR_GET_THP_DISABLE:
 		return 0, nil
 	case unix.PR_SET_THP_DISABLE:

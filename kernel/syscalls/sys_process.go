@@ -200,11 +200,11 @@ func ArchPrctl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 func Uname(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	var u abi.Utsname
 	copy(u.Sysname[:], "Linux")
-	copy(u.Nodename[:], t.Kernel().Hostname)
+	copy(u.Nodename[:], t.Kernel().UTSHostname())
 	copy(u.Release[:], KernelRelease)
 	copy(u.Version[:], KernelVersion)
 	copy(u.Machine[:], "x86_64")
-	copy(u.Domainname[:], "(none)")
+	copy(u.Domainname[:], t.Kernel().UTSDomainname())
 	return 0, copyOutStruct(t, a.Pointer(0), &u)
 }
 

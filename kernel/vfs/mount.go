@@ -158,16 +158,24 @@ func (v *VFS) BindMount(ctx *Context, source, target Path, flags uint32, recursi
 	if source.Dentry.IsDir() != target.Dentry.IsDir() {
 		return unix.ENOTDIR // Linux: fs/namespace.c, graft_tree()
 	}
+	// The mounts below source are those before the bind: binding a
+	// tree onto itself (or below itself) must not copy the new mount.
+	var below []*Mount
+	ns := target.Mount.ns
+	if recursive {
+		ns.mu.Lock()
+		below = ns.sortedLocked()
+		ns.mu.Unlock()
+	}
 	m, err := v.attach(target, source.Dentry, source.Mount.fs, source.Mount.source, flags)
 	if err != nil || !recursive {
 		return err
 	}
 	// Copy the mounts below source, each onto the copy of its parent.
-	ns := target.Mount.ns
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	copies := map[*Mount]*Mount{source.Mount: m}
-	for _, child := range ns.sortedLocked() {
+	for _, child := range below {
 		if child.parent == nil {
 			continue
 		}

@@ -19,10 +19,11 @@ type fakeKernel struct {
 	v    *vfs.VFS
 	boot time.Time
 
-	mu    sync.Mutex
-	procs map[int32]*fakeProc
-	host  string
-	used  uint64
+	mu     sync.Mutex
+	procs  map[int32]*fakeProc
+	host   string
+	domain string
+	used   uint64
 }
 
 type fakeProc struct {
@@ -93,6 +94,17 @@ func (k *fakeKernel) SetHostname(name string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.host = name
+	return nil
+}
+func (k *fakeKernel) Domainname() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.domain
+}
+func (k *fakeKernel) SetDomainname(name string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.domain = name
 	return nil
 }
 func (k *fakeKernel) VFS() *vfs.VFS { return k.v }
@@ -222,7 +234,7 @@ func newWorld(t *testing.T) *world {
 	v := vfs.New()
 	rootDir := &fakeDir{ino: 1, children: map[string]vfs.Inode{"proc": &fakeDir{ino: 2}}}
 	ns := v.NewMountNamespace(&fakeRootFS{rootDir}, "rootfs", 0)
-	k := &fakeKernel{v: v, boot: time.Unix(1700000000, 0), procs: map[int32]*fakeProc{}, host: "magawa", used: 256 << 20}
+	k := &fakeKernel{v: v, boot: time.Unix(1700000000, 0), procs: map[int32]*fakeProc{}, host: "magawa", domain: "(none)", used: 256 << 20}
 	fs := newFS(k, Options{MemTotal: 1 << 30, DevMinor: 7})
 	w := &world{t: t, k: k, fs: fs, ns: ns, root: ns.Root()}
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: w.root, Cwd: w.root}

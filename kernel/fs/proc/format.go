@@ -280,7 +280,7 @@ func formatStatus(s *statusInfo) string {
 	fmt.Fprintf(&b, "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
 		uint64(s.Pending), uint64(s.SharedPending), uint64(s.Blocked), uint64(s.Ignored), uint64(s.Caught))
 	fmt.Fprintf(&b, "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\n",
-		uint64(s.Caps.Inheritable), uint64(s.Caps.Permitted), uint64(s.Caps.Effective), uint64(s.Caps.Bounding), 0)
+		uint64(s.Caps.Inheritable), uint64(s.Caps.Permitted), uint64(s.Caps.Effective), uint64(s.Caps.Bounding), uint64(s.Caps.Ambient))
 	fmt.Fprintf(&b, "NoNewPrivs:\t%d\nSeccomp:\t0\nSeccomp_filters:\t0\n", boolInt(s.NoNewPrivs))
 	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", cpuMask(s.Affinity, s.numCPU), cpuList(s.Affinity, s.numCPU))
 	b.WriteString("Mems_allowed:\t00000000,00000001\nMems_allowed_list:\t0\n")

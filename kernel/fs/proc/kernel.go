@@ -14,7 +14,7 @@ import (
 type kernelAdapter struct{ k *kernel.Kernel }
 
 func (a kernelAdapter) Processes() []Process {
-	tgs := a.k.Processes()
+	tgs := a.k.ThreadGroups()
 	out := make([]Process, len(tgs))
 	for i, tg := range tgs {
 		out[i] = kproc{tg}
@@ -47,6 +47,8 @@ func (a kernelAdapter) TaskStats() kernel.TaskStats   { return a.k.TaskStats() }
 func (a kernelAdapter) MemoryUsed() uint64            { return a.k.MemoryFile.Used() }
 func (a kernelAdapter) Hostname() string              { return a.k.UTSHostname() }
 func (a kernelAdapter) SetHostname(name string) error { return a.k.SetUTSHostname(name) }
+func (a kernelAdapter) Domainname() string            { return a.k.UTSDomainname() }
+func (a kernelAdapter) SetDomainname(n string) error  { return a.k.SetUTSDomainname(n) }
 func (a kernelAdapter) VFS() *vfs.VFS                 { return a.k.VFS }
 
 type kproc struct{ tg *kernel.ThreadGroup }

@@ -315,6 +315,17 @@ func (f *fileNode) Open(ctx *vfs.Context, flags int) (vfs.FileImpl, error) {
 	return &seqFile{f: f, r: &reader{ctx: c, task: f.fs.k.Caller(ctx)}}, nil
 }
 
+// SetStat implements vfs.SetStatInode for the truncation of an O_TRUNC
+// open (a shell's `echo 1 >/proc/sys/...`): a generated file has no size
+// to cut, so it is accepted and ignored; other changes are refused.
+// Linux: fs/proc/base.c, proc_setattr(), and proc_sys_setattr().
+func (f *fileNode) SetStat(ctx *vfs.Context, attr *vfs.SetAttr) error {
+	if attr.Mask&^unix.STATX_SIZE != 0 {
+		return unix.EPERM
+	}
+	return nil
+}
+
 // seqFile is an open proc file: the contents are generated on a read at
 // offset 0 and served from the buffer at other offsets.
 type seqFile struct {

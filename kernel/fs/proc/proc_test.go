@@ -346,6 +346,7 @@ func TestSysctl(t *testing.T) {
 		"vm/overcommit_memory":     "0\n",
 		"net/core/somaxconn":       "4096\n",
 		"kernel/hostname":          "magawa\n",
+		"kernel/domainname":        "(none)\n",
 		"kernel/yama/ptrace_scope": "1\n",
 	} {
 		if got := w.read(ctx, "/proc/sys/"+name); got != want {
@@ -357,6 +358,19 @@ func TestSysctl(t *testing.T) {
 	}
 	if w.k.host != "box" {
 		t.Errorf("hostname = %q after a write", w.k.host)
+	}
+	// As a shell's redirection opens it: O_TRUNC is accepted.
+	f, err := w.open(ctx, "/proc/sys/kernel/domainname", unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC)
+	if err != nil {
+		t.Fatalf("opening domainname with O_TRUNC: %v", err)
+	}
+	_, err = f.Write(func(write func([]byte) (int, error)) (int, error) { return write([]byte("example.org\n")) })
+	f.DecRef()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.k.domain != "example.org" {
+		t.Errorf("domainname = %q after a write", w.k.domain)
 	}
 	if err := w.write(ctx, "/proc/sys/kernel/ostype", "BSD"); err != unix.EACCES {
 		t.Errorf("writing ostype: %v, want EACCES", err)

@@ -29,9 +29,12 @@ type Kernel interface {
 	TaskStats() kernel.TaskStats
 	// MemoryUsed is the memory the sandbox's memory file holds.
 	MemoryUsed() uint64
-	// Hostname and SetHostname are the UTS nodename.
+	// Hostname and SetHostname are the UTS nodename, Domainname and
+	// SetDomainname the NIS domain name.
 	Hostname() string
 	SetHostname(name string) error
+	Domainname() string
+	SetDomainname(name string) error
 	// VFS names paths (VFS.PathName).
 	VFS() *vfs.VFS
 }

@@ -35,8 +35,8 @@ var sysctls = []sysctl{
 	{path: "fs/nr_open", value: fixed(fmt.Sprint(kernel.NrOpen))},
 	{path: "fs/pipe-max-size", value: fixed("1048576")},
 	{path: "kernel/cap_last_cap", value: fixed(fmt.Sprint(kernel.CapLastCap))},
-	{path: "kernel/domainname", value: fixed("(none)")},
-	{path: "kernel/hostname", value: func(fs *FS) string { return fs.k.Hostname() }, set: setHostname},
+	{path: "kernel/domainname", value: func(fs *FS) string { return fs.k.Domainname() }, set: utsSetter(Kernel.SetDomainname)},
+	{path: "kernel/hostname", value: func(fs *FS) string { return fs.k.Hostname() }, set: utsSetter(Kernel.SetHostname)},
 	{path: "kernel/msgmax", value: fixed("8192")},
 	{path: "kernel/msgmnb", value: fixed("16384")},
 	{path: "kernel/msgmni", value: fixed("32000")},
@@ -91,17 +91,20 @@ func (fs *FS) addSys(sys *staticDir) {
 	}
 }
 
-// setHostname takes the string up to the first newline or NUL, cut to
-// the 64 bytes a UTS name holds. Linux: kernel/sysctl.c, proc_dostring().
-func setHostname(fs *FS, data []byte) error {
-	if i := bytes.IndexAny(data, "\n\x00"); i >= 0 {
-		data = data[:i]
+// utsSetter writes a UTS name with set: the string up to the first
+// newline or NUL, cut to the 64 bytes a UTS name holds.
+// Linux: kernel/sysctl.c, proc_dostring().
+func utsSetter(set func(Kernel, string) error) func(fs *FS, data []byte) error {
+	return func(fs *FS, data []byte) error {
+		if i := bytes.IndexAny(data, "\n\x00"); i >= 0 {
+			data = data[:i]
+		}
+		if len(data) > 64 {
+			data = data[:64]
+		}
+		if err := set(fs.k, string(data)); err != nil {
+			return unix.EINVAL
+		}
+		return nil
 	}
-	if len(data) > 64 {
-		data = data[:64]
-	}
-	if err := fs.k.SetHostname(string(data)); err != nil {
-		return unix.EINVAL
-	}
-	return nil
 }

@@ -1,0 +1,198 @@
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/internal/sandbox"
+	"magawa/kernel/kernel"
+)
+
+// ErrNotRunning says no sandbox answers on the control socket: it has
+// exited (the container is stopped) or never started.
+var ErrNotRunning = errors.New("the sandbox is not running")
+
+// Listen makes the control socket in the state directory stateDir and
+// returns its listening descriptor, for Launch to hand to the sandbox.
+func Listen(stateDir string) (*os.File, error) {
+	dir, err := os.Open(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: socketPath(dir)}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("binding the control socket: %w", err)
+	}
+	if err := unix.Listen(fd, 16); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "control"), nil
+}
+
+// Client talks to one sandbox through its control socket.
+type Client struct {
+	stateDir string
+}
+
+// NewClient returns a client of the sandbox whose state directory is
+// stateDir.
+func NewClient(stateDir string) *Client { return &Client{stateDir: stateDir} }
+
+// dial connects to the control socket.
+func (c *Client) dial() (int, error) {
+	dir, err := os.Open(c.stateDir)
+	if err != nil {
+		return -1, err
+	}
+	defer dir.Close()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	for {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: socketPath(dir)})
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.ECONNREFUSED) || errors.Is(err, unix.ENOENT) {
+			return -1, ErrNotRunning
+		}
+		return -1, fmt.Errorf("connecting to the sandbox: %w", err)
+	}
+	return fd, nil
+}
+
+// call sends req (with fds) and returns the first response.
+func (c *Client) call(req Request, fds []int) (Response, int, error) {
+	fd, err := c.dial()
+	if err != nil {
+		return Response{}, -1, err
+	}
+	if err := send(fd, req, fds); err != nil {
+		unix.Close(fd)
+		return Response{}, -1, fmt.Errorf("control request %s: %w", req.Op, err)
+	}
+	var resp Response
+	if _, err := receive(fd, &resp); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.ECONNRESET) {
+			// The sandbox exited while answering (kill of init).
+			return Response{}, -1, ErrNotRunning
+		}
+		return Response{}, -1, fmt.Errorf("control request %s: %w", req.Op, err)
+	}
+	if resp.Error != "" {
+		unix.Close(fd)
+		return resp, -1, errors.New(resp.Error)
+	}
+	return resp, fd, nil
+}
+
+func (c *Client) simple(req Request) (Response, error) {
+	resp, fd, err := c.call(req, nil)
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	return resp, err
+}
+
+// Status asks the sandbox for the container's status.
+func (c *Client) Status() (string, error) {
+	resp, err := c.simple(Request{Op: OpState})
+	return resp.Status, err
+}
+
+// Start runs the container's process.
+func (c *Client) Start() error {
+	_, err := c.simple(Request{Op: OpStart})
+	return err
+}
+
+// Kill sends sig to the container's init, or with all to every process.
+func (c *Client) Kill(sig unix.Signal, all bool) error {
+	_, err := c.simple(Request{Op: OpKill, Signal: int(sig), All: all})
+	if err == ErrNotRunning && sig == unix.SIGKILL {
+		return nil
+	}
+	return err
+}
+
+// Processes lists the sandbox's processes.
+func (c *Client) Processes() ([]kernel.ProcessInfo, error) {
+	resp, err := c.simple(Request{Op: OpPs})
+	return resp.Processes, err
+}
+
+// Pause freezes every process of the sandbox; Resume thaws them.
+func (c *Client) Pause() error {
+	_, err := c.simple(Request{Op: OpPause})
+	return err
+}
+
+// Resume thaws a paused sandbox.
+func (c *Client) Resume() error {
+	_, err := c.simple(Request{Op: OpResume})
+	return err
+}
+
+// Exec starts proc in the sandbox with stdio (-1: closed) as its
+// descriptors 0-2 and returns its PID in the sandbox and a Waiter for
+// its exit.
+func (c *Client) Exec(proc sandbox.Process, stdio [3]int) (int32, *Waiter, error) {
+	req := Request{Op: OpExec, Process: &proc}
+	var fds []int
+	for i, fd := range stdio {
+		if fd >= 0 {
+			req.Stdio[i] = true
+			fds = append(fds, fd)
+		}
+	}
+	resp, fd, err := c.call(req, fds)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.PID, &Waiter{fd: fd}, nil
+}
+
+// Waiter waits for an exec'd process.
+type Waiter struct{ fd int }
+
+// Wait returns how the process ended.
+func (w *Waiter) Wait() (ExitStatus, error) {
+	defer w.Close()
+	var resp Response
+	if _, err := receive(w.fd, &resp); err != nil {
+		return ExitStatus{}, fmt.Errorf("waiting for the process: %w", err)
+	}
+	if resp.Error != "" || resp.Exit == nil {
+		return ExitStatus{}, fmt.Errorf("waiting for the process: %s", resp.Error)
+	}
+	return *resp.Exit, nil
+}
+
+// Close stops waiting; the process goes on.
+func (w *Waiter) Close() {
+	if w.fd >= 0 {
+		unix.Close(w.fd)
+		w.fd = -1
+	}
+}
+
+// FD is the waiter's connection, for handing the wait to another
+// process (NewWaiter there).
+func (w *Waiter) FD() int { return w.fd }
+
+// NewWaiter waits on a connection an exec's Waiter handed over.
+func NewWaiter(fd int) *Waiter { return &Waiter{fd: fd} }

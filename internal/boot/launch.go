@@ -1,0 +1,223 @@
+package boot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/internal/sandbox"
+)
+
+// Options say what sandbox process Launch starts.
+type Options struct {
+	Config sandbox.Config
+	// Control is the listening control socket (Listen). With it the
+	// sandbox is an OCI container: it reports it is created and waits for
+	// start. Without it, it runs the process at once.
+	Control *os.File
+	// ConsoleSocket is the path of a Unix socket that gets the master of
+	// the container's terminal (runc's --console-socket).
+	ConsoleSocket string
+	// Detach puts the sandbox in a session of its own that outlives its
+	// launcher (create); otherwise it stays in the launcher's session and
+	// process group (so a terminal's signals reach it) and is killed when
+	// the launcher dies.
+	Detach bool
+	// DebugLog is the kernel's debug log file; Strace prints system
+	// calls on the sandbox's stderr.
+	DebugLog string
+	Strace   bool
+	// Stdio are the sandbox's descriptors 0-2; nil entries are the
+	// launcher's own.
+	Stdio [3]*os.File
+	// Exe is the magawa binary (empty: this one) and Args go before the
+	// verb.
+	Exe  string
+	Args []string
+}
+
+// Process is a launched sandbox process.
+type Process struct {
+	cmd *exec.Cmd
+	// exit is the read end of the pipe on which the sandbox process
+	// says it would have died of a signal (DieOfSignal).
+	exit *os.File
+}
+
+// readyMessage is what the sandbox writes on its sync pipe: ready, or
+// why it could not start and the exit status it will have.
+type readyMessage struct {
+	Error string `json:"error,omitempty"`
+	Code  int    `json:"code,omitempty"`
+}
+
+// LaunchError is a sandbox that failed to start: Code is the status a
+// CLI should exit with (127: program not found, 126: not executable,
+// 125: anything else).
+type LaunchError struct {
+	Msg  string
+	Code int
+}
+
+func (e *LaunchError) Error() string { return e.Msg }
+
+// Launch starts a sandbox process (`magawa boot`) in new PID, mount,
+// IPC, UTS and network namespaces and waits until it is ready: an OCI
+// container created and waiting for start, or a `magawa do` program
+// started.
+//
+// Without Detach the calling goroutine's thread is its parent for the
+// parent-death signal, so Launch locks the goroutine to it: the caller
+// must Wait on the same goroutine.
+func Launch(opts Options) (*Process, error) {
+	exe := opts.Exe
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	configR, configW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer configR.Close()
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		configW.Close()
+		return nil, err
+	}
+	defer syncR.Close()
+	exitR, exitW, err := os.Pipe()
+	if err != nil {
+		configW.Close()
+		syncW.Close()
+		return nil, err
+	}
+	defer exitW.Close()
+	args := append(append([]string{}, opts.Args...), "boot",
+		"--config-fd=3", "--sync-fd=4", "--exit-fd=5")
+	extra := []*os.File{configR, syncW, exitW}
+	if opts.Control != nil {
+		args = append(args, "--control-fd="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, opts.Control)
+	}
+	if opts.ConsoleSocket != "" {
+		args = append(args, "--console-socket="+opts.ConsoleSocket)
+	}
+	if opts.DebugLog != "" {
+		args = append(args, "--debug-log="+opts.DebugLog)
+	}
+	if opts.Strace {
+		args = append(args, "--strace")
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if opts.Stdio[0] != nil {
+		cmd.Stdin = opts.Stdio[0]
+	}
+	if opts.Stdio[1] != nil {
+		cmd.Stdout = opts.Stdio[1]
+	}
+	if opts.Stdio[2] != nil {
+		cmd.Stderr = opts.Stdio[2]
+	}
+	cmd.ExtraFiles = extra
+	cmd.Env = []string{}
+	if v, ok := os.LookupEnv("MAGAWA_SECCOMP_TRAP"); ok {
+		cmd.Env = append(cmd.Env, "MAGAWA_SECCOMP_TRAP="+v)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET,
+		// Unshared rather than cloned: Go then makes every mount
+		// private before the exec, so nothing the sandbox mounts
+		// propagates back to the host.
+		Unshareflags: unix.CLONE_NEWNS,
+	}
+	if opts.Detach {
+		cmd.SysProcAttr.Setsid = true
+	} else {
+		runtime.LockOSThread()
+		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		configW.Close()
+		syncW.Close()
+		exitR.Close()
+		return nil, fmt.Errorf("starting the sandbox process: %w", err)
+	}
+	syncW.Close()
+	p := &Process{cmd: cmd, exit: exitR}
+	// A large configuration (a long environment) fills the pipe: write
+	// it while the sandbox reads.
+	go func() {
+		json.NewEncoder(configW).Encode(opts.Config)
+		configW.Close()
+	}()
+	var msg readyMessage
+	b, err := io.ReadAll(io.LimitReader(syncR, 1<<20))
+	if err == nil && len(b) == 0 {
+		err = errors.New("the sandbox process exited before it was ready")
+	} else if err == nil {
+		err = json.Unmarshal(b, &msg)
+	}
+	if err != nil || msg.Error != "" {
+		if err == nil {
+			err = &LaunchError{Msg: msg.Error, Code: msg.Code}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		exitR.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Pid is the sandbox process's PID on the host.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the sandbox process.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the sandbox process and returns its exit status as a
+// shell reports it (128+N for a death by signal N), and the signal its
+// launcher should die of: the sandbox process is its PID namespace's
+// init, which cannot die of its own signals, so it reports one it would
+// have died of (a `magawa do -t` sent SIGTERM restores the terminal and
+// dies of it).
+func (p *Process) Wait() (int, unix.Signal) {
+	err := p.cmd.Wait()
+	var sig unix.Signal
+	if b, rerr := io.ReadAll(io.LimitReader(p.exit, 64)); rerr == nil && len(b) > 0 {
+		if n, err := strconv.Atoi(string(b)); err == nil && n > 0 && n < 65 {
+			sig = unix.Signal(n)
+		}
+	}
+	p.exit.Close()
+	return exitCode(err), sig
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return exitErr.ExitCode()
+	}
+	return 125
+}
+
+// Release forgets the process: it lives on (a created container).
+func (p *Process) Release() {
+	p.exit.Close()
+	p.cmd.Process.Release()
+}

@@ -1,0 +1,224 @@
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/internal/sandbox"
+)
+
+// server serves an OCI container's control socket.
+type server struct {
+	s *sandbox.Sandbox
+
+	// mu guards status.
+	mu     sync.Mutex
+	status string
+	// exit ends the sandbox process with a status (finish).
+	exit     chan int
+	exitOnce sync.Once
+}
+
+// finish ends the sandbox process with code; the first call wins.
+func (srv *server) finish(code int) {
+	srv.exitOnce.Do(func() { srv.exit <- code })
+}
+
+// serveContainer builds the sandbox, reports it created and serves the
+// control socket until the container's init has exited (or a kill ends
+// a container never started); it returns init's status.
+func (b *booter) serveContainer(cfg sandbox.Config, listenFD int) int {
+	cfg.ProtectInit = true
+	s, err := sandbox.New(cfg)
+	if err != nil {
+		return b.fail(err, 125)
+	}
+	srv := &server{s: s, status: StatusCreated, exit: make(chan int, 1)}
+	go srv.accept(listenFD)
+	b.ready()
+	code := <-srv.exit
+	s.Close()
+	return code
+}
+
+func (srv *server) accept(listenFD int) {
+	for {
+		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
+		if err == unix.EINTR || err == unix.ECONNABORTED {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "magawa: control socket: %v\n", err)
+			return
+		}
+		go srv.serve(fd)
+	}
+}
+
+// serve answers one connection's request.
+func (srv *server) serve(fd int) {
+	defer unix.Close(fd)
+	var req Request
+	fds, err := receive(fd, &req)
+	if err != nil {
+		return
+	}
+	if req.Op == OpExec {
+		srv.exec(fd, req, fds)
+		return
+	}
+	closeAll(fds)
+	resp, err := srv.handle(req)
+	if err != nil {
+		resp = Response{Error: err.Error()}
+	}
+	send(fd, resp, nil)
+}
+
+func (srv *server) handle(req Request) (Response, error) {
+	switch req.Op {
+	case OpState:
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return Response{Status: srv.status}, nil
+	case OpStart:
+		return Response{}, srv.start()
+	case OpKill:
+		return Response{}, srv.kill(unix.Signal(req.Signal), req.All)
+	case OpPs:
+		return Response{Processes: srv.s.Kernel().Processes()}, nil
+	case OpPause:
+		return Response{}, srv.pause(true)
+	case OpResume:
+		return Response{}, srv.pause(false)
+	}
+	return Response{}, fmt.Errorf("unknown request %q", req.Op)
+}
+
+// start runs the container's process; the sandbox process exits with
+// its status once the sandbox has ended.
+func (srv *server) start() error {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.status != StatusCreated {
+		return fmt.Errorf("cannot start a container that is %s", srv.status)
+	}
+	if err := srv.s.Start(); err != nil {
+		srv.status = StatusStopped
+		srv.finish(startCode(err))
+		return fmt.Errorf("starting the container's process: %w", err)
+	}
+	srv.status = StatusRunning
+	go func() {
+		code := srv.s.Wait().HostCode()
+		srv.mu.Lock()
+		srv.status = StatusStopped
+		srv.mu.Unlock()
+		srv.finish(code)
+	}()
+	return nil
+}
+
+// kill signals init (or every process). A container never started has
+// no process yet: a signal whose default action would end it ends the
+// sandbox, as runc's kill of a created container does.
+func (srv *server) kill(sig unix.Signal, all bool) error {
+	if sig <= 0 || sig > 64 {
+		return fmt.Errorf("invalid signal %d", sig)
+	}
+	srv.mu.Lock()
+	status := srv.status
+	srv.mu.Unlock()
+	switch status {
+	case StatusCreated:
+		if terminates(sig) {
+			srv.mu.Lock()
+			srv.status = StatusStopped
+			srv.mu.Unlock()
+			srv.finish(128 + int(sig))
+		}
+		return nil
+	case StatusStopped:
+		return errors.New("container not running")
+	}
+	return srv.s.Kernel().Signal(1, sig, all)
+}
+
+// terminates reports whether sig's default action ends a process.
+func terminates(sig unix.Signal) bool {
+	switch sig {
+	case unix.SIGCHLD, unix.SIGCONT, unix.SIGURG, unix.SIGWINCH,
+		unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return false
+	}
+	return true
+}
+
+func (srv *server) pause(pause bool) error {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	k := srv.s.Kernel()
+	switch {
+	case pause && srv.status == StatusRunning:
+		if err := k.Pause(); err != nil {
+			return err
+		}
+		srv.status = StatusPaused
+	case !pause && srv.status == StatusPaused:
+		if err := k.Resume(); err != nil {
+			return err
+		}
+		srv.status = StatusRunning
+	case pause:
+		return fmt.Errorf("cannot pause a container that is %s", srv.status)
+	default:
+		return fmt.Errorf("cannot resume a container that is %s", srv.status)
+	}
+	return nil
+}
+
+// exec starts a process in the running container and answers twice:
+// its PID, then how it ended.
+func (srv *server) exec(fd int, req Request, fds []int) {
+	stdio := [3]int{-1, -1, -1}
+	next := 0
+	for i, sent := range req.Stdio {
+		if sent && next < len(fds) {
+			stdio[i] = fds[next]
+			next++
+		}
+	}
+	closeAll(fds[next:])
+	fail := func(err error) {
+		for _, fd := range stdio {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+		send(fd, Response{Error: err.Error()}, nil)
+	}
+	if req.Process == nil {
+		fail(errors.New("exec without a process"))
+		return
+	}
+	srv.mu.Lock()
+	status := srv.status
+	srv.mu.Unlock()
+	if status != StatusRunning {
+		fail(fmt.Errorf("cannot exec in a container that is %s", status))
+		return
+	}
+	p, err := srv.s.Exec(*req.Process, stdio)
+	if err != nil {
+		send(fd, Response{Error: err.Error()}, nil)
+		return
+	}
+	if err := send(fd, Response{PID: p.PID()}, nil); err != nil {
+		return // detached: nobody waits
+	}
+	send(fd, Response{Exit: exitStatusOf(p.Wait())}, nil)
+}

@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"magawa/internal/boot"
+	"magawa/internal/container"
+	"magawa/internal/oci"
+	"magawa/internal/sandbox"
+)
+
+func init() {
+	register(command{name: "create", summary: "create a container from an OCI bundle: create [--bundle DIR] ID", run: runCreate})
+	register(command{name: "start", summary: "start a created container's process: start ID", run: runStart})
+	register(command{name: "run", summary: "create and start a container, and wait for it unless --detach: run [--bundle DIR] ID", run: runRun})
+}
+
+// createFlags are create's and run's.
+type createFlags struct {
+	bundle        string
+	consoleSocket string
+	pidFile       string
+	preserveFDs   int
+	detach        bool // run
+	keep          bool // run
+}
+
+func (f *createFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	BoolVar(*bool, string, bool, string)
+}, run bool) {
+	fs.StringVar(&f.bundle, "bundle", ".", "the OCI bundle's directory")
+	fs.StringVar(&f.bundle, "b", ".", "the same as --bundle")
+	fs.StringVar(&f.consoleSocket, "console-socket", "", "a Unix socket to send the terminal's master to")
+	fs.StringVar(&f.pidFile, "pid-file", "", "write the sandbox process's PID to this file")
+	fs.IntVar(&f.preserveFDs, "preserve-fds", 0, "pass this many descriptors after 0-2 (not supported yet)")
+	var ignored bool
+	fs.BoolVar(&ignored, "no-pivot", false, "accepted for runc compatibility")
+	fs.BoolVar(&ignored, "no-new-keyring", false, "accepted for runc compatibility")
+	if run {
+		fs.BoolVar(&f.detach, "detach", false, "do not wait for the container")
+		fs.BoolVar(&f.detach, "d", false, "the same as --detach")
+		fs.BoolVar(&f.keep, "keep", false, "keep the container's state after it exits")
+	}
+}
+
+func runCreate(g *globalFlags, args []string) int {
+	var f createFlags
+	fs := newFlagSet("create")
+	f.register(fs, false)
+	positional, err := parseArgs(fs, args)
+	if err != nil {
+		return g.runtimeError(fmt.Errorf("create: %w", err))
+	}
+	if len(positional) != 1 {
+		return g.runtimeError(errors.New("create: want exactly one container ID"))
+	}
+	c, _, err := g.create(positional[0], &f, true)
+	if err != nil {
+		return g.runtimeError(err)
+	}
+	c.Unlock()
+	return 0
+}
+
+// create makes the container: the state directory, the sandbox process
+// (created, waiting for start), the state file, the hooks. detach says
+// the sandbox outlives this command. On error nothing is left behind.
+func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *container.Container, _ *boot.Process, err error) {
+	if err := container.ValidID(id); err != nil {
+		return nil, nil, err
+	}
+	if f.preserveFDs != 0 {
+		return nil, nil, errors.New("--preserve-fds is not supported yet")
+	}
+	bundle, err := filepath.Abs(f.bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := oci.Load(bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := oci.ToSandbox(spec, bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Platform = g.platform
+	cfg.NoOverlay = g.overlay == "none"
+	cfg.TTY = sandbox.TTYOff
+	if cfg.Process.Terminal {
+		cfg.TTY = sandbox.TTYOn
+		if detach && f.consoleSocket == "" {
+			return nil, nil, errors.New("a container with a terminal needs --console-socket when it is detached")
+		}
+	} else if f.consoleSocket != "" {
+		return nil, nil, errors.New("--console-socket is for a container with process.terminal set")
+	}
+	c, err := container.Create(g.root, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var proc *boot.Process
+	defer func() {
+		if err != nil {
+			if proc != nil {
+				proc.Signal(unix.SIGKILL)
+				if !detach {
+					proc.Wait()
+				} else {
+					proc.Release()
+				}
+			}
+			c.Remove()
+		}
+	}()
+	control, err := boot.Listen(c.Dir())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer control.Close()
+	proc, err = boot.Launch(boot.Options{
+		Config:        cfg,
+		Control:       control,
+		ConsoleSocket: f.consoleSocket,
+		Detach:        detach,
+		DebugLog:      g.debugLog,
+		Strace:        g.strace,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the sandbox: %w", err)
+	}
+	start, err := container.ProcStart(proc.Pid())
+	if err != nil {
+		return nil, nil, fmt.Errorf("the sandbox process: %w", err)
+	}
+	c.State = container.State{
+		OCIVersion:  spec.Version,
+		ID:          id,
+		Pid:         proc.Pid(),
+		PidStart:    start,
+		Bundle:      bundle,
+		Rootfs:      cfg.RootDir,
+		Created:     time.Now().UTC(),
+		Annotations: spec.Annotations,
+		Hooks:       spec.Hooks,
+	}
+	if err := c.Save(); err != nil {
+		return nil, nil, err
+	}
+	if h := spec.Hooks; h != nil {
+		state := c.SpecState(boot.StatusCreated)
+		//nolint:staticcheck // prestart is deprecated but still sent by clients.
+		if err := runHooks("prestart", h.Prestart, state); err != nil {
+			return nil, nil, err
+		}
+		if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {
+			return nil, nil, err
+		}
+		if err := runHooks("createContainer", h.CreateContainer, state); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := writePidFile(f.pidFile, proc.Pid()); err != nil {
+		return nil, nil, err
+	}
+	if detach {
+		proc.Release()
+	}
+	return c, proc, nil
+}
+
+func runStart(g *globalFlags, args []string) int {
+	positional, err := parseArgs(newFlagSet("start"), args)
+	if err != nil {
+		return g.runtimeError(fmt.Errorf("start: %w", err))
+	}
+	c, err := g.loadContainer("start", positional)
+	if err != nil {
+		return g.runtimeError(err)
+	}
+	if err := c.Lock(); err != nil {
+		return g.runtimeError(err)
+	}
+	defer c.Unlock()
+	if err := startContainer(c); err != nil {
+		return g.runtimeError(err)
+	}
+	return 0
+}
+
+// startContainer runs a created container's process and its hooks.
+func startContainer(c *container.Container) error {
+	switch status := c.Status(); status {
+	case boot.StatusCreated:
+	case boot.StatusStopped:
+		return errors.New("cannot start a container that has stopped")
+	default:
+		return fmt.Errorf("cannot start an already %s container", status)
+	}
+	var hooks specs.Hooks
+	if c.Hooks != nil {
+		hooks = *c.Hooks
+	}
+	if err := runHooks("startContainer", hooks.StartContainer, c.SpecState(boot.StatusCreated)); err != nil {
+		return err
+	}
+	if err := c.Client().Start(); err != nil {
+		return err
+	}
+	// Poststart failures are logged, not fatal: the process runs.
+	if err := runHooks("poststart", hooks.Poststart, c.SpecState(boot.StatusRunning)); err != nil {
+		fmt.Fprintf(os.Stderr, "magawa: %v\n", err)
+	}
+	return nil
+}
+
+func runRun(g *globalFlags, args []string) int {
+	var f createFlags
+	fs := newFlagSet("run")
+	f.register(fs, true)
+	positional, err := parseArgs(fs, args)
+	if err != nil {
+		return g.runtimeError(fmt.Errorf("run: %w", err))
+	}
+	if len(positional) != 1 {
+		return g.runtimeError(errors.New("run: want exactly one container ID"))
+	}
+	c, proc, err := g.create(positional[0], &f, f.detach)
+	if err != nil {
+		return g.runtimeError(err)
+	}
+	if err := startContainer(c); err != nil {
+		c.Unlock()
+		g.destroy(c)
+		return g.runtimeError(err)
+	}
+	c.Unlock()
+	if f.detach {
+		return 0
+	}
+	// In the foreground: signals for this process go to the container,
+	// and its status is ours. The terminal's own (^C) reach the sandbox
+	// process directly, in this process group.
+	signal.Ignore(unix.SIGINT, unix.SIGQUIT)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
+	go func() {
+		for sig := range sigs {
+			c.Client().Kill(sig.(unix.Signal), false)
+		}
+	}()
+	code, _ := proc.Wait()
+	if !f.keep {
+		g.destroy(c)
+	}
+	return code
+}

@@ -1,0 +1,388 @@
+package test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The OCI runtime's lifecycle, driven through the CLI as Docker, podman
+// and containerd drive runc: create, state, start, exec, ps, pause,
+// resume, kill, delete, and run.
+
+// ociRuntime runs magawa's runtime commands with a private state root.
+type ociRuntime struct {
+	t    *testing.T
+	bin  string
+	root string
+}
+
+func newOCIRuntime(t *testing.T) *ociRuntime {
+	t.Helper()
+	bin := magawaBin(t)
+	requireStaticBusybox(t)
+	return &ociRuntime{t: t, bin: bin, root: filepath.Join(t.TempDir(), "state")}
+}
+
+// cmd is one runtime command line.
+func (r *ociRuntime) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(r.bin, append([]string{"--root", r.root}, args...)...)
+	cmd.Env = testEnv
+	cmd.Dir = "/"
+	return cmd
+}
+
+// run runs a runtime command and returns its output and exit status.
+func (r *ociRuntime) run(args ...string) (string, int) {
+	r.t.Helper()
+	cmd := r.cmd(args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("magawa %s: %v", strings.Join(args, " "), err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(runTimeout):
+		cmd.Process.Kill()
+		r.t.Fatalf("magawa %s: timed out\n%s", strings.Join(args, " "), out.String())
+	}
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+// must runs a runtime command that must succeed.
+func (r *ociRuntime) must(args ...string) string {
+	r.t.Helper()
+	out, code := r.run(args...)
+	if code != 0 {
+		r.t.Fatalf("magawa %s: exit status %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// state returns `state ID` parsed.
+func (r *ociRuntime) state(id string) map[string]any {
+	r.t.Helper()
+	out := r.must("state", id)
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		r.t.Fatalf("state %s: %v\n%s", id, err, out)
+	}
+	return st
+}
+
+// waitStatus polls until the container's status is want.
+func (r *ociRuntime) waitStatus(id, want string) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := r.state(id)
+		if st["status"] == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("container %s: status %v, want %s", id, st["status"], want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// makeBundle builds an OCI bundle whose rootfs holds busybox and whose
+// config (`magawa spec`'s, edited) runs args without a terminal.
+func (r *ociRuntime) makeBundle(args []string, edit func(spec map[string]any)) string {
+	r.t.Helper()
+	bundle := r.t.TempDir()
+	rootfs := filepath.Join(bundle, "rootfs")
+	for _, d := range []string{"bin", "etc", "tmp", "proc", "sys", "dev", "root"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(busybox)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin/busybox"), b, 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(rootfs, "root/.profile"), []byte("# root's\n"), 0o644)
+	for _, name := range []string{"sh", "echo", "cat", "sleep", "ls", "id", "hostname", "ps", "true", "false", "grep", "awk", "wc", "touch", "tr"} {
+		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", name)); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(rootfs, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
+	r.must("spec", "--bundle", bundle)
+	path := filepath.Join(bundle, "config.json")
+	b, err = os.ReadFile(path)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(b, &spec); err != nil {
+		r.t.Fatal(err)
+	}
+	process := spec["process"].(map[string]any)
+	process["terminal"] = false
+	process["args"] = args
+	if edit != nil {
+		edit(spec)
+	}
+	if b, err = json.MarshalIndent(spec, "", "\t"); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return bundle
+}
+
+// create runs `create` with the container's stdout and stderr going to
+// a file, returned.
+func (r *ociRuntime) create(id, bundle string) string {
+	r.t.Helper()
+	logPath := filepath.Join(r.t.TempDir(), "stdout")
+	f, err := os.Create(logPath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := r.cmd("create", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(logPath)
+		r.t.Fatalf("create %s: %v\n%s", id, err, b)
+	}
+	r.t.Cleanup(func() { r.run("delete", "--force", id) })
+	return logPath
+}
+
+func TestOCILifecycle(t *testing.T) {
+	r := newOCIRuntime(t)
+	bundle := r.makeBundle([]string{"sh", "-c", `echo started; trap 'echo got TERM; exit 3' TERM; while :; do sleep 0.05; done`}, nil)
+	out := r.create("life", bundle)
+
+	st := r.state("life")
+	if st["status"] != "created" || st["id"] != "life" || st["bundle"] != bundle {
+		t.Fatalf("state after create: %v", st)
+	}
+	pid := int(st["pid"].(float64))
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("the sandbox process %d: %v", pid, err)
+	}
+	if info, err := os.Stat(filepath.Join(r.root, "life")); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("state directory: %v, mode %v; want 0700", err, info.Mode().Perm())
+	}
+	if o, code := r.run("create", "--bundle", bundle, "life"); code == 0 || !strings.Contains(o, "already exists") {
+		t.Errorf("create of a duplicate ID: exit %d, %q; want an error naming it", code, o)
+	}
+	if got := r.must("list", "--quiet"); got != "life\n" {
+		t.Errorf("list --quiet: %q", got)
+	}
+
+	r.must("start", "life")
+	r.waitStatus("life", "running")
+	if _, code := r.run("start", "life"); code == 0 {
+		t.Errorf("start of a running container succeeded")
+	}
+
+	// exec: its output, its status.
+	if o, code := r.run("exec", "life", "sh", "-c", "echo from exec; id -u; exit 7"); code != 7 || o != "from exec\n0\n" {
+		t.Errorf("exec: exit %d, output %q; want 7, \"from exec\\n0\\n\"", code, o)
+	}
+	var pids []int
+	if err := json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &pids); err != nil || len(pids) == 0 || pids[0] != 1 {
+		t.Errorf("ps --format json: %v, %v; want PID 1 first", pids, err)
+	}
+
+	r.must("pause", "life")
+	r.waitStatus("life", "paused")
+	r.must("resume", "life")
+	r.waitStatus("life", "running")
+
+	if o, code := r.run("kill", "life", "NOSUCHSIGNAL"); code == 0 || !strings.Contains(o, "NOSUCHSIGNAL") {
+		t.Errorf("kill with an unknown signal: exit %d, %q", code, o)
+	}
+	if o, code := r.run("delete", "life"); code == 0 || !strings.Contains(o, "running") {
+		t.Errorf("delete of a running container: exit %d, %q; want a refusal", code, o)
+	}
+	r.must("kill", "life", "TERM")
+	r.waitStatus("life", "stopped")
+	if st := r.state("life"); st["pid"].(float64) != 0 {
+		t.Errorf("state of a stopped container: pid %v, want 0", st["pid"])
+	}
+	if o, code := r.run("kill", "life", "KILL"); code == 0 || !strings.Contains(o, "not running") {
+		t.Errorf("kill of a stopped container: exit %d, %q", code, o)
+	}
+	r.must("delete", "life")
+	if _, err := os.Stat(filepath.Join(r.root, "life")); !os.IsNotExist(err) {
+		t.Errorf("state directory after delete: %v", err)
+	}
+	if _, code := r.run("state", "life"); code == 0 {
+		t.Errorf("state of a deleted container succeeded")
+	}
+	if b, _ := os.ReadFile(out); string(b) != "started\ngot TERM\n" {
+		t.Errorf("the container's output: %q, want \"started\\ngot TERM\\n\"", b)
+	}
+}
+
+func TestOCIRun(t *testing.T) {
+	r := newOCIRuntime(t)
+	bundle := r.makeBundle([]string{"sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 42"}, func(spec map[string]any) {
+		spec["hostname"] = "oci-test"
+	})
+	out, code := r.run("run", "--bundle", bundle, "runner")
+	if code != 42 || out != "oci-test\nsh -c hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 42 \n" {
+		t.Errorf("run: exit %d, output %q", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(r.root, "runner")); !os.IsNotExist(err) {
+		t.Errorf("run left its state behind: %v", err)
+	}
+}
+
+func TestOCIKillAndForceDelete(t *testing.T) {
+	r := newOCIRuntime(t)
+	bundle := r.makeBundle([]string{"sleep", "1000"}, nil)
+	r.create("k", bundle)
+	// A container never started dies of a kill.
+	r.must("kill", "k", "9")
+	r.waitStatus("k", "stopped")
+	r.must("delete", "k")
+
+	r.create("k2", bundle)
+	r.must("start", "k2")
+	r.waitStatus("k2", "running")
+	pid := int(r.state("k2")["pid"].(float64))
+	r.must("delete", "--force", "k2")
+	if _, err := os.Stat(filepath.Join(r.root, "k2")); !os.IsNotExist(err) {
+		t.Errorf("delete --force left the state directory: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		if b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); !strings.Contains(string(b), ") Z") {
+			t.Errorf("delete --force left the sandbox process %d alive", pid)
+		}
+	}
+	r.must("delete", "--force", "no-such-container")
+}
+
+func TestOCIBadInput(t *testing.T) {
+	r := newOCIRuntime(t)
+	bundle := r.makeBundle([]string{"true"}, nil)
+	os.WriteFile(filepath.Join(bundle, "config.json"), []byte(`{"ociVersion": "1.0.2", "process": {`), 0o644)
+	if o, code := r.run("create", "--bundle", bundle, "bad"); code == 0 || !strings.Contains(o, "config.json") {
+		t.Errorf("create with a malformed config.json: exit %d, %q", code, o)
+	}
+	if _, err := os.Stat(filepath.Join(r.root, "bad")); !os.IsNotExist(err) {
+		t.Errorf("a failed create left its state: %v", err)
+	}
+	missing := r.makeBundle([]string{"true"}, func(spec map[string]any) {
+		spec["root"] = map[string]any{"path": "no-such-rootfs"}
+	})
+	if o, code := r.run("create", "--bundle", missing, "bad"); code == 0 || !strings.Contains(o, "no-such-rootfs") {
+		t.Errorf("create with a missing rootfs: exit %d, %q", code, o)
+	}
+	for _, id := range []string{"../escape", "a/b", ".."} {
+		if o, code := r.run("create", "--bundle", bundle, id); code == 0 || !strings.Contains(o, "invalid container ID") {
+			t.Errorf("create %q: exit %d, %q", id, code, o)
+		}
+	}
+	if o, code := r.run("start", "nope"); code == 0 || !strings.Contains(o, "does not exist") {
+		t.Errorf("start of an unknown container: exit %d, %q", code, o)
+	}
+	if o, code := r.run("frobnicate"); code == 0 || !strings.Contains(o, "unknown command") {
+		t.Errorf("unknown command: exit %d, %q", code, o)
+	}
+	if entries, _ := os.ReadDir(r.root); len(entries) != 0 {
+		t.Errorf("state left behind by failed commands: %v", entries)
+	}
+}
+
+// TestOCIConfig checks that the container sees what its config.json
+// says: user, groups, umask, capabilities, rlimits, no_new_privs,
+// environment, working directory, UTS names, sysctl, masked and
+// read-only paths, a read-only root and bind mounts.
+func TestOCIConfig(t *testing.T) {
+	r := newOCIRuntime(t)
+	shared := t.TempDir()
+	os.WriteFile(filepath.Join(shared, "from-host"), []byte("host file\n"), 0o644)
+	os.Chmod(shared, 0o777)
+	script := strings.Join([]string{
+		`id -u; id -g; id -G`,
+		`umask`,
+		`grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status`,
+		`ulimit -n`,
+		`echo "$GREETING" "$PWD"`,
+		`hostname; cat /proc/sys/kernel/domainname`,
+		`cat /etc/passwd | wc -c`,
+		`ls -A /root | wc -l`,
+		`awk '$5 == "/proc/sys" { print $6 }' /proc/self/mountinfo`,
+		`touch /newfile 2>/dev/null || echo root read-only`,
+		`cat /data/from-host; echo in-container >/data/from-container`,
+		`touch /ro/x 2>/dev/null || echo ro bind read-only`,
+		`ls /dev/null /dev/zero /dev/pts/ptmx >/dev/null && echo devices`,
+	}, "\n")
+	bundle := r.makeBundle([]string{"sh", "-c", script}, func(spec map[string]any) {
+		p := spec["process"].(map[string]any)
+		p["user"] = map[string]any{"uid": 1000, "gid": 1000, "additionalGids": []int{5, 20}, "umask": 0o027}
+		p["env"] = []string{"PATH=/bin", "GREETING=hello"}
+		p["cwd"] = "/tmp"
+		p["noNewPrivileges"] = true
+		p["capabilities"] = map[string]any{
+			"bounding":    []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"},
+			"effective":   []string{"CAP_NET_BIND_SERVICE"},
+			"permitted":   []string{"CAP_NET_BIND_SERVICE"},
+			"ambient":     []string{"CAP_NET_BIND_SERVICE"},
+			"inheritable": []string{"CAP_NET_BIND_SERVICE"},
+		}
+		p["rlimits"] = []map[string]any{{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}}
+		spec["hostname"] = "cfg-host"
+		linux := spec["linux"].(map[string]any)
+		linux["maskedPaths"] = append(linux["maskedPaths"].([]any), "/etc/passwd", "/root")
+		spec["root"].(map[string]any)["readonly"] = true
+		linux["sysctl"] = map[string]string{"kernel.domainname": "example.org"}
+		mounts := spec["mounts"].([]any)
+		mounts = append(mounts,
+			map[string]any{"destination": "/data", "type": "bind", "source": shared, "options": []string{"rbind", "rw"}},
+			map[string]any{"destination": "/ro", "type": "bind", "source": shared, "options": []string{"bind", "ro"}},
+		)
+		spec["mounts"] = mounts
+	})
+	out, code := r.run("run", "--bundle", bundle, "cfg")
+	want := strings.Join([]string{
+		"1000", "1000", "1000 5 20",
+		"0027",
+		"CapEff:\t0000000000000400", "CapBnd:\t0000000000000420", "NoNewPrivs:\t1",
+		"321",
+		"hello /tmp",
+		"cfg-host", "example.org",
+		"0",
+		"0",
+		"ro,relatime",
+		"root read-only",
+		"host file",
+		"ro bind read-only",
+		"devices",
+	}, "\n") + "\n"
+	if code != 0 || out != want {
+		t.Errorf("run: exit %d\n%s", code, lineDiff(want, out))
+	}
+	if b, err := os.ReadFile(filepath.Join(shared, "from-container")); err != nil || string(b) != "in-container\n" {
+		t.Errorf("a write through the rw bind mount: %q, %v", b, err)
+	}
+
+	// A tunable the sandbox keeps fixed is refused, not ignored.
+	fixed := r.makeBundle([]string{"true"}, func(spec map[string]any) {
+		spec["linux"].(map[string]any)["sysctl"] = map[string]string{"kernel.msgmax": "12345"}
+	})
+	if o, code := r.run("run", "--bundle", fixed, "cfg2"); code == 0 || !strings.Contains(o, "kernel.msgmax") {
+		t.Errorf("run with an unsupported sysctl: exit %d, %q", code, o)
+	}
+}
