@@ -386,3 +386,84 @@ func TestOCIConfig(t *testing.T) {
 		t.Errorf("run with an unsupported sysctl: exit %d, %q", code, o)
 	}
 }
+
+// TestOCIResources checks that linux.resources bound the whole sandbox:
+// its processes (the sandbox process, the gofer, the stubs) are all in
+// the container's cgroup, with the limits set, and delete removes it.
+func TestOCIResources(t *testing.T) {
+	r := newOCIRuntime(t)
+	cgroupsPath := "/magawa-test/res-" + strconv.Itoa(os.Getpid())
+	bundle := r.makeBundle([]string{"sh", "-c", "sleep 1000 & sleep 1000"}, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		linux["cgroupsPath"] = cgroupsPath
+		linux["resources"] = map[string]any{
+			"memory": map[string]any{"limit": 256 << 20},
+			"pids":   map[string]any{"limit": 100},
+			"cpu":    map[string]any{"shares": 512},
+		}
+	})
+	r.create("res", bundle)
+	r.must("start", "res")
+	r.waitStatus("res", "running")
+	pid := int(r.state("res")["pid"].(float64))
+
+	v2 := false
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		v2 = true
+	}
+	limitFile := func(controller, v1Name, v2Name string) string {
+		if v2 {
+			return filepath.Join("/sys/fs/cgroup", cgroupsPath, v2Name)
+		}
+		return filepath.Join("/sys/fs/cgroup", controller, cgroupsPath, v1Name)
+	}
+	for _, c := range []struct{ controller, v1, v2, want string }{
+		{"memory", "memory.limit_in_bytes", "memory.max", strconv.Itoa(256 << 20)},
+		{"pids", "pids.max", "pids.max", "100"},
+	} {
+		b, err := os.ReadFile(limitFile(c.controller, c.v1, c.v2))
+		if err != nil || strings.TrimSpace(string(b)) != c.want {
+			t.Errorf("%s: %q, %v; want %s", limitFile(c.controller, c.v1, c.v2), b, err, c.want)
+		}
+	}
+	// Every process of the sandbox: the sandbox process and its
+	// descendants (the gofer, the stubs of sh and its two sleeps).
+	procs, err := os.ReadFile(limitFile("pids", "cgroup.procs", "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCgroup := map[string]bool{}
+	for _, p := range strings.Fields(string(procs)) {
+		inCgroup[p] = true
+	}
+	descendants := []int{pid}
+	for i := 0; i < len(descendants); i++ {
+		// Each thread's children: the stubs are the tracing threads'.
+		tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(descendants[i]), "task", "*", "children"))
+		for _, task := range tasks {
+			b, _ := os.ReadFile(task)
+			for _, c := range strings.Fields(string(b)) {
+				n, _ := strconv.Atoi(c)
+				descendants = append(descendants, n)
+			}
+		}
+	}
+	// sh and its background sleep have a stub each (the last sleep is
+	// exec'd by sh).
+	if len(descendants) < 4 {
+		t.Errorf("the sandbox has %d host processes (%v); want the sandbox process, the gofer and 2 stubs", len(descendants), descendants)
+	}
+	for _, p := range descendants {
+		if !inCgroup[strconv.Itoa(p)] {
+			t.Errorf("sandbox process %d is not in the container's cgroup (%v)", p, strings.Fields(string(procs)))
+		}
+	}
+	r.must("delete", "--force", "res")
+	if _, err := os.Stat(filepath.Dir(limitFile("pids", "pids.max", "pids.max"))); !os.IsNotExist(err) {
+		t.Errorf("delete left the cgroup: %v", err)
+	}
+	os.Remove(filepath.Join("/sys/fs/cgroup/pids", "magawa-test"))
+	for _, c := range []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "systemd", ""} {
+		os.Remove(filepath.Join("/sys/fs/cgroup", c, "magawa-test"))
+	}
+}

@@ -38,6 +38,11 @@ type Options struct {
 	// Stdio are the sandbox's descriptors 0-2; nil entries are the
 	// launcher's own.
 	Stdio [3]*os.File
+	// Prepare, when set, is called with the sandbox process's PID
+	// before it does anything (it waits for its configuration): the
+	// runtime moves it into the container's cgroup there, so that every
+	// process it starts is born inside.
+	Prepare func(pid int) error
 	// Exe is the magawa binary (empty: this one) and Args go before the
 	// verb.
 	Exe  string
@@ -153,6 +158,15 @@ func Launch(opts Options) (*Process, error) {
 	}
 	syncW.Close()
 	p := &Process{cmd: cmd, exit: exitR}
+	if opts.Prepare != nil {
+		if err := opts.Prepare(cmd.Process.Pid); err != nil {
+			configW.Close()
+			cmd.Process.Kill()
+			cmd.Wait()
+			exitR.Close()
+			return nil, err
+		}
+	}
 	// A large configuration (a long environment) fills the pipe: write
 	// it while the sandbox reads.
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/internal/boot"
+	"magawa/internal/cgroup"
 	"magawa/internal/container"
 	"magawa/internal/oci"
 	"magawa/internal/sandbox"
@@ -105,6 +106,15 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	} else if f.consoleSocket != "" {
 		return nil, nil, errors.New("--console-socket is for a container with process.terminal set")
 	}
+	host := oci.HostConfig(spec)
+	cgroupPath, err := cgroup.Path(host.CgroupsPath, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cg, err := cgroup.New(cgroupPath, host.Resources)
+	if err != nil {
+		return nil, nil, err
+	}
 	c, err := container.Create(g.root, id)
 	if err != nil {
 		return nil, nil, err
@@ -119,7 +129,10 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 				} else {
 					proc.Release()
 				}
+				c.Pid = proc.Pid()
+				waitGone(c)
 			}
+			cg.Destroy()
 			c.Remove()
 		}
 	}()
@@ -135,6 +148,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Detach:        detach,
 		DebugLog:      g.debugLog,
 		Strace:        g.strace,
+		Prepare:       cg.Enter,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox: %w", err)
@@ -153,6 +167,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Created:     time.Now().UTC(),
 		Annotations: spec.Annotations,
 		Hooks:       spec.Hooks,
+		CgroupPath:  cgroupPath,
 	}
 	if err := c.Save(); err != nil {
 		return nil, nil, err

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/internal/boot"
+	"magawa/internal/cgroup"
 	"magawa/internal/container"
 )
 
@@ -266,11 +267,17 @@ func (g *globalFlags) destroy(c *container.Container) error {
 		// The sandbox process is its PID namespace's init: every
 		// process of the sandbox dies with it.
 		unix.Kill(c.Pid, unix.SIGKILL)
-		for deadline := time.Now().Add(10 * time.Second); c.Alive(); {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("the sandbox process %d did not die", c.Pid)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if err := waitGone(c); err != nil {
+			return err
+		}
+	}
+	if c.CgroupPath != "" {
+		cg, err := cgroup.New(c.CgroupPath, nil)
+		if err == nil {
+			err = cg.Destroy()
+		}
+		if err != nil {
+			return fmt.Errorf("removing the container's cgroup %s: %w", c.CgroupPath, err)
 		}
 	}
 	if c.Hooks != nil {
@@ -281,6 +288,18 @@ func (g *globalFlags) destroy(c *container.Container) error {
 		}
 	}
 	return c.Remove()
+}
+
+// waitGone waits until the sandbox process (and with it, its PID
+// namespace) is gone.
+func waitGone(c *container.Container) error {
+	for deadline := time.Now().Add(10 * time.Second); c.Alive(); {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the sandbox process %d did not die", c.Pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
 }
 
 func runPause(g *globalFlags, args []string) int  { return g.pauseResume("pause", args) }

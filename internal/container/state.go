@@ -38,6 +38,8 @@ type State struct {
 	// PidStart is the sandbox process's start time (/proc/PID/stat's
 	// starttime): a reused PID is not taken for the sandbox.
 	PidStart uint64 `json:"pidStart"`
+	// CgroupPath is the sandbox's cgroup, removed at delete.
+	CgroupPath string `json:"cgroupPath,omitempty"`
 	// Hooks are the bundle's, run by start (poststart) and delete
 	// (poststop) after the bundle may have changed.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
