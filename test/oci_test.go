@@ -458,6 +458,20 @@ func TestOCIResources(t *testing.T) {
 			t.Errorf("sandbox process %d is not in the container's cgroup (%v)", p, strings.Fields(string(procs)))
 		}
 	}
+	r.must("update", "--pids-limit", "200", "res")
+	if b, err := os.ReadFile(limitFile("pids", "pids.max", "pids.max")); err != nil || strings.TrimSpace(string(b)) != "200" {
+		t.Errorf("pids.max after update --pids-limit 200: %q, %v", b, err)
+	}
+	var ev struct {
+		Type string
+		ID   string
+		Data struct {
+			Pids struct{ Current, Limit int }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.must("events", "--stats", "res")), &ev); err != nil || ev.Type != "stats" || ev.ID != "res" || ev.Data.Pids.Current < 4 || ev.Data.Pids.Limit != 200 {
+		t.Errorf("events --stats: %+v, %v", ev, err)
+	}
 	r.must("delete", "--force", "res")
 	if _, err := os.Stat(filepath.Dir(limitFile("pids", "pids.max", "pids.max"))); !os.IsNotExist(err) {
 		t.Errorf("delete left the cgroup: %v", err)
