@@ -32,6 +32,8 @@ func build(b *testing.B) string {
 		_, file, _, _ := runtime.Caller(0)
 		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "magawa"), "./cmd/magawa")
 		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+		// As `make build`: the gofer cannot confine a cgo binary.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = err
