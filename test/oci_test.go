@@ -190,6 +190,20 @@ func TestOCILifecycle(t *testing.T) {
 
 	r.must("start", "life")
 	r.waitStatus("life", "running")
+	// The sandbox process runs confined: no capabilities, no_new_privs,
+	// a seccomp filter; its root is not the host's.
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(string(status), want+"\n") {
+			t.Errorf("the sandbox process's status lacks %q:\n%s", want, status)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "root")); err != nil || len(entries) != 1 || entries[0].Name() != "proc" {
+		t.Errorf("the sandbox process's root holds %v (%v); want only its proc", entries, err)
+	}
 	if _, code := r.run("start", "life"); code == 0 {
 		t.Errorf("start of a running container succeeded")
 	}

@@ -134,8 +134,13 @@ func Launch(opts Options) (*Process, error) {
 	}
 	cmd.ExtraFiles = extra
 	cmd.Env = []string{}
-	if v, ok := os.LookupEnv("MAGAWA_SECCOMP_TRAP"); ok {
-		cmd.Env = append(cmd.Env, "MAGAWA_SECCOMP_TRAP="+v)
+	// The switches for finding a call the allowlist lacks (package
+	// confine) reach the sandbox process; nothing else of the
+	// environment does.
+	for _, name := range []string{"MAGAWA_SECCOMP_TRAP", "MAGAWA_SECCOMP_LOG"} {
+		if v, ok := os.LookupEnv(name); ok {
+			cmd.Env = append(cmd.Env, name+"="+v)
+		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET,

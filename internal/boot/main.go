@@ -12,12 +12,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/confine"
 	"magawa/internal/sandbox"
 )
 
 // Confine is how the sandbox process confines itself once the sandbox is
-// built and before application code runs (sandbox.Config.Confine).
-var Confine func() error
+// built and before application code runs (sandbox.Config.Confine): an
+// empty root, no capabilities, no_new_privs and the kernel's seccomp
+// allowlist (package confine).
+var Confine = func() error { return confine.Sandbox(confine.Options{}) }
 
 // Main is `magawa boot`: the sandbox process. It returns the process's
 // exit status: the program's (as a shell reports it) for `magawa do`,

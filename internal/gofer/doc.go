@@ -30,11 +30,11 @@
 // nosuid, and read-only when exported so; capabilities cut to CAP_CHOWN,
 // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER and CAP_FSETID on
 // every thread, with no_new_privs and not dumpable. Last, before it says
-// Hello, a seccomp filter on every thread (seccomp.go) allows only the
-// system calls the server and the Go runtime make, some with their
-// arguments checked (threads but no processes, signals to itself only,
-// FIFOs and sockets but no device nodes), and kills the process on
-// anything else.
+// Hello, a seccomp filter on every thread (the list in seccomp.go, built
+// and installed by package seccomp) allows only the system calls the
+// server and the Go runtime make, some with their arguments checked
+// (threads but no processes, signals to itself only, FIFOs and sockets
+// but no device nodes), and kills the process on anything else.
 //
 // Serving. Every path comes validated (wire.ValidPath: no "..", no ".",
 // no empty component) and is opened beneath the export's root with

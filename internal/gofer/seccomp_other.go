@@ -2,8 +2,9 @@
 
 package gofer
 
-// No allowlist yet for other architectures: installSeccomp fails, and
-// so does the gofer, rather than serve without a filter.
-const seccompArch = 0
+import "magawa/internal/seccomp"
 
-func seccompRules(pid int) []seccompRule { return nil }
+// No allowlist yet for other architectures: installSeccomp fails (the
+// seccomp package knows no architecture there), and so does the gofer,
+// rather than serve without a filter.
+func seccompRules(pid int) []seccomp.Rule { return nil }

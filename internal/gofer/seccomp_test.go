@@ -1,7 +1,6 @@
 package gofer
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,104 +12,65 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/seccomp"
 	goferfs "magawa/kernel/fs/gofer"
 	"magawa/kernel/fs/gofer/wire"
 	"magawa/kernel/vfs"
 )
 
-// seccompData is struct seccomp_data.
-type seccompData struct {
-	nr   uint32
-	arch uint32
-	args [6]uint64
-}
-
-// runBPF runs a classic BPF program on d, as the kernel would: the
-// instructions the filter uses, and a failure for anything else.
-func runBPF(t *testing.T, prog []unix.SockFilter, d seccompData) uint32 {
-	t.Helper()
-	var buf [64]byte
-	binary.LittleEndian.PutUint32(buf[0:], d.nr)
-	binary.LittleEndian.PutUint32(buf[4:], d.arch)
-	for i, a := range d.args {
-		binary.LittleEndian.PutUint64(buf[16+8*i:], a)
-	}
-	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
-		ins := prog[pc]
-		switch ins.Code {
-		case bpfLdAbs:
-			if ins.K%4 != 0 || ins.K+4 > 64 {
-				t.Fatalf("pc %d: load at %d", pc, ins.K)
-			}
-			acc = binary.LittleEndian.Uint32(buf[ins.K:])
-		case bpfAndK:
-			acc &= ins.K
-		case bpfJeqK, bpfJsetK:
-			cond := acc == ins.K
-			if ins.Code == bpfJsetK {
-				cond = acc&ins.K != 0
-			}
-			if cond {
-				pc += int(ins.Jt)
-			} else {
-				pc += int(ins.Jf)
-			}
-		case bpfRetK:
-			return ins.K
-		default:
-			t.Fatalf("pc %d: opcode %#x", pc, ins.Code)
-		}
-	}
-	t.Fatal("the program ran off its end")
-	return 0
-}
-
 // TestSeccompProgram checks the filter's decisions on made-up calls.
 func TestSeccompProgram(t *testing.T) {
-	if seccompArch == 0 {
+	if seccomp.NativeArch == 0 {
 		skip(t, "no seccomp allowlist for %s", runtime.GOARCH)
 	}
 	const pid = 4242
 	rules := seccompRules(pid)
-	prog, err := seccompProgram(seccompArch, rules)
+	prog, err := seccomp.Program(seccomp.NativeArch, rules, seccomp.KillProcess)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d rules, %d instructions", len(rules), len(prog))
-	allow, kill := uint32(seccompAllow), uint32(seccompKill)
-	call := func(nr uint32, args ...uint64) seccompData {
-		d := seccompData{nr: nr, arch: seccompArch}
-		copy(d.args[:], args)
+	allow, kill := seccomp.Allow, seccomp.KillProcess
+	call := func(nr uint32, args ...uint64) seccomp.Data {
+		d := seccomp.Data{Nr: nr, Arch: seccomp.NativeArch}
+		copy(d.Args[:], args)
 		return d
+	}
+	run := func(d seccomp.Data) seccomp.Action {
+		t.Helper()
+		a, err := seccomp.Evaluate(prog, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
 	}
 	// Every rule's call passes with arguments its checks accept.
 	seen := map[uint32]bool{}
 	for _, r := range rules {
-		if seen[r.nr] {
-			t.Errorf("%s is listed twice", r.name)
+		if seen[r.Nr] {
+			t.Errorf("%s is listed twice", r.Name)
 		}
-		seen[r.nr] = true
-		d := call(r.nr)
-		for _, c := range r.checks {
+		seen[r.Nr] = true
+		d := call(r.Nr)
+		for _, c := range r.Checks {
 			switch {
-			case c.set:
-				d.args[c.arg] = uint64(c.mask)
+			case c.AnyBit:
+				d.Args[c.Arg] = uint64(c.Mask)
 			default:
-				d.args[c.arg] = uint64(c.vals[len(c.vals)-1])
+				d.Args[c.Arg] = uint64(c.Values[len(c.Values)-1])
 			}
 		}
-		want := uint32(r.action)
+		want := r.Action
 		if want == 0 {
 			want = allow
 		}
-		if got := runBPF(t, prog, d); got != want {
-			t.Errorf("%s: %#x, want %#x", r.name, got, want)
+		if got := run(d); got != want {
+			t.Errorf("%s: %v, want %v", r.Name, got, want)
 		}
 	}
 	for name, tc := range map[string]struct {
-		d    seccompData
-		want uint32
+		d    seccomp.Data
+		want seccomp.Action
 	}{
 		"ptrace":                       {call(unix.SYS_PTRACE), kill},
 		"mount":                        {call(unix.SYS_MOUNT), kill},
@@ -127,13 +87,13 @@ func TestSeccompProgram(t *testing.T) {
 		"prctl":                        {call(unix.SYS_PRCTL), kill},
 		"mprotect":                     {call(unix.SYS_MPROTECT), kill},
 		"number 1000":                  {call(1000), kill},
-		"getpid, 32-bit ABI":           {seccompData{nr: unix.SYS_GETPID, arch: unix.AUDIT_ARCH_I386}, kill},
-		"getpid, x32 number":           {call(unix.SYS_GETPID | x32SyscallBit), kill},
+		"getpid, 32-bit ABI":           {seccomp.Data{Nr: unix.SYS_GETPID, Arch: unix.AUDIT_ARCH_I386}, kill},
+		"getpid, x32 number":           {call(unix.SYS_GETPID | seccomp.X32SyscallBit), kill},
 		"getpid":                       {call(unix.SYS_GETPID), allow},
 		"clone, a thread":              {call(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND), allow},
 		"clone, a process":             {call(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_VFORK), kill},
 		"fork via clone":               {call(unix.SYS_CLONE, uint64(unix.SIGCHLD)), kill},
-		"clone3":                       {call(unix.SYS_CLONE3), uint32(seccompErrno(unix.ENOSYS))},
+		"clone3":                       {call(unix.SYS_CLONE3), seccomp.Errno(unix.ENOSYS)},
 		"tgkill, self":                 {call(unix.SYS_TGKILL, pid, 7, 23), allow},
 		"tgkill, other":                {call(unix.SYS_TGKILL, 1, 1, 9), kill},
 		"tgkill, other, high bits":     {call(unix.SYS_TGKILL, 1<<32|1, 1, 9), kill},
@@ -175,8 +135,8 @@ func TestSeccompProgram(t *testing.T) {
 		"sendmmsg (not sendmsg)":       {call(unix.SYS_SENDMMSG), kill},
 		"creat (only openat, openat2)": {call(unix.SYS_CREAT), kill},
 	} {
-		if got := runBPF(t, prog, tc.d); got != tc.want {
-			t.Errorf("%s: %#x, want %#x", name, got, tc.want)
+		if got := run(tc.d); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
 	}
 }
@@ -270,10 +230,6 @@ func serveUnderFilter() (string, error) {
 // go on working, then makes the call named by its argument, which must
 // kill it.
 func seccompChild(call string) int {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		fmt.Println("no_new_privs:", err)
-		return 2
-	}
 	if err := installSeccomp(); err != nil {
 		fmt.Println(err)
 		return 2
@@ -325,7 +281,7 @@ func seccompChild(call string) int {
 // TestSeccompKills runs the filter in child processes: the runtime
 // lives with it, and a forbidden call kills the process (SIGSYS).
 func TestSeccompKills(t *testing.T) {
-	if seccompArch == 0 {
+	if seccomp.NativeArch == 0 {
 		skip(t, "no seccomp allowlist for %s", runtime.GOARCH)
 	}
 	if raceEnabled {

@@ -1,0 +1,43 @@
+package confine
+
+import (
+	"io"
+
+	"magawa/internal/seccomp"
+)
+
+// The sandbox process's seccomp filter. Once confined, the application
+// kernel makes only the host system calls listed in Rules (per
+// architecture), some with their arguments checked, and the process is
+// killed (SECCOMP_RET_KILL_PROCESS) on any other: a kernel taken over by
+// the application cannot open host files, mount, make network sockets,
+// change its credentials or reach the host kernel's larger surfaces
+// (bpf, io_uring, keyrings, perf, user namespaces...). The filter covers
+// every thread, and every process the kernel starts after it: the
+// stubs, whose own calls (the injected mmap, munmap, mprotect and
+// clone) go through it too. The application's calls never do: a stub
+// thread's calls stop at PTRACE_SYSEMU, before seccomp runs.
+//
+// Finding the list: every host call site of the kernel, the platform,
+// the sandbox and boot packages and the parts of the Go runtime and
+// syscall package they use (syscall.ForkExec's child above all), then
+// real programs run confined under it (the tests: busybox, Go, python3
+// with threads and subprocesses, gcc, the C programs of test/ with /tmp
+// on a writable volume, a terminal, late standard input, and a
+// garbage-heavy load in the kernel process itself), and `perf trace -s`
+// of those runs for the calls listed but never made. A call missing
+// from the list kills the sandbox: dmesg then shows "audit: type=1326
+// ... sig=31 ... syscall=N"; MAGAWA_SECCOMP_TRAP=1 makes the Go runtime
+// name the call site instead, and MAGAWA_SECCOMP_LOG=1 lets every call
+// through and logs the missing ones (see TrapEnv and LogEnv).
+
+// Rules returns the allowlist of the sandbox process whose PID is pid
+// (1: the init of its PID namespace), most frequent calls first, since
+// the filter tries them in order. Nil where no list exists.
+func Rules(pid int) []seccomp.Rule { return rules(pid) }
+
+// DescribeSeccomp writes the sandbox process's allowlist for people
+// (`magawa debug seccomp`).
+func DescribeSeccomp(w io.Writer) error {
+	return seccomp.Describe(w, Rules(1), OnDeniedFromEnv())
+}
