@@ -114,7 +114,7 @@ func (r *ociRuntime) makeBundle(args []string, edit func(spec map[string]any)) s
 		r.t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(rootfs, "root/.profile"), []byte("# root's\n"), 0o644)
-	for _, name := range []string{"sh", "echo", "cat", "sleep", "ls", "id", "hostname", "ps", "true", "false", "grep", "awk", "wc", "touch", "tr"} {
+	for _, name := range []string{"sh", "echo", "cat", "sleep", "ls", "id", "hostname", "ps", "true", "false", "grep", "awk", "wc", "touch", "tr", "cut"} {
 		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", name)); err != nil {
 			r.t.Fatal(err)
 		}
@@ -212,9 +212,14 @@ func TestOCILifecycle(t *testing.T) {
 	if o, code := r.run("exec", "life", "sh", "-c", "echo from exec; id -u; exit 7"); code != 7 || o != "from exec\n0\n" {
 		t.Errorf("exec: exit %d, output %q; want 7, \"from exec\\n0\\n\"", code, o)
 	}
+	// ps: the sandbox's processes in the table; the host processes of
+	// the container (the sandbox process first) in JSON, as runc's.
+	if table := r.must("ps", "life"); !strings.Contains(table, "\n0   1   0    S") || !strings.Contains(table, "sh -c echo started") {
+		t.Errorf("ps: want init (PID 1, parent 0) running sh -c:\n%s", table)
+	}
 	var pids []int
-	if err := json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &pids); err != nil || len(pids) == 0 || pids[0] != 1 {
-		t.Errorf("ps --format json: %v, %v; want PID 1 first", pids, err)
+	if err := json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &pids); err != nil || len(pids) < 3 || pids[0] != pid {
+		t.Errorf("ps --format json: %v, %v; want the sandbox process %d first, then the gofer and a stub", pids, err, pid)
 	}
 
 	r.must("pause", "life")
@@ -342,6 +347,7 @@ func TestOCIConfig(t *testing.T) {
 		`cat /data/from-host; echo in-container >/data/from-container`,
 		`touch /ro/x 2>/dev/null || echo ro bind read-only`,
 		`ls /dev/null /dev/zero /dev/pts/ptmx >/dev/null && echo devices`,
+		`echo x >/dev/mynull && wc -c </dev/mynull && ls -l /dev/mynull | cut -c1-10`,
 	}, "\n")
 	bundle := r.makeBundle([]string{"sh", "-c", script}, func(spec map[string]any) {
 		p := spec["process"].(map[string]any)
@@ -362,6 +368,7 @@ func TestOCIConfig(t *testing.T) {
 		linux["maskedPaths"] = append(linux["maskedPaths"].([]any), "/etc/passwd", "/root")
 		spec["root"].(map[string]any)["readonly"] = true
 		linux["sysctl"] = map[string]string{"kernel.domainname": "example.org"}
+		linux["devices"] = []map[string]any{{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}}
 		mounts := spec["mounts"].([]any)
 		mounts = append(mounts,
 			map[string]any{"destination": "/data", "type": "bind", "source": shared, "options": []string{"rbind", "rw"}},
@@ -384,12 +391,21 @@ func TestOCIConfig(t *testing.T) {
 		"host file",
 		"ro bind read-only",
 		"devices",
+		"0", "crw-rw-rw-",
 	}, "\n") + "\n"
 	if code != 0 || out != want {
 		t.Errorf("run: exit %d\n%s", code, lineDiff(want, out))
 	}
 	if b, err := os.ReadFile(filepath.Join(shared, "from-container")); err != nil || string(b) != "in-container\n" {
 		t.Errorf("a write through the rw bind mount: %q, %v", b, err)
+	}
+
+	// A host device is never passed through: asking for one is an error.
+	disk := r.makeBundle([]string{"true"}, func(spec map[string]any) {
+		spec["linux"].(map[string]any)["devices"] = []map[string]any{{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}}
+	})
+	if o, code := r.run("run", "--bundle", disk, "cfg3"); code == 0 || !strings.Contains(o, "/dev/sda") {
+		t.Errorf("run with a host block device: exit %d, %q", code, o)
 	}
 
 	// A tunable the sandbox keeps fixed is refused, not ignored.
@@ -420,6 +436,13 @@ func TestOCIResources(t *testing.T) {
 	r.must("start", "res")
 	r.waitStatus("res", "running")
 	pid := int(r.state("res")["pid"].(float64))
+	// Both sleeps run: sh has forked the background one.
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(r.must("ps", "res"), "sleep 1000") < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the container's sleeps did not start:\n%s", r.must("ps", "res"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	v2 := false
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
@@ -433,7 +456,9 @@ func TestOCIResources(t *testing.T) {
 	}
 	for _, c := range []struct{ controller, v1, v2, want string }{
 		{"memory", "memory.limit_in_bytes", "memory.max", strconv.Itoa(256 << 20)},
-		{"pids", "pids.max", "pids.max", "100"},
+		// The container's pids limit is the sandbox kernel's (below):
+		// the host's would count the sandbox process's own threads.
+		{"pids", "pids.max", "pids.max", "max"},
 	} {
 		b, err := os.ReadFile(limitFile(c.controller, c.v1, c.v2))
 		if err != nil || strings.TrimSpace(string(b)) != c.want {
@@ -472,10 +497,8 @@ func TestOCIResources(t *testing.T) {
 			t.Errorf("sandbox process %d is not in the container's cgroup (%v)", p, strings.Fields(string(procs)))
 		}
 	}
+	// Two tasks: the background sleep, and the one sh exec'd into.
 	r.must("update", "--pids-limit", "200", "res")
-	if b, err := os.ReadFile(limitFile("pids", "pids.max", "pids.max")); err != nil || strings.TrimSpace(string(b)) != "200" {
-		t.Errorf("pids.max after update --pids-limit 200: %q, %v", b, err)
-	}
 	var ev struct {
 		Type string
 		ID   string
@@ -483,14 +506,22 @@ func TestOCIResources(t *testing.T) {
 			Pids struct{ Current, Limit int }
 		}
 	}
-	if err := json.Unmarshal([]byte(r.must("events", "--stats", "res")), &ev); err != nil || ev.Type != "stats" || ev.ID != "res" || ev.Data.Pids.Current < 4 || ev.Data.Pids.Limit != 200 {
+	if err := json.Unmarshal([]byte(r.must("events", "--stats", "res")), &ev); err != nil || ev.Type != "stats" || ev.ID != "res" || ev.Data.Pids.Current != 2 || ev.Data.Pids.Limit != 200 {
 		t.Errorf("events --stats: %+v, %v", ev, err)
 	}
 	r.must("delete", "--force", "res")
 	if _, err := os.Stat(filepath.Dir(limitFile("pids", "pids.max", "pids.max"))); !os.IsNotExist(err) {
 		t.Errorf("delete left the cgroup: %v", err)
 	}
-	os.Remove(filepath.Join("/sys/fs/cgroup/pids", "magawa-test"))
+
+	// The limit holds inside: sh and four sleeps are five tasks, and the
+	// sixth fork fails with EAGAIN, as under a pids cgroup.
+	limited := r.makeBundle([]string{"sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all started"}, func(spec map[string]any) {
+		spec["linux"].(map[string]any)["resources"] = map[string]any{"pids": map[string]any{"limit": 5}}
+	})
+	if out, code := r.run("run", "--bundle", limited, "limited"); code != 2 || !strings.Contains(out, "can't fork: Resource temporarily unavailable") {
+		t.Errorf("run with pids.limit 5 of 9 processes: exit %d, %q; want sh's fork failure", code, out)
+	}
 	for _, c := range []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "systemd", ""} {
 		os.Remove(filepath.Join("/sys/fs/cgroup", c, "magawa-test"))
 	}

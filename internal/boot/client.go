@@ -147,6 +147,19 @@ func (c *Client) Resume() error {
 	return err
 }
 
+// SetTaskLimit changes the bound on the sandbox's tasks (update
+// --pids-limit).
+func (c *Client) SetTaskLimit(n int64) error {
+	_, err := c.simple(Request{Op: OpUpdate, TaskLimit: &n})
+	return err
+}
+
+// Tasks returns the number of the sandbox's tasks and their bound.
+func (c *Client) Tasks() (int, int64, error) {
+	resp, err := c.simple(Request{Op: OpStats})
+	return resp.Tasks, resp.TaskLimit, err
+}
+
 // Exec starts proc in the sandbox with stdio (-1: closed) as its
 // descriptors 0-2 and returns its PID in the sandbox and a Waiter for
 // its exit.

@@ -95,6 +95,14 @@ func (srv *server) handle(req Request) (Response, error) {
 		return Response{}, srv.pause(true)
 	case OpResume:
 		return Response{}, srv.pause(false)
+	case OpUpdate:
+		if req.TaskLimit != nil {
+			srv.s.Kernel().SetTaskLimit(*req.TaskLimit)
+		}
+		return Response{}, nil
+	case OpStats:
+		k := srv.s.Kernel()
+		return Response{Tasks: k.NumTasks(), TaskLimit: k.TaskLimit()}, nil
 	}
 	return Response{}, fmt.Errorf("unknown request %q", req.Op)
 }

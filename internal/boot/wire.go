@@ -32,6 +32,8 @@ type Request struct {
 	// sent, in order, with the request.
 	Process *sandbox.Process `json:"process,omitempty"`
 	Stdio   [3]bool          `json:"stdio,omitempty"`
+	// TaskLimit is an update's new bound on the sandbox's tasks.
+	TaskLimit *int64 `json:"taskLimit,omitempty"`
 }
 
 // Requests.
@@ -43,6 +45,8 @@ const (
 	OpPs     = "ps"
 	OpPause  = "pause"
 	OpResume = "resume"
+	OpUpdate = "update"
+	OpStats  = "stats"
 )
 
 // Statuses, as the runtime spec names them.
@@ -64,6 +68,10 @@ type Response struct {
 	Exit *ExitStatus `json:"exit,omitempty"`
 	// Processes are ps's.
 	Processes []kernel.ProcessInfo `json:"processes,omitempty"`
+	// Tasks and TaskLimit are stats': the sandbox's tasks (threads)
+	// and their bound (zero or less: none), its pids controller.
+	Tasks     int   `json:"tasks,omitempty"`
+	TaskLimit int64 `json:"taskLimit,omitempty"`
 }
 
 // ExitStatus is how a process ended.

@@ -100,11 +100,23 @@ func (c *Cgroup) Destroy() error { return c.m.Destroy() }
 // Stats reads the cgroup's statistics.
 func (c *Cgroup) Stats() (*cgroups.Stats, error) { return c.m.GetStats() }
 
-// Pids lists the host processes in the cgroup.
-func (c *Cgroup) Pids() ([]int, error) { return c.m.GetAllPids() }
+// Pids lists the host processes in the cgroup. With cgroup v1 they are
+// read from the pids hierarchy (the library's own choice, devices, is
+// skipped here).
+func (c *Cgroup) Pids() ([]int, error) {
+	if cgroups.IsCgroup2UnifiedMode() {
+		return c.m.GetAllPids()
+	}
+	for _, controller := range []string{"pids", "memory", "cpu"} {
+		if p := c.m.Path(controller); p != "" {
+			return cgroups.GetAllPids(p)
+		}
+	}
+	return nil, fmt.Errorf("no cgroup v1 hierarchy to list the processes of")
+}
 
-// resources translates the OCI resources the sandbox applies: every
-// one a cgroup can hold for the sandbox as a whole. Device rules are
+// resources translates the OCI resources the host applies: every one a
+// cgroup can hold for the sandbox as a whole. Device rules are
 // skipped: the container's devices are the sandbox's own, never the
 // host's, and the sandbox process must keep opening the host's ptmx.
 func resources(r *specs.LinuxResources) (*cgroups.Resources, error) {
@@ -152,14 +164,10 @@ func resources(r *specs.LinuxResources) (*cgroups.Resources, error) {
 		res.CpusetMems = c.Mems
 		res.CPUIdle = c.Idle
 	}
-	if p := r.Pids; p != nil {
-		limit := p.Limit
-		if limit == nil {
-			unlimited := int64(-1)
-			limit = &unlimited
-		}
-		res.PidsLimit = limit
-	}
+	// linux.resources.pids is the sandbox kernel's to enforce on the
+	// container's tasks (sandbox.Config.TaskLimit): the host's pids
+	// controller would count the sandbox process's own threads and the
+	// stubs, and a Go runtime that cannot make a thread dies.
 	if b := r.BlockIO; b != nil && b.Weight != nil {
 		res.BlkioWeight = *b.Weight
 	}

@@ -7,8 +7,12 @@ import (
 	"io"
 	"log"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // globalFlags are the flags before the verb, as runc and runsc take them.
@@ -64,6 +68,9 @@ func Main(args []string) int {
 	fs.StringVar(&g.rootless, "rootless", "auto", "accepted for runc compatibility")
 	fs.StringVar(&g.criu, "criu", "", "accepted for runc compatibility (checkpoint is not supported yet)")
 	fs.StringVar(&g.network, "network", "none", "the sandbox's network: none (the sandbox has a loopback-less network namespace of its own)")
+	var version bool
+	fs.BoolVar(&version, "version", false, "print the version")
+	fs.BoolVar(&version, "v", false, "the same as --version")
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -73,6 +80,10 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "magawa: %v\n", err)
 		usage(fs)
 		return 2
+	}
+	if version {
+		printVersion()
+		return 0
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -86,6 +97,25 @@ func Main(args []string) int {
 		return 2
 	}
 	return c.run(&g, rest[1:])
+}
+
+// Version is magawa's version, set at build time
+// (-ldflags "-X magawa/internal/cli.Version=...").
+var Version = "0.1.0-dev"
+
+// printVersion prints the version as runc does: clients (podman info)
+// read its first line and the spec version.
+func printVersion() {
+	fmt.Printf("magawa version %s\n", Version)
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				fmt.Printf("commit: %s\n", s.Value)
+			}
+		}
+	}
+	fmt.Printf("spec: %s\n", specs.Version)
+	fmt.Printf("go: %s\n", runtime.Version())
 }
 
 func usage(fs *flag.FlagSet) {

@@ -96,6 +96,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		return nil, nil, err
 	}
 	cfg.Platform = g.platform
+	if r := oci.HostConfig(spec).Resources; r != nil && r.Pids != nil && r.Pids.Limit != nil {
+		cfg.TaskLimit = *r.Pids.Limit
+	}
 	cfg.NoOverlay = g.overlay == "none"
 	cfg.TTY = sandbox.TTYOff
 	if cfg.Process.Terminal {

@@ -88,8 +88,16 @@ func containerStats(c *container.Container) (*stats, error) {
 	s.Memory.Usage = memoryEntry{Limit: m.Usage.Limit, Usage: m.Usage.Usage, Max: m.Usage.MaxUsage, Failcnt: m.Usage.Failcnt}
 	s.Memory.Swap = memoryEntry{Limit: m.SwapUsage.Limit, Usage: m.SwapUsage.Usage, Max: m.SwapUsage.MaxUsage, Failcnt: m.SwapUsage.Failcnt}
 	s.Memory.Raw = m.Stats
-	s.Pids.Current = cs.PidsStats.Current
-	s.Pids.Limit = cs.PidsStats.Limit
+	// The container's tasks are the sandbox's, not the host processes
+	// of its cgroup.
+	tasks, limit, err := c.Client().Tasks()
+	if err != nil {
+		return nil, err
+	}
+	s.Pids.Current = uint64(tasks)
+	if limit > 0 {
+		s.Pids.Limit = uint64(limit)
+	}
 	return &s, nil
 }
 
@@ -205,6 +213,15 @@ func runUpdate(g *globalFlags, args []string) int {
 	}
 	if c.CgroupPath == "" {
 		return g.runtimeError(errors.New("update: the container has no cgroup"))
+	}
+	if r.Pids != nil {
+		limit := int64(0)
+		if r.Pids.Limit != nil {
+			limit = *r.Pids.Limit
+		}
+		if err := c.Client().SetTaskLimit(limit); err != nil {
+			return g.runtimeError(fmt.Errorf("update: %w", err))
+		}
 	}
 	cg, err := cgroup.New(c.CgroupPath, r)
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -134,9 +135,12 @@ func runPs(g *globalFlags, args []string) int {
 	}
 	switch *format {
 	case "json":
-		pids := make([]int, 0, len(procs))
-		for _, p := range procs {
-			pids = append(pids, int(p.PID))
+		// As runc: the host PIDs of the container's cgroup, which is
+		// what supervisors (containerd's shim, docker top) look up in
+		// the host's /proc. The sandbox's own PIDs are the table's.
+		pids, err := hostPids(c)
+		if err != nil {
+			return g.runtimeError(fmt.Errorf("ps: %w", err))
 		}
 		b, _ := json.Marshal(pids)
 		fmt.Printf("%s\n", b)
@@ -189,6 +193,24 @@ func runKill(g *globalFlags, args []string) int {
 		return g.runtimeError(err)
 	}
 	return 0
+}
+
+// hostPids lists the host processes of the container: those of its
+// cgroup, or the sandbox process alone without one.
+func hostPids(c *container.Container) ([]int, error) {
+	if c.CgroupPath == "" {
+		return []int{c.Pid}, nil
+	}
+	cg, err := cgroup.New(c.CgroupPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	pids, err := cg.Pids()
+	if err != nil {
+		return nil, err
+	}
+	sort.Ints(pids)
+	return pids, nil
 }
 
 // parseSignal reads a signal as runc's kill does: a number, or a name

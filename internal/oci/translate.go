@@ -69,6 +69,19 @@ func ToSandbox(spec *specs.Spec, bundleDir string) (sandbox.Config, error) {
 	}
 
 	if l := spec.Linux; l != nil {
+		for _, d := range l.Devices {
+			dev := sandbox.Device{Path: d.Path, Type: d.Type, Major: d.Major, Minor: d.Minor}
+			if d.FileMode != nil {
+				dev.Mode = uint32(*d.FileMode) & 0o7777
+			}
+			if d.UID != nil {
+				dev.UID = *d.UID
+			}
+			if d.GID != nil {
+				dev.GID = *d.GID
+			}
+			cfg.Devices = append(cfg.Devices, dev)
+		}
 		cfg.MaskedPaths = cleanPaths(l.MaskedPaths)
 		cfg.ReadonlyPaths = cleanPaths(l.ReadonlyPaths)
 		for raw, value := range l.Sysctl {
@@ -284,9 +297,6 @@ func Warnings(spec *specs.Spec) []string {
 	}
 	if l.MountLabel != "" {
 		add("linux.mountLabel", l.MountLabel, "not applied: SELinux is not supported")
-	}
-	for i, d := range l.Devices {
-		add(fmt.Sprintf("linux.devices[%d]", i), d.Path, "not passed through: the sandbox's /dev holds only its own devices")
 	}
 	for _, ns := range l.Namespaces {
 		if ns.Type == specs.TimeNamespace {

@@ -35,12 +35,21 @@ type Config struct {
 	// read-only. Both as OCI linux.maskedPaths and linux.readonlyPaths.
 	MaskedPaths   []string
 	ReadonlyPaths []string
+	// Devices are device nodes to make (OCI linux.devices): only of
+	// devices the sandbox itself serves (null, zero, full, random,
+	// urandom, tty, ptmx...) and FIFOs; anything else is an error, as a
+	// host device is never passed through.
+	Devices []Device
 	// Sysctl are kernel parameters set before the process starts, by
 	// their dotted names (net.ipv4.ip_forward).
 	Sysctl map[string]string
 	// TTY says whether the program runs on a terminal of the sandbox
 	// whose other end is the host's stdin and stdout (see console).
 	TTY TTYMode
+	// TaskLimit bounds the sandbox's tasks (threads), as a pids cgroup's
+	// pids.max a container's (OCI linux.resources.pids.limit); zero or
+	// less is no limit.
+	TaskLimit int64
 	// ProtectInit gives the first process the signal protection of a
 	// PID namespace's init (containers); `magawa do` runs its program
 	// as if directly.
@@ -114,4 +123,16 @@ type Mount struct {
 	Data string
 	// Recursive bind-mounts the mounts below Source too (rbind).
 	Recursive bool
+}
+
+// Device is a device node in the container.
+type Device struct {
+	Path string
+	// Type is "c" (or "u") for a character device, "b" for a block
+	// device, "p" for a FIFO.
+	Type         string
+	Major, Minor int64
+	// Mode holds the permission bits (zero: 0666).
+	Mode     uint32
+	UID, GID uint32
 }

@@ -39,6 +39,7 @@ type fileSystems struct {
 	// masked and readonly are the OCI masked and read-only paths.
 	masked, readonly []string
 	rootReadOnly     bool
+	ociDevices       []Device
 
 	// console makes /dev/console: the program runs on a terminal of the
 	// sandbox. Set before mountContainerFileSystems.
@@ -145,6 +146,7 @@ func newFileSystems(mf *memfile.File, cfg *Config) (fss *fileSystems, err error)
 		vfs: v, mounts: ns, release: release, client: client, volumes: volumes,
 		ociMounts: cfg.Mounts, exports: bindExports,
 		masked: cfg.MaskedPaths, readonly: cfg.ReadonlyPaths, rootReadOnly: cfg.RootReadOnly,
+		ociDevices: cfg.Devices,
 	}, nil
 }
 

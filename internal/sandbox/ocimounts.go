@@ -62,6 +62,9 @@ func (fss *fileSystems) mountOCI(ctx *vfs.Context) error {
 			}
 		}
 	}
+	if err := fss.makeDevices(ctx, fss.ociDevices); err != nil {
+		return err
+	}
 	for _, p := range fss.masked {
 		if err := fss.mask(ctx, p); err != nil {
 			return fmt.Errorf("masked path %s: %w", p, err)
@@ -145,14 +148,72 @@ func (fss *fileSystems) applySysctl(sysctl map[string]string) error {
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: ns.Root(), Cwd: ns.Root()}
 	for _, name := range names {
 		p := "sys/" + strings.ReplaceAll(name, ".", "/")
+		// The errors name no errno: clients read "no such file" or
+		// "permission denied" in a runtime's message as a missing or
+		// non-executable command (exit statuses 127 and 126).
 		f, err := v.Open(ctx, ctx.Root, p, vfs.OpenHow{Flags: unix.O_WRONLY | unix.O_TRUNC})
-		if err != nil {
-			return fmt.Errorf("sysctl %s: not supported by the sandbox: %w", name, err)
+		switch err {
+		case nil:
+		case unix.ENOENT, unix.ENOTDIR:
+			return fmt.Errorf("sysctl %s: the sandbox has no such parameter", name)
+		case unix.EACCES, unix.EPERM, unix.EROFS:
+			return fmt.Errorf("sysctl %s: the sandbox keeps this parameter fixed", name)
+		default:
+			return fmt.Errorf("sysctl %s: %v", name, err)
 		}
 		_, err = f.Impl.WriteAt([]byte(sysctl[name]+"\n"), 0)
 		f.DecRef()
 		if err != nil {
-			return fmt.Errorf("sysctl %s=%s: %w", name, sysctl[name], err)
+			return fmt.Errorf("sysctl %s=%q: the sandbox refuses this value (%v)", name, sysctl[name], err)
+		}
+	}
+	return nil
+}
+
+// makeDevices makes the container's device nodes (OCI linux.devices)
+// once its mounts are made: nodes of the devices the sandbox serves and
+// FIFOs. A host device is never reachable from the sandbox, so a bundle
+// asking for one gets an error rather than a node that would not open.
+func (fss *fileSystems) makeDevices(ctx *vfs.Context, devices []Device) error {
+	v := fss.vfs
+	for _, d := range devices {
+		mode := d.Mode & 0o7777
+		if d.Mode == 0 {
+			mode = 0o666
+		}
+		var rdev uint64
+		switch d.Type {
+		case "c", "u":
+			if d.Major < 0 || d.Minor < 0 || !v.HasCharDevice(uint32(d.Major), uint32(d.Minor)) {
+				return fmt.Errorf("device %s (c %d:%d): not a device the sandbox serves; host devices are not passed through", d.Path, d.Major, d.Minor)
+			}
+			mode |= unix.S_IFCHR
+			rdev = unix.Mkdev(uint32(d.Major), uint32(d.Minor))
+		case "p":
+			mode |= unix.S_IFIFO
+		case "b":
+			return fmt.Errorf("device %s (b %d:%d): block devices are not passed through to the sandbox", d.Path, d.Major, d.Minor)
+		default:
+			return fmt.Errorf("device %s: unknown type %q", d.Path, d.Type)
+		}
+		p := path.Clean("/" + d.Path)
+		if err := fss.makeParents(ctx, path.Dir(p)); err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+		// As runc: a node already there (the sandbox's own /dev/null)
+		// is replaced.
+		if err := v.Unlink(ctx, ctx.Root, p); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+		if err := v.Mknod(ctx, ctx.Root, p, mode, rdev); err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+		target, err := v.Resolve(ctx, ctx.Root, p, vfs.ResolveNoFollow)
+		if err == nil && (d.UID != 0 || d.GID != 0) {
+			err = v.Chown(ctx, target, d.UID, d.GID)
+		}
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
 	}
 	return nil

@@ -100,6 +100,7 @@ func New(cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.k = k
+	k.SetTaskLimit(cfg.TaskLimit)
 	if err := s.fss.mountContainerFileSystems(k); err != nil {
 		return nil, err
 	}

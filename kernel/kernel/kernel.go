@@ -80,6 +80,8 @@ type Kernel struct {
 	initGone   chan struct{}
 	// lastTID is the last thread ID handed out; the first is 1.
 	lastTID int32
+	// taskLimit bounds len(tasks) when positive (SetTaskLimit).
+	taskLimit int64
 	// freezer is the state of Pause and Resume (freeze.go).
 	freezer freezer
 
@@ -140,8 +142,28 @@ func (k *Kernel) logUnsupported(nr uintptr, name string) {
 	k.Log.Printf("unsupported system call %s (%d): ENOSYS", name, nr)
 }
 
+// SetTaskLimit bounds the number of tasks (threads) of the sandbox, as a
+// pids cgroup's pids.max bounds a container's: beyond it, clone and fork
+// fail with EAGAIN. Zero or less is no limit. The host's pids cgroup
+// cannot do this job: it counts the sandbox process's own threads too.
+func (k *Kernel) SetTaskLimit(n int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.taskLimit = n
+}
+
+// TaskLimit returns the limit SetTaskLimit set (zero or less: none).
+func (k *Kernel) TaskLimit() int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.taskLimit
+}
+
 // allocTIDLocked hands out the next free thread ID, wrapping at pid_max.
 func (k *Kernel) allocTIDLocked() (int32, error) {
+	if k.taskLimit > 0 && int64(len(k.tasks)) >= k.taskLimit {
+		return 0, unix.EAGAIN // Linux: kernel/cgroup/pids.c, pids_can_fork()
+	}
 	for i := 0; i < pidMax; i++ {
 		k.lastTID++
 		if k.lastTID >= pidMax {

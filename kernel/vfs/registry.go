@@ -30,6 +30,13 @@ func (v *VFS) charDevice(rdev uint64) (DeviceOpener, bool) {
 // every open of it, with open(2)'s blocking rules.
 type FIFOOpener func(ctx *Context, id FileID, flags int) (FileImpl, error)
 
+// HasCharDevice reports whether the character device major:minor is
+// registered: a node of it opens.
+func (v *VFS) HasCharDevice(major, minor uint32) bool {
+	_, ok := v.charDevice(unix.Mkdev(major, minor))
+	return ok
+}
+
 // SetFIFOOpener installs the pipe implementation's FIFO opener.
 func (v *VFS) SetFIFOOpener(open FIFOOpener) {
 	v.devMu.Lock()
