@@ -95,6 +95,12 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err != nil {
 		return nil, nil, err
 	}
+	// What the bundle asks for that has no effect in a sandbox goes to
+	// the log, as runc's warnings do (not to stderr, which is the
+	// container's).
+	for _, w := range oci.Warnings(spec) {
+		g.logf("warning", "%s", w)
+	}
 	cfg.Platform = g.platform
 	if r := oci.HostConfig(spec).Resources; r != nil && r.Pids != nil && r.Pids.Limit != nil {
 		cfg.TaskLimit = *r.Pids.Limit
