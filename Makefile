@@ -6,7 +6,7 @@ BIN := bin/magawa
 # A fresh Debian machine has Go in /usr/local/go but not always on PATH.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test demo bench docs clean
+.PHONY: all build test demo bench docs conformance clean e2e
 
 all: build
 
@@ -18,6 +18,13 @@ build:
 # build their own magawa and C programs; run as root so none are skipped).
 test:
 	$(GO) vet ./... && $(GO) test -count=1 ./...
+
+# magawa as the OCI runtime of podman, containerd (ctr) and Docker, each
+# with private state (test/e2e; root). A client that is not installed is
+# skipped: apt-get install podman containerd docker.io busybox-static.
+# E2EFLAGS=-v shows every command; E2EFLAGS='-run TestPodman' picks one.
+e2e:
+	$(GO) test -count=1 -timeout 20m $(E2EFLAGS) ./test/e2e/
 
 # Runs real programs in the sandbox (needs root and busybox-static).
 demo: build
@@ -34,6 +41,15 @@ bench:
 # docs/syscalls.md, generated from the system-call table.
 docs:
 	$(GO) run ./tools/syscalldoc/cmd docs/syscalls.md
+
+# The opencontainers runtime-tools validation suite against bin/magawa and
+# runc, both scores printed (root; the first run fetches runtime-tools
+# through the Go module proxy and builds it into .cache/). Slow and
+# networked: not part of make test or CI. docs/conformance.md.
+# CONFORMANCE_FLAGS: e.g. -run 'hooks|kill' -timeout 30s -runtimes magawa
+conformance: build
+	$(GO) build -o bin/conformance ./tools/conformance/cmd
+	bin/conformance -magawa $(BIN) $(CONFORMANCE_FLAGS)
 
 clean:
 	rm -rf bin
