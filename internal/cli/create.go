@@ -91,6 +91,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := oci.CheckNamespacePaths(spec); err != nil {
+		return nil, nil, err
+	}
 	cfg, err := oci.ToSandbox(spec, bundle)
 	if err != nil {
 		return nil, nil, err

@@ -295,6 +295,12 @@ func Warnings(spec *specs.Spec) []string {
 	if l.Seccomp != nil {
 		add("linux.seccomp", "", "not applied: the application's system calls are served by magawa's kernel and never reach the host's")
 	}
+	for i, d := range l.Devices {
+		if d.Type == "p" || (d.Type != "b" && isSandboxDevice(d.Major, d.Minor)) {
+			continue
+		}
+		add(fmt.Sprintf("linux.devices[%d]", i), d.Path, "made, but opening it fails with ENXIO: host devices are not reachable from the sandbox")
+	}
 	if l.MountLabel != "" {
 		add("linux.mountLabel", l.MountLabel, "not applied: SELinux is not supported")
 	}
@@ -319,4 +325,19 @@ func Warnings(spec *specs.Spec) []string {
 		add("linux.personality.domain", string(l.Personality.Domain), "not applied")
 	}
 	return w
+}
+
+// isSandboxDevice reports whether major:minor is a character device the
+// sandbox serves itself (kernel/fs/dev, devpts): the memory devices, the
+// terminals and ptmx.
+func isSandboxDevice(major, minor int64) bool {
+	switch major {
+	case 1: // mem: null, zero, full, random, urandom
+		return minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9
+	case 5: // tty, console, ptmx
+		return minor == 0 || minor == 1 || minor == 2
+	case 136: // the ptys of devpts
+		return true
+	}
+	return false
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // namespaceTypes are the namespace types config-linux.md defines, in the
@@ -377,6 +378,61 @@ func (v *validator) namespaces(nss []specs.LinuxNamespace) {
 			v.absolute(field+".path", ns.Path)
 		}
 	}
+}
+
+// CheckNamespacePaths checks that each namespace joined by path is a
+// namespace file of the listed type, as config-linux.md requires of a
+// runtime ("MUST generate an error" for a namespace of another type),
+// by the namespace's own answer to NS_GET_NSTYPE. The sandbox joins none
+// of them (its namespaces are its kernel's), but a configuration that
+// names the wrong one is still wrong. It looks at the host, so it is not
+// part of Validate.
+func CheckNamespacePaths(spec *specs.Spec) error {
+	if spec.Linux == nil {
+		return nil
+	}
+	var errs []error
+	for i, ns := range spec.Linux.Namespaces {
+		if ns.Path == "" || !filepath.IsAbs(ns.Path) {
+			continue
+		}
+		if problem := namespaceFileProblem(ns.Path, ns.Type); problem != "" {
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("linux.namespaces[%d].path", i), Value: ns.Path, Problem: problem})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// nsTypeFlags are the CLONE_NEW* flags NS_GET_NSTYPE answers with.
+var nsTypeFlags = map[specs.LinuxNamespaceType]int{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// namespaceFileProblem checks that path is a namespace file of type t,
+// as config-linux.md requires of a runtime ("MUST generate an error" for
+// a namespace of another type): the namespace's own answer to
+// NS_GET_NSTYPE.
+func namespaceFileProblem(path string, t specs.LinuxNamespaceType) string {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Sprintf("cannot open the namespace: %v", unwrapPathError(err))
+	}
+	defer unix.Close(fd)
+	got, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err != nil {
+		return "not a namespace file"
+	}
+	if want, ok := nsTypeFlags[t]; ok && got != want {
+		return fmt.Sprintf("a namespace of another type than %s", t)
+	}
+	return ""
 }
 
 // idMappings checks one of the user namespace's mappings; the rules are

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -321,6 +322,28 @@ func TestSysctlName(t *testing.T) {
 	for _, raw := range []string{"", ".", "net.", ".net", "net..x", "net/./x", "net/../x", "net.a\tb", "net.a\x00"} {
 		if got, ok := sysctlName(raw); ok {
 			t.Errorf("sysctlName(%q) = %q; want refusal", raw, got)
+		}
+	}
+}
+
+func TestCheckNamespacePaths(t *testing.T) {
+	spec := func(t specs.LinuxNamespaceType, path string) *specs.Spec {
+		return &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: t, Path: path}}}}
+	}
+	if err := CheckNamespacePaths(spec(specs.NetworkNamespace, "/proc/self/ns/net")); err != nil {
+		t.Errorf("a network namespace as network: %v", err)
+	}
+	for _, c := range []struct {
+		t    specs.LinuxNamespaceType
+		path string
+		want string
+	}{
+		{specs.CgroupNamespace, "/proc/self/ns/ipc", `linux.namespaces[0].path "/proc/self/ns/ipc": a namespace of another type than cgroup`},
+		{specs.NetworkNamespace, "/etc/hostname", `linux.namespaces[0].path "/etc/hostname": not a namespace file`},
+	} {
+		err := CheckNamespacePaths(spec(c.t, c.path))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s as %s: %v; want %q", c.path, c.t, err, c.want)
 		}
 	}
 }

@@ -57,16 +57,19 @@ type mountSpec struct {
 	fsType string
 	flags  uint32
 	data   string
+	// source is what mountinfo shows (an OCI mount's source); empty
+	// is the type's name.
+	source string
 }
 
 // containerMounts are the mounts every container gets, as runc's default
 // spec makes them.
 var containerMounts = []mountSpec{
-	{"/proc", "proc", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, ""},
-	{"/sys", "sysfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec | vfs.MountReadOnly, ""},
-	{"/dev", "tmpfs", vfs.MountNoSuid, "mode=755,size=65536k"},
-	{"/dev/pts", "devpts", vfs.MountNoSuid | vfs.MountNoExec, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
-	{"/dev/shm", "tmpfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, "mode=1777,size=65536k"},
+	{"/proc", "proc", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, "", "proc"},
+	{"/sys", "sysfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec | vfs.MountReadOnly, "", "sysfs"},
+	{"/dev", "tmpfs", vfs.MountNoSuid, "mode=755,size=65536k", "tmpfs"},
+	{"/dev/pts", "devpts", vfs.MountNoSuid | vfs.MountNoExec, "newinstance,ptmxmode=0666,mode=0620,gid=5", "devpts"},
+	{"/dev/shm", "tmpfs", vfs.MountNoSuid | vfs.MountNoDev | vfs.MountNoExec, "mode=1777,size=65536k", "shm"},
 }
 
 // /tmp stays the root's: over the overlay it is writable (in memory)
@@ -178,7 +181,10 @@ func (fss *fileSystems) mountExport(ctx *vfs.Context, client *goferfs.Client, n 
 		if err != nil {
 			return err
 		}
-		_, err = v.Mount(ctx, target, fs, vol.HostPath, flags)
+		m, err := v.Mount(ctx, target, fs, vol.HostPath, flags)
+		if err == nil {
+			m.SetRootName(vol.HostPath)
+		}
 		return err
 	}
 	// A file volume: the gofer serves a directory holding only the file;
@@ -258,6 +264,21 @@ func (fss *fileSystems) mountContainerFileSystems(k *kernel.Kernel) error {
 	fss.vfs.RegisterFileSystemType("devpts", func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
 		return pts, nil
 	})
+	// mqueue and cgroup mounts are not served yet: an empty directory,
+	// named by its type in mountinfo, so that images and runtimes that
+	// expect the mount find it. (POSIX message queues work without the
+	// mount.)
+	for _, name := range []string{"mqueue", "cgroup", "cgroup2"} {
+		name := name
+		fss.vfs.RegisterFileSystemType(name, func(ctx *vfs.Context, source string, flags uint32, data string) (vfs.FileSystem, error) {
+			makeTmpfs, _ := fss.vfs.FileSystemTypeByName("tmpfs")
+			fs, err := makeTmpfs(ctx, source, flags, "mode=755,size=4k")
+			if err != nil {
+				return nil, err
+			}
+			return placeholderFS{fs, name}, nil
+		})
+	}
 	root := fss.mounts.Root()
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: root, Cwd: root}
 	if fss.ociMounts != nil {
@@ -298,6 +319,20 @@ func (fss *fileSystems) mount(ctx *vfs.Context, m mountSpec) error {
 			return fmt.Errorf("populating /dev: %w", err)
 		}
 	}
-	_, err = v.Mount(ctx, target, fs, m.fsType, m.flags)
+	source := m.source
+	if source == "" {
+		source = m.fsType
+	}
+	_, err = v.Mount(ctx, target, fs, source, m.flags)
 	return err
 }
+
+// placeholderFS is an empty file system standing in for one the sandbox
+// does not serve yet, under that one's name.
+type placeholderFS struct {
+	vfs.FileSystem
+	name string
+}
+
+func (p placeholderFS) Type() string    { return p.name }
+func (p placeholderFS) Options() string { return "rw" }

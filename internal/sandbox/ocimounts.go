@@ -41,16 +41,8 @@ func (fss *fileSystems) mountOCI(ctx *vfs.Context) error {
 			}
 			continue
 		}
-		fsType := m.Type
-		data := m.Data
-		switch fsType {
-		case "mqueue", "cgroup", "cgroup2":
-			// Not served yet: an empty directory in their place, so
-			// that images that expect the mount point find it.
-			fsType, data = "tmpfs", "mode=755,size=4k"
-		}
-		spec := mountSpec{target: path.Clean(m.Target), fsType: fsType, flags: m.Flags, data: data}
-		if _, ok := fss.vfs.FileSystemTypeByName(fsType); !ok {
+		spec := mountSpec{target: path.Clean(m.Target), fsType: m.Type, flags: m.Flags, data: m.Data, source: m.Source}
+		if _, ok := fss.vfs.FileSystemTypeByName(m.Type); !ok {
 			return fmt.Errorf("mount of %s on %s: file system type not supported", m.Type, m.Target)
 		}
 		if err := fss.mount(ctx, spec); err != nil {
@@ -171,9 +163,10 @@ func (fss *fileSystems) applySysctl(sysctl map[string]string) error {
 }
 
 // makeDevices makes the container's device nodes (OCI linux.devices)
-// once its mounts are made: nodes of the devices the sandbox serves and
-// FIFOs. A host device is never reachable from the sandbox, so a bundle
-// asking for one gets an error rather than a node that would not open.
+// once its mounts are made. A node of a device the sandbox serves (null,
+// zero, random, tty, ptmx...) works; a node of any other device is made
+// too, as runc makes it, but opening it fails with ENXIO: host devices
+// are never reachable from the sandbox (oci.Warnings says so at create).
 func (fss *fileSystems) makeDevices(ctx *vfs.Context, devices []Device) error {
 	v := fss.vfs
 	for _, d := range devices {
@@ -183,16 +176,17 @@ func (fss *fileSystems) makeDevices(ctx *vfs.Context, devices []Device) error {
 		}
 		var rdev uint64
 		switch d.Type {
-		case "c", "u":
-			if d.Major < 0 || d.Minor < 0 || !v.HasCharDevice(uint32(d.Major), uint32(d.Minor)) {
-				return fmt.Errorf("device %s (c %d:%d): not a device the sandbox serves; host devices are not passed through", d.Path, d.Major, d.Minor)
+		case "c", "u", "b":
+			if d.Major < 0 || d.Minor < 0 || d.Major > 0xfff || d.Minor > 0xfffff {
+				return fmt.Errorf("device %s: bad number %d:%d", d.Path, d.Major, d.Minor)
 			}
 			mode |= unix.S_IFCHR
+			if d.Type == "b" {
+				mode = mode&^unix.S_IFMT | unix.S_IFBLK
+			}
 			rdev = unix.Mkdev(uint32(d.Major), uint32(d.Minor))
 		case "p":
 			mode |= unix.S_IFIFO
-		case "b":
-			return fmt.Errorf("device %s (b %d:%d): block devices are not passed through to the sandbox", d.Path, d.Major, d.Minor)
 		default:
 			return fmt.Errorf("device %s: unknown type %q", d.Path, d.Type)
 		}

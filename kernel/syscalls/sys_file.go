@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
@@ -222,6 +223,52 @@ func Getdents64(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EFAULT
 	}
 	return uintptr(n), nil
+}
+
+// Getdents implements getdents(2), the call before getdents64 (old
+// C libraries such as uClibc still make it): the same entries, with the
+// file type in the record's last byte instead of before the name. On
+// x86-64 a record is as long in either layout (both are 8-aligned 20 +
+// name length), so the entries getdents64's layout fits fit here too.
+// Linux: fs/readdir.c, filldir().
+func Getdents(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	count := min(a.Uint(2), 1<<20)
+	buf := make([]byte, count)
+	n, err := f.Getdents(buf)
+	if err != nil {
+		return 0, err
+	}
+	out := make([]byte, 0, n)
+	le := binary.LittleEndian
+	for rec := buf[:n]; len(rec) >= 19; {
+		// struct linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name.
+		reclen := int(le.Uint16(rec[16:]))
+		if reclen < 19 || reclen > len(rec) {
+			return 0, unix.EIO
+		}
+		name := rec[19:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		// struct linux_dirent: d_ino, d_off, d_reclen, d_name, NUL, d_type.
+		size := (18 + len(name) + 2 + 7) &^ 7
+		r := make([]byte, size)
+		copy(r[0:16], rec[0:16])
+		le.PutUint16(r[16:], uint16(size))
+		copy(r[18:], name)
+		r[size-1] = rec[18]
+		out = append(out, r...)
+		rec = rec[reclen:]
+	}
+	if _, err := t.CopyOut(a.Pointer(1), out); err != nil {
+		return 0, unix.EFAULT
+	}
+	return uintptr(len(out)), nil
 }
 
 // Readlink implements readlink(2).

@@ -93,7 +93,7 @@ var amd64 = []kernel.Syscall{
 	{Nr: 75, Name: "fdatasync", Fn: Fdatasync, Support: kernel.Supported},
 	{Nr: 76, Name: "truncate", Fn: Truncate, Support: kernel.Supported},
 	{Nr: 77, Name: "ftruncate", Fn: Ftruncate, Support: kernel.Supported},
-	{Nr: 78, Name: "getdents"},
+	{Nr: 78, Name: "getdents", Fn: Getdents, Support: kernel.Supported},
 	{Nr: 79, Name: "getcwd", Fn: Getcwd, Support: kernel.Supported},
 	{Nr: 80, Name: "chdir", Fn: Chdir, Support: kernel.Supported},
 	{Nr: 81, Name: "fchdir", Fn: Fchdir, Support: kernel.Supported},

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -37,7 +38,17 @@ type Mount struct {
 
 	// vfs is the VFS the mount belongs to, for its files' inotify events.
 	vfs *VFS
+
+	// rootName, when set, is what mountinfo shows as the root of the
+	// mount's file system: a gofer export is a host directory, which
+	// Linux would show as a bind of that directory (SetRootName).
+	rootName string
 }
+
+// SetRootName makes mountinfo show name as the root of the mounted file
+// system (the host path a gofer export serves). Call it before the
+// mount is visible.
+func (m *Mount) SetRootName(name string) { m.rootName = name }
 
 // Flags returns the mount's MS_* flags.
 func (m *Mount) Flags() uint32 { return m.flags.Load() }
@@ -378,6 +389,13 @@ func (ns *MountNamespace) Mounts(root Path) []MountInfo {
 			parentID = m.parent.ID
 		}
 		fsRoot := ns.vfs.pathInFileSystem(m.root)
+		if m.rootName != "" {
+			if fsRoot == "/" {
+				fsRoot = m.rootName
+			} else {
+				fsRoot = path.Join(m.rootName, fsRoot)
+			}
+		}
 		out = append(out, MountInfo{
 			ID: m.ID, ParentID: parentID, Root: fsRoot, MountPoint: point,
 			Flags: m.Flags(), Type: m.fs.Type(), Source: m.source, Options: m.fs.Options(),
