@@ -340,6 +340,7 @@ func TestOCIConfig(t *testing.T) {
 		`ulimit -n`,
 		`echo "$GREETING" "$PWD"`,
 		`hostname; cat /proc/sys/kernel/domainname`,
+		`cat /proc/sys/kernel/msgmax /proc/sys/net/ipv4/ping_group_range`,
 		`cat /etc/passwd | wc -c`,
 		`ls -A /root | wc -l`,
 		`awk '$5 == "/proc/sys" { print $6 }' /proc/self/mountinfo`,
@@ -367,7 +368,7 @@ func TestOCIConfig(t *testing.T) {
 		linux := spec["linux"].(map[string]any)
 		linux["maskedPaths"] = append(linux["maskedPaths"].([]any), "/etc/passwd", "/root")
 		spec["root"].(map[string]any)["readonly"] = true
-		linux["sysctl"] = map[string]string{"kernel.domainname": "example.org"}
+		linux["sysctl"] = map[string]string{"kernel.domainname": "example.org", "kernel.msgmax": "65536", "net.ipv4.ping_group_range": "0 2147483647"}
 		linux["devices"] = []map[string]any{{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}}
 		mounts := spec["mounts"].([]any)
 		mounts = append(mounts,
@@ -384,6 +385,7 @@ func TestOCIConfig(t *testing.T) {
 		"321",
 		"hello /tmp",
 		"cfg-host", "example.org",
+		"65536", "0\t2147483647",
 		"0",
 		"0",
 		"ro,relatime",
@@ -409,11 +411,11 @@ func TestOCIConfig(t *testing.T) {
 		t.Errorf("run with a host block device: exit %d, %q", code, o)
 	}
 
-	// A tunable the sandbox keeps fixed is refused, not ignored.
+	// A parameter the sandbox does not have is refused, not ignored.
 	fixed := r.makeBundle([]string{"true"}, func(spec map[string]any) {
-		spec["linux"].(map[string]any)["sysctl"] = map[string]string{"kernel.msgmax": "12345"}
+		spec["linux"].(map[string]any)["sysctl"] = map[string]string{"net.ipv4.conf.all.forwarding": "1"}
 	})
-	if o, code := r.run("run", "--bundle", fixed, "cfg2"); code == 0 || !strings.Contains(o, "kernel.msgmax") {
+	if o, code := r.run("run", "--bundle", fixed, "cfg2"); code == 0 || !strings.Contains(o, "net.ipv4.conf.all.forwarding: the sandbox has no such parameter") {
 		t.Errorf("run with an unsupported sysctl: exit %d, %q", code, o)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -160,7 +161,16 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Detach:        detach,
 		DebugLog:      g.debugLog,
 		Strace:        g.strace,
-		Prepare:       cg.Enter,
+		Prepare: func(pid int) error {
+			// The sandbox as a whole is what the host's OOM killer
+			// weighs: every process of it inherits the adjustment.
+			if adj := host.OOMScoreAdj; adj != nil {
+				if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte(strconv.Itoa(*adj)), 0); err != nil {
+					return fmt.Errorf("process.oomScoreAdj: %w", err)
+				}
+			}
+			return cg.Enter(pid)
+		},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox: %w", err)

@@ -54,6 +54,7 @@ func (t *Task) exitThread() {
 		fds.DecRef()
 	}
 	t.exitSysVSem()
+	t.exitIPC()
 
 	k.mu.Lock()
 	defer k.mu.Unlock()

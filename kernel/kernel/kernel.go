@@ -91,8 +91,10 @@ type Kernel struct {
 	// stops its updater once, when the sandbox has ended.
 	vvar     *vvar
 	vvarStop sync.Once
-	// ipc is the sandbox's IPC namespace (ipc.go).
+	// ipc is the sandbox's IPC namespace (ipc.go), net its network
+	// namespace's tunables (net.go).
 	ipc ipcNamespace
+	net netNamespace
 }
 
 // FileLocks returns the sandbox's advisory lock table.

@@ -432,14 +432,26 @@ func (mm *MM) Mappings() []MappingInfo {
 	return out
 }
 
+// stackAccounted is what the stack vma counts for in VirtualSize. The
+// stack is one vma of RLIMIT_STACK's size (up to 1 GiB), reserved at
+// exec; Linux maps about 128 KiB at exec and grows the stack on faults,
+// counting only what it grew against RLIMIT_AS. Counting the whole
+// reservation would make a program with a large RLIMIT_STACK and a
+// small RLIMIT_AS (runtime-tools' process_rlimits) fail every mmap.
+const stackAccounted = 132 << 10
+
 // VirtualSize is the total size of the address space's mappings, the
-// quantity RLIMIT_AS bounds.
+// quantity RLIMIT_AS bounds (the stack counted as stackAccounted).
 func (mm *MM) VirtualSize() uintptr {
 	mm.mu.RLock()
 	defer mm.mu.RUnlock()
 	var n uintptr
 	for _, v := range mm.vmas {
-		n += v.end - v.start
+		size := v.end - v.start
+		if v.name == "[stack]" {
+			size = min(size, stackAccounted)
+		}
+		n += size
 	}
 	return n
 }

@@ -36,7 +36,7 @@ func nattch(t *testing.T, ns *sysv.Namespace, c *sysv.Caller, id int32) uint64 {
 func TestSysVShmAttachments(t *testing.T) {
 	m, as := newMM(t)
 	used := m.mf.Used()
-	ns := sysv.New(m.mf)
+	ns := sysv.New(m.mf, nil)
 	c := &sysv.Caller{Caps: ^uint64(0), PID: 1}
 	id, err := ns.ShmGet(c, sysv.IPC_PRIVATE, 3*PageSize+100, 0o600)
 	if err != nil {

@@ -262,14 +262,20 @@ func Bind(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	return 0, s.Bind(ctx, addr)
 }
 
-// Listen implements listen(2).
+// Listen implements listen(2): the backlog, taken as unsigned, is capped
+// at the sandbox's net.core.somaxconn. Linux: net/socket.c,
+// __sys_listen().
 func Listen(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	f, s, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	return 0, s.Listen(int(a.Int(1)), peerCreds(t))
+	backlog := a.Int(1)
+	if somaxconn := t.Kernel().NetTunables().Somaxconn; uint32(backlog) > uint32(somaxconn) {
+		backlog = somaxconn
+	}
+	return 0, s.Listen(int(backlog), peerCreds(t))
 }
 
 // Accept implements accept(2).

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,16 +23,23 @@ import (
 // ipc/msg.c; signal(7), "Interruption of system calls".
 
 // ipcState is the sandbox's IPC namespace: its System V objects and its
-// POSIX message queues (sys_mqueue.go).
+// POSIX message queues (sys_mqueue.go), which read the limits the kernel
+// keeps (kernel.IPCLimits, /proc/sys) at each use.
 type ipcState struct {
 	sysv *sysv.Namespace
 	mq   *mqueue.Registry
 }
 
+// TaskExited implements kernel.IPCState.
+func (s *ipcState) TaskExited(t *kernel.Task) { s.sysv.TaskExited(t) }
+
+// LimitsChanged implements kernel.IPCState.
+func (s *ipcState) LimitsChanged() { s.sysv.LimitsChanged() }
+
 // ipcOf returns the sandbox's IPC namespace, made on first use.
 func ipcOf(t *kernel.Task) *ipcState {
 	k := t.Kernel()
-	return k.IPCNamespace(func() any {
+	return k.IPCNamespace(func() kernel.IPCState {
 		signal := func(tgid int32, n mqueue.Notification) {
 			info := &arch.SignalInfo{Signo: n.Signo, Code: arch.SI_MESGQ}
 			info.SetPID(n.PID)
@@ -40,7 +48,10 @@ func ipcOf(t *kernel.Task) *ipcState {
 			k.SignalProcess(tgid, info)
 		}
 		alive := func(tgid int32) bool { return k.ProcessByID(tgid) != nil }
-		return &ipcState{sysv: sysv.New(k.MemoryFile), mq: mqueue.New(signal, alive)}
+		// The limits' types have the same fields as the kernel's.
+		sysvLimits := func() sysv.Limits { return sysv.Limits(k.IPCLimits().SysV) }
+		mqLimits := func() mqueue.Limits { return mqueue.Limits(k.IPCLimits().MQ) }
+		return &ipcState{sysv: sysv.New(k.MemoryFile, sysvLimits), mq: mqueue.New(signal, alive, mqLimits)}
 	}).(*ipcState)
 }
 
@@ -52,7 +63,7 @@ func ipcNamespace(t *kernel.Task) *sysv.Namespace { return ipcOf(t).sysv }
 func ipcCaller(t *kernel.Task) *sysv.Caller {
 	c := t.Credentials()
 	return &sysv.Caller{EUID: c.EUID, EGID: c.EGID, FSGID: c.FSGID, Groups: c.Groups,
-		Caps: uint64(c.Capabilities().Effective), PID: t.TGID()}
+		Caps: uint64(c.Capabilities().Effective), PID: t.TGID(), Thread: t}
 }
 
 // ipcBlocker adapts a task's interruptible sleep to sysv.Blocker.
@@ -216,8 +227,12 @@ func semtimedop(t *kernel.Task, id int32, sopsAddr uintptr, nsops uint32, tsAddr
 	if nsops < 1 || id < 0 {
 		return unix.EINVAL
 	}
-	if nsops > sysv.SEMOPM {
+	ns := ipcNamespace(t)
+	if sysv.TooManySemops(uint64(nsops), ns.Limits()) {
 		return unix.E2BIG
+	}
+	if uint64(nsops)*sysv.SemBufSize > math.MaxInt32 {
+		return unix.ENOMEM // as Linux's kvmalloc refuses
 	}
 	b := make([]byte, int(nsops)*sysv.SemBufSize)
 	if n, err := t.CopyIn(sopsAddr, b); err != nil || n != len(b) {
@@ -230,7 +245,6 @@ func semtimedop(t *kernel.Task, id int32, sopsAddr uintptr, nsops uint32, tsAddr
 		}
 		deadline = time.Now().Add(toDuration(ts))
 	}
-	ns := ipcNamespace(t)
 	undo := func() *sysv.UndoList {
 		return t.SemUndo(func() kernel.SemUndo { return ns.NewUndoList() }).(*sysv.UndoList)
 	}
@@ -316,14 +330,15 @@ func Msgsnd(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if err := copyInStruct(t, msgp, &mtype); err != nil {
 		return 0, err
 	}
-	if size > sysv.MSGMAX || id < 0 || mtype < 1 {
+	ns := ipcNamespace(t)
+	if size > uint64(max(ns.Limits().MsgMax, 0)) || id < 0 || mtype < 1 {
 		return 0, unix.EINVAL
 	}
 	text := make([]byte, size)
 	if n, err := t.CopyIn(msgp+8, text); err != nil || n != len(text) {
 		return 0, unix.EFAULT
 	}
-	err := ipcNamespace(t).MsgSend(ipcCaller(t), id, mtype, text, flags, ipcBlocker{t})
+	err := ns.MsgSend(ipcCaller(t), id, mtype, text, flags, ipcBlocker{t})
 	if err == sysv.ErrInterrupted {
 		return 0, kernel.ERESTARTNOHAND
 	}

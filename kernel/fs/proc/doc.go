@@ -5,7 +5,10 @@
 // Documentation/filesystems/proc.rst give them), the access rules of the
 // per-process files (ptrace-style checks for environ, maps, fd/...), and
 // the few values a write may change that the kernel does not keep
-// (oom_score_adj).
+// (oom_score_adj), and /proc/sys: Linux's parsing and checks of the
+// tunables a write may change (sysctl.go, sysctl_parse.go), whose values
+// the kernel keeps for the whole sandbox (the IPC limits, the network
+// tunables, the UTS names).
 //
 // What it describes comes from the kernel through the Kernel, Process and
 // Task interfaces (provider.go): *kernel.Kernel is adapted to them in

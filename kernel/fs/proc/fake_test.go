@@ -24,6 +24,8 @@ type fakeKernel struct {
 	host   string
 	domain string
 	used   uint64
+	ipc    kernel.IPCLimits
+	net    kernel.NetTunables
 }
 
 type fakeProc struct {
@@ -108,6 +110,36 @@ func (k *fakeKernel) SetDomainname(name string) error {
 	return nil
 }
 func (k *fakeKernel) VFS() *vfs.VFS { return k.v }
+func (k *fakeKernel) IPCLimits() kernel.IPCLimits {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.ipc
+}
+func (k *fakeKernel) UpdateIPCLimits(change func(*kernel.IPCLimits) error) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l := k.ipc
+	if err := change(&l); err != nil {
+		return err
+	}
+	k.ipc = l
+	return nil
+}
+func (k *fakeKernel) NetTunables() kernel.NetTunables {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.net
+}
+func (k *fakeKernel) UpdateNetTunables(change func(*kernel.NetTunables) error) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := k.net
+	if err := change(&n); err != nil {
+		return err
+	}
+	k.net = n
+	return nil
+}
 
 func (p *fakeProc) ID() int32 { return p.id }
 func (p *fakeProc) Reaped() bool {
@@ -234,7 +266,8 @@ func newWorld(t *testing.T) *world {
 	v := vfs.New()
 	rootDir := &fakeDir{ino: 1, children: map[string]vfs.Inode{"proc": &fakeDir{ino: 2}}}
 	ns := v.NewMountNamespace(&fakeRootFS{rootDir}, "rootfs", 0)
-	k := &fakeKernel{v: v, boot: time.Unix(1700000000, 0), procs: map[int32]*fakeProc{}, host: "magawa", domain: "(none)", used: 256 << 20}
+	k := &fakeKernel{v: v, boot: time.Unix(1700000000, 0), procs: map[int32]*fakeProc{}, host: "magawa", domain: "(none)", used: 256 << 20,
+		ipc: kernel.DefaultIPCLimits(), net: kernel.DefaultNetTunables()}
 	fs := newFS(k, Options{MemTotal: 1 << 30, DevMinor: 7})
 	w := &world{t: t, k: k, fs: fs, ns: ns, root: ns.Root()}
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: w.root, Cwd: w.root}

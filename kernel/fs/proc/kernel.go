@@ -50,6 +50,16 @@ func (a kernelAdapter) SetHostname(name string) error { return a.k.SetUTSHostnam
 func (a kernelAdapter) Domainname() string            { return a.k.UTSDomainname() }
 func (a kernelAdapter) SetDomainname(n string) error  { return a.k.SetUTSDomainname(n) }
 func (a kernelAdapter) VFS() *vfs.VFS                 { return a.k.VFS }
+func (a kernelAdapter) IPCLimits() kernel.IPCLimits   { return a.k.IPCLimits() }
+func (a kernelAdapter) NetTunables() kernel.NetTunables {
+	return a.k.NetTunables()
+}
+func (a kernelAdapter) UpdateIPCLimits(change func(*kernel.IPCLimits) error) error {
+	return a.k.UpdateIPCLimits(change)
+}
+func (a kernelAdapter) UpdateNetTunables(change func(*kernel.NetTunables) error) error {
+	return a.k.UpdateNetTunables(change)
+}
 
 type kproc struct{ tg *kernel.ThreadGroup }
 

@@ -35,6 +35,13 @@ type Kernel interface {
 	SetHostname(name string) error
 	Domainname() string
 	SetDomainname(name string) error
+	// IPCLimits and NetTunables are the sandbox's IPC and network
+	// namespace tunables (/proc/sys); the Update methods change them as
+	// kernel.Kernel's do: change edits a copy, kept unless it fails.
+	IPCLimits() kernel.IPCLimits
+	UpdateIPCLimits(change func(*kernel.IPCLimits) error) error
+	NetTunables() kernel.NetTunables
+	UpdateNetTunables(change func(*kernel.NetTunables) error) error
 	// VFS names paths (VFS.PathName).
 	VFS() *vfs.VFS
 }

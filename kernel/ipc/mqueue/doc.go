@@ -23,6 +23,11 @@
 // descriptor table), exit and exec included, and when the process is
 // found gone.
 //
+// mq_open checks a new queue's attributes against the namespace's
+// limits (msg_max, msgsize_max, queues_max; the defaults msg_default and
+// msgsize_default), which the kernel keeps and /proc/sys/fs/mqueue
+// changes: New takes a function that returns them as they are now.
+//
 // Locking: Registry.mu guards the names and the count of queues;
 // Queue.mu guards a queue's messages and registration. Registry.mu is
 // taken before Queue.mu. The signal and alive functions are called with

@@ -13,19 +13,38 @@ import (
 	"magawa/kernel/waiter"
 )
 
-// Limits: Linux's defaults, fixed in the sandbox. The names in brackets
-// are their /proc/sys/fs/mqueue files. Linux: include/linux/ipc_namespace.h.
+// Limits. The hard ones are fixed; the others are the namespace's
+// Limits, which these are Linux's defaults of (the names in brackets are
+// their /proc/sys/fs/mqueue files). Linux: include/linux/ipc_namespace.h.
 const (
 	MQ_PRIO_MAX = 32768
 
-	msgDefault     = 10       // [msg_default] mq_maxmsg of a queue made without attributes
-	msgsizeDefault = 8192     // [msgsize_default]
-	msgMax         = 10       // [msg_max] mq_maxmsg without CAP_SYS_RESOURCE
-	msgsizeMax     = 8192     // [msgsize_max]
-	queuesMax      = 256      // [queues_max] queues without CAP_SYS_RESOURCE
-	hardMsgMax     = 65536    // mq_maxmsg with CAP_SYS_RESOURCE
-	hardMsgsizeMax = 16 << 20 // mq_msgsize with CAP_SYS_RESOURCE
+	DFLT_MSG        = 10       // [msg_default] mq_maxmsg of a queue made without attributes
+	DFLT_MSGSIZE    = 8192     // [msgsize_default]
+	DFLT_MSGMAX     = 10       // [msg_max] mq_maxmsg without CAP_SYS_RESOURCE
+	DFLT_MSGSIZEMAX = 8192     // [msgsize_max]
+	DFLT_QUEUESMAX  = 256      // [queues_max] queues without CAP_SYS_RESOURCE
+	HARD_MSGMAX     = 65536    // mq_maxmsg with CAP_SYS_RESOURCE
+	HARD_MSGSIZEMAX = 16 << 20 // mq_msgsize with CAP_SYS_RESOURCE
 )
+
+// Limits are the namespace's tunable limits, read at each use (Linux:
+// struct ipc_namespace's mq_*). Its fields are kernel.MQLimits's, which
+// the kernel keeps and converts. Linux keeps them unsigned, though
+// queues_max takes any int: a negative one bounds nothing.
+type Limits struct {
+	QueuesMax      int32 // [queues_max]
+	MsgMax         int32 // [msg_max]
+	MsgsizeMax     int32 // [msgsize_max]
+	MsgDefault     int32 // [msg_default]
+	MsgsizeDefault int32 // [msgsize_default]
+}
+
+// DefaultLimits are Linux's defaults.
+func DefaultLimits() Limits {
+	return Limits{QueuesMax: DFLT_QUEUESMAX, MsgMax: DFLT_MSGMAX, MsgsizeMax: DFLT_MSGSIZEMAX,
+		MsgDefault: DFLT_MSG, MsgsizeDefault: DFLT_MSGSIZE}
+}
 
 // sigevent notification kinds. Linux: include/uapi/asm-generic/siginfo.h.
 const (
@@ -84,6 +103,9 @@ type Registry struct {
 	// whether a process still exists. Both are called with no lock held.
 	signal func(tgid int32, n Notification)
 	alive  func(tgid int32) bool
+	// limits returns the limits as they are now; it takes no lock of
+	// this package's.
+	limits func() Limits
 
 	mu     sync.Mutex
 	queues map[string]*Queue
@@ -93,9 +115,13 @@ type Registry struct {
 	lastIno uint64
 }
 
-// New returns an empty registry.
-func New(signal func(tgid int32, n Notification), alive func(tgid int32) bool) *Registry {
-	return &Registry{signal: signal, alive: alive, queues: map[string]*Queue{}}
+// New returns an empty registry whose limits are what limits returns at
+// each use (nil: DefaultLimits).
+func New(signal func(tgid int32, n Notification), alive func(tgid int32) bool, limits func() Limits) *Registry {
+	if limits == nil {
+		limits = DefaultLimits
+	}
+	return &Registry{signal: signal, alive: alive, limits: limits, queues: map[string]*Queue{}}
 }
 
 // Queue is a message queue.
@@ -148,17 +174,18 @@ func checkName(name string) error {
 	return nil
 }
 
-// checkAttr validates the attributes of a new queue. Linux: ipc/mqueue.c,
-// mq_attr_ok().
-func checkAttr(c *vfs.Creds, a *Attr) error {
+// checkAttr validates the attributes of a new queue: at most msg_max
+// messages of msgsize_max bytes, or the hard limits with
+// CAP_SYS_RESOURCE. Linux: ipc/mqueue.c, mq_attr_ok().
+func checkAttr(c *vfs.Creds, a *Attr, l Limits) error {
 	if a.Maxmsg <= 0 || a.Msgsize <= 0 {
 		return unix.EINVAL
 	}
 	if c.HasCap(capSysResource) {
-		if a.Maxmsg > hardMsgMax || a.Msgsize > hardMsgsizeMax {
+		if a.Maxmsg > HARD_MSGMAX || a.Msgsize > HARD_MSGSIZEMAX {
 			return unix.EINVAL
 		}
-	} else if a.Maxmsg > msgMax || a.Msgsize > msgsizeMax {
+	} else if a.Maxmsg > int64(uint32(l.MsgMax)) || a.Msgsize > int64(uint32(l.MsgsizeMax)) {
 		return unix.EINVAL
 	}
 	return nil
@@ -179,14 +206,17 @@ func (r *Registry) Open(c *vfs.Creds, name string, flags int, mode, umask uint32
 	case !ok && flags&unix.O_CREAT == 0:
 		return nil, unix.ENOENT
 	case !ok:
-		a := Attr{Maxmsg: msgDefault, Msgsize: msgsizeDefault}
+		// Without attributes, the defaults within the maxima.
+		l := r.limits()
+		a := Attr{Maxmsg: int64(min(uint32(l.MsgMax), uint32(l.MsgDefault))),
+			Msgsize: int64(min(uint32(l.MsgsizeMax), uint32(l.MsgsizeDefault)))}
 		if attr != nil {
-			if err := checkAttr(c, attr); err != nil {
+			if err := checkAttr(c, attr, l); err != nil {
 				return nil, err
 			}
 			a.Maxmsg, a.Msgsize = attr.Maxmsg, attr.Msgsize
 		}
-		if r.count >= queuesMax && !c.HasCap(capSysResource) {
+		if uint32(r.count) >= uint32(l.QueuesMax) && !c.HasCap(capSysResource) {
 			return nil, unix.ENOSPC
 		}
 		r.lastIno++

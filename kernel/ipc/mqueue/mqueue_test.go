@@ -57,7 +57,7 @@ func newRegistry() (*Registry, *[]sent, *sync.Mutex) {
 		mu.Lock()
 		got = append(got, sent{tgid, n})
 		mu.Unlock()
-	}, func(tgid int32) bool { return tgid < 100 })
+	}, func(tgid int32) bool { return tgid < 100 }, nil)
 	return r, &got, &mu
 }
 
@@ -237,7 +237,7 @@ func TestUnlinkAndCount(t *testing.T) {
 	if r.count != 0 {
 		t.Errorf("count %d after the last close", r.count)
 	}
-	for i := range queuesMax {
+	for i := range DFLT_QUEUESMAX {
 		f, err := r.Open(alice, string(rune('a'+i/26))+string(rune('a'+i%26)), unix.O_RDWR|unix.O_CREAT, 0o600, 0, nil)
 		if err != nil {
 			t.Fatalf("queue %d: %v", i, err)

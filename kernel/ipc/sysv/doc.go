@@ -15,6 +15,14 @@
 // same index (EINVAL). The *_STAT commands take an index instead.
 // Linux: ipc/util.c.
 //
+// # Limits
+//
+// The namespace's limits (Limits: shmmax, shmall, shmmni, msgmax,
+// msgmnb, msgmni, sem, shm_rmid_forced) are the kernel's, which
+// /proc/sys changes: New takes a function that returns them as they are
+// now, and each call reads them where Linux does (semget's semmsl,
+// msgsnd's msgmax...). A lowered limit leaves existing objects alone.
+//
 // # Shared memory
 //
 // A segment's pages live in the memory file, allocated chunk by chunk
@@ -28,7 +36,10 @@
 // (AddMapping/RemoveMapping): one per address space per shmat, as
 // Linux counts one per vma of an attach. A segment removed
 // (IPC_RMID) while attached keeps its identifier (SHM_DEST, its key
-// turned private) and is destroyed when its last attachment goes.
+// turned private) and is destroyed when its last attachment goes. With
+// shm_rmid_forced set, every segment is destroyed once nothing attaches
+// it and (for one never attached) its creating thread has exited, which
+// the kernel reports (TaskExited).
 //
 // # Semaphores
 //
@@ -67,5 +78,6 @@
 // mm.MM.mu → Namespace.shm.mu → memfile.File.mu, and this package never
 // calls into an address space: the system-call layer maps and unmaps
 // with no lock of this package held. Blocker.Block is never called with
-// a lock held.
+// a lock held. The limits function takes no lock of this package and may
+// be called with any held.
 package sysv

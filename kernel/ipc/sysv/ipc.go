@@ -24,9 +24,9 @@ const (
 	IPC_INFO = 3
 )
 
-// Linux's default limits, which the sandbox keeps fixed. The names in
-// brackets are their /proc/sys/kernel files. Linux: include/uapi/linux/
-// shm.h, sem.h, msg.h.
+// Linux's fixed limits and its defaults of the namespace's Limits. The
+// names in brackets are the /proc/sys/kernel files of the tunable ones.
+// Linux: include/uapi/linux/shm.h, sem.h, msg.h.
 const (
 	SHMMIN = 1
 	SHMMAX = ^uint64(0) - 1<<24 // [shmmax] bytes per segment
@@ -45,6 +45,33 @@ const (
 	MSGMNB = 16384 // [msgmnb] default msg_qbytes of a queue
 	MSGMNI = 32000 // [msgmni] queues
 )
+
+// Limits are a namespace's tunable limits, read at each use (Linux:
+// struct ipc_namespace's shm_ctl*, msg_ctl*, sem_ctls). Its fields are
+// kernel.SysVLimits's, which the kernel keeps and converts. The int32
+// ones are Linux's ints: /proc/sys may make sem's negative, which then
+// refuses everything they bound.
+type Limits struct {
+	ShmMax uint64 // [shmmax]
+	ShmAll uint64 // [shmall], in pages
+	ShmMNI int32  // [shmmni]
+	// ShmRmidForced (0 or 1) destroys a segment once nothing attaches
+	// it and its creator has exited. [shm_rmid_forced]
+	ShmRmidForced int32
+	MsgMax        int32 // [msgmax]
+	MsgMNB        int32 // [msgmnb]
+	MsgMNI        int32 // [msgmni]
+	SemMSL        int32 // [sem, 1st]
+	SemMNS        int32 // [sem, 2nd]
+	SemOPM        int32 // [sem, 3rd]
+	SemMNI        int32 // [sem, 4th]
+}
+
+// DefaultLimits are Linux's defaults.
+func DefaultLimits() Limits {
+	return Limits{ShmMax: SHMMAX, ShmAll: SHMALL, ShmMNI: SHMMNI, MsgMax: MSGMAX, MsgMNB: MSGMNB, MsgMNI: MSGMNI,
+		SemMSL: SEMMSL, SemMNS: SEMMNS, SemOPM: SEMOPM, SemMNI: SEMMNI}
+}
 
 // ipcMNI is the number of indices, and the multiplier of the sequence
 // number in an identifier. Linux: ipc/util.h, IPCMNI.
@@ -84,6 +111,11 @@ type Caller struct {
 	Caps uint64
 	// PID is the caller's process (thread-group) ID.
 	PID int32
+	// Thread is the calling thread, any comparable value that names it
+	// for as long as it lives: a segment remembers its creator for
+	// shm_rmid_forced (Namespace.TaskExited). Nil counts as a creator
+	// already gone.
+	Thread any
 	// MemlockLimit is the soft RLIMIT_MEMLOCK.
 	MemlockLimit uint64
 }
@@ -172,7 +204,6 @@ type obj interface{ base() *object }
 type registry[T obj] struct {
 	byIndex map[int32]T
 	byKey   map[int32]T
-	max     int
 	// last is the index handed out last: indices are handed out
 	// cyclically, as Linux's idr_alloc_cyclic(), so that a freed index
 	// is not reused at once.
@@ -180,19 +211,28 @@ type registry[T obj] struct {
 	seq  uint16
 }
 
-func newRegistry[T obj](max int) registry[T] {
-	return registry[T]{byIndex: map[int32]T{}, byKey: map[int32]T{}, max: max, last: -1}
+func newRegistry[T obj]() registry[T] {
+	return registry[T]{byIndex: map[int32]T{}, byKey: map[int32]T{}, last: -1}
 }
 
-// add gives o an identifier and enters it. Linux: ipc/util.c,
-// ipc_addid().
-func (r *registry[T]) add(o T) error {
-	if len(r.byIndex) >= r.max {
+// full reports whether the registry holds limit objects or more (the
+// namespace's shmmni, msgmni or semmni, which is at most ipcMNI).
+func (r *registry[T]) full(limit int32) bool {
+	return len(r.byIndex) >= int(min(limit, ipcMNI))
+}
+
+// add gives o an identifier and enters it, unless the registry is full
+// at limit. Linux: ipc/util.c, ipc_addid().
+func (r *registry[T]) add(o T, limit int32) error {
+	if r.full(limit) {
 		return unix.ENOSPC
 	}
+	// The indices cycle below the limit, where fewer objects than the
+	// limit leave a free one even if a lowered limit left some above.
+	bound := min(limit, ipcMNI)
 	idx := r.last
 	for {
-		if idx++; idx >= int32(min(r.max, ipcMNI)) {
+		if idx++; idx >= bound {
 			idx = 0
 		}
 		if _, used := r.byIndex[idx]; !used {
@@ -278,8 +318,9 @@ func (r *registry[T]) all() []T {
 
 // get is the common part of shmget, semget and msgget: the object of
 // key, checked by more (size, number of semaphores) and for permission,
-// or a new one from create with IPC_CREAT. Linux: ipc/util.c, ipcget().
-func get[T obj](r *registry[T], c *Caller, key int32, flags int, more func(T) error, create func() (T, error)) (int32, error) {
+// or a new one from create with IPC_CREAT, if the registry is not full
+// at limit. Linux: ipc/util.c, ipcget().
+func get[T obj](r *registry[T], c *Caller, key int32, flags int, limit int32, more func(T) error, create func() (T, error)) (int32, error) {
 	if key != IPC_PRIVATE {
 		if o, ok := r.byKey[key]; ok {
 			if flags&IPC_CREAT != 0 && flags&IPC_EXCL != 0 {
@@ -308,7 +349,7 @@ func get[T obj](r *registry[T], c *Caller, key int32, flags int, more func(T) er
 	b.uid, b.cuid = c.EUID, c.EUID
 	b.gid, b.cgid = c.EGID, c.EGID
 	b.mode = uint32(flags) & 0o777
-	if err := r.add(o); err != nil {
+	if err := r.add(o, limit); err != nil {
 		return 0, err
 	}
 	return b.id, nil
@@ -318,19 +359,29 @@ func get[T obj](r *registry[T], c *Caller, key int32, flags int, more func(T) er
 type Namespace struct {
 	mf  *memfile.File
 	now func() time.Time
+	// limits returns the limits as they are now; it takes no lock of
+	// this package's and may be called with any held.
+	limits func() Limits
 
 	shm shmState
 	sem semState
 	msg msgState
 }
 
-// New returns an empty namespace whose shared memory lives in mf.
-func New(mf *memfile.File) *Namespace {
-	ns := &Namespace{mf: mf, now: time.Now}
-	ns.shm.reg = newRegistry[*shmSegment](SHMMNI)
-	ns.sem.reg = newRegistry[*semSet](SEMMNI)
-	ns.msg.reg = newRegistry[*msgQueue](MSGMNI)
+// New returns an empty namespace whose shared memory lives in mf and
+// whose limits are what limits returns at each use (nil: DefaultLimits).
+func New(mf *memfile.File, limits func() Limits) *Namespace {
+	if limits == nil {
+		limits = DefaultLimits
+	}
+	ns := &Namespace{mf: mf, now: time.Now, limits: limits}
+	ns.shm.reg = newRegistry[*shmSegment]()
+	ns.sem.reg = newRegistry[*semSet]()
+	ns.msg.reg = newRegistry[*msgQueue]()
 	return ns
 }
+
+// Limits returns the namespace's limits as they are now.
+func (ns *Namespace) Limits() Limits { return ns.limits() }
 
 func (ns *Namespace) seconds() int64 { return ns.now().Unix() }

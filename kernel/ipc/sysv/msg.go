@@ -22,7 +22,8 @@ const (
 	MSG_STAT_ANY = 13
 )
 
-// The constants msgctl IPC_INFO reports. Linux: include/uapi/linux/msg.h.
+// The constants msgctl IPC_INFO reports, whatever the limits. Linux:
+// include/uapi/linux/msg.h.
 const (
 	msgPOOL = MSGMNI * MSGMNB / 1024
 	msgSSZ  = 16
@@ -88,16 +89,18 @@ func (r *msgReceiver) finish(m *message, err error) {
 // the queue again (IPC_SET changed them).
 var errRetry = errors.New("sysv: look again")
 
-// MsgGet implements msgget(2). Linux: ipc/msg.c, newque().
+// MsgGet implements msgget(2): at most msgmni queues, a new one taking
+// msgmnb as its msg_qbytes. Linux: ipc/msg.c, newque().
 func (ns *Namespace) MsgGet(c *Caller, key int32, flags int) (int32, error) {
+	l := ns.limits()
 	st := &ns.msg
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return get(&st.reg, c, key, flags, nil, func() (*msgQueue, error) {
-		if len(st.reg.byIndex) >= st.reg.max {
+	return get(&st.reg, c, key, flags, l.MsgMNI, nil, func() (*msgQueue, error) {
+		if st.reg.full(l.MsgMNI) {
 			return nil, unix.ENOSPC
 		}
-		return &msgQueue{qbytes: MSGMNB, ctime: ns.seconds(), room: make(chan struct{})}, nil
+		return &msgQueue{qbytes: uint64(max(l.MsgMNB, 0)), ctime: ns.seconds(), room: make(chan struct{})}, nil
 	})
 }
 
@@ -113,10 +116,10 @@ func (q *msgQueue) wakeSendersLocked() {
 
 // MsgSend implements msgsnd(2) once the message is copied in: a queue
 // without room makes the caller wait (EAGAIN with IPC_NOWAIT);
-// interrupted, it fails with ErrInterrupted. Linux: ipc/msg.c,
-// do_msgsnd().
+// interrupted, it fails with ErrInterrupted. A text longer than msgmax
+// is EINVAL. Linux: ipc/msg.c, do_msgsnd().
 func (ns *Namespace) MsgSend(c *Caller, id int32, mtype int64, text []byte, flags int, b Blocker) error {
-	if len(text) > MSGMAX || id < 0 || mtype < 1 {
+	if int64(len(text)) > int64(ns.limits().MsgMax) || id < 0 || mtype < 1 {
 		return unix.EINVAL
 	}
 	st := &ns.msg
@@ -277,10 +280,10 @@ func (ns *Namespace) MsgReceive(c *Caller, id int32, maxSize int64, msgtyp int64
 				return 0, nil, unix.E2BIG
 			}
 			if flags&MSG_COPY != 0 {
-				// The copy is made in a buffer of min(size, MSGMAX)
+				// The copy is made in a buffer of min(size, msgmax)
 				// bytes, which must hold the whole text even with
 				// MSG_NOERROR. Linux: ipc/msgutil.c, copy_msg().
-				if len(m.text) > min(size, MSGMAX) {
+				if len(m.text) > min(size, int(max(ns.limits().MsgMax, 0))) {
 					return 0, nil, unix.EINVAL
 				}
 				return m.mtype, slices.Clone(m.text), nil
@@ -348,10 +351,11 @@ func (ns *Namespace) MsgStat(c *Caller, id int32, cmd int) (MsqidDS, int32, erro
 // queues, messages and bytes in use in Msgpool, Msgmap and Msgtql); it
 // returns the highest index in use. Linux: ipc/msg.c, msgctl_info().
 func (ns *Namespace) MsgLimits(cmd int) (Msginfo, int) {
+	l := ns.limits()
 	st := &ns.msg
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	info := Msginfo{Msgpool: msgPOOL, Msgmap: MSGMNB, Msgmax: MSGMAX, Msgmnb: MSGMNB, Msgmni: MSGMNI,
+	info := Msginfo{Msgpool: msgPOOL, Msgmap: MSGMNB, Msgmax: l.MsgMax, Msgmnb: l.MsgMNB, Msgmni: l.MsgMNI,
 		Msgssz: msgSSZ, Msgtql: MSGMNB, Msgseg: msgSEG}
 	if cmd == MSG_INFO {
 		info.Msgpool, info.Msgmap, info.Msgtql = int32(len(st.reg.byIndex)), int32(st.count), int32(min(st.bytes, math.MaxInt32))
@@ -360,7 +364,7 @@ func (ns *Namespace) MsgLimits(cmd int) (Msginfo, int) {
 }
 
 // MsgSet implements msgctl IPC_SET: the owner, mode and msg_qbytes
-// (above MSGMNB only with CAP_SYS_RESOURCE). Waiters look again.
+// (above msgmnb only with CAP_SYS_RESOURCE). Waiters look again.
 // Linux: ipc/msg.c, msgctl_down().
 func (ns *Namespace) MsgSet(c *Caller, id int32, ds *MsqidDS) error {
 	st := &ns.msg
@@ -373,7 +377,7 @@ func (ns *Namespace) MsgSet(c *Caller, id int32, ds *MsqidDS) error {
 	if !q.owns(c) {
 		return unix.EPERM
 	}
-	if ds.Qbytes > MSGMNB && !c.capable(capSysResource) {
+	if ds.Qbytes > uint64(max(ns.limits().MsgMNB, 0)) && !c.capable(capSysResource) {
 		return unix.EPERM
 	}
 	if err := q.setPerm(&ds.Perm); err != nil {

@@ -129,10 +129,12 @@ func (l *UndoList) Exit(pid int32) {
 	l.entries = map[*semSet]*semUndo{}
 }
 
-// SemGet implements semget(2). Linux: ipc/sem.c, ksys_semget() and
-// newary().
+// SemGet implements semget(2): at most semmsl semaphores per set,
+// semmns in all sets and semmni sets. Linux: ipc/sem.c, ksys_semget()
+// and newary().
 func (ns *Namespace) SemGet(c *Caller, key, nsems int32, flags int) (int32, error) {
-	if nsems < 0 || nsems > SEMMSL {
+	l := ns.limits()
+	if nsems < 0 || nsems > l.SemMSL {
 		return 0, unix.EINVAL
 	}
 	st := &ns.sem
@@ -144,17 +146,22 @@ func (ns *Namespace) SemGet(c *Caller, key, nsems int32, flags int) (int32, erro
 		}
 		return nil
 	}
-	return get(&st.reg, c, key, flags, more, func() (*semSet, error) {
+	return get(&st.reg, c, key, flags, l.SemMNI, more, func() (*semSet, error) {
 		if nsems == 0 {
 			return nil, unix.EINVAL
 		}
-		if st.used+int(nsems) > SEMMNS || len(st.reg.byIndex) >= st.reg.max {
+		if st.used+int(nsems) > int(l.SemMNS) || st.reg.full(l.SemMNI) {
 			return nil, unix.ENOSPC
 		}
 		st.used += int(nsems)
 		return &semSet{sems: make([]semaphore, nsems), ctime: ns.seconds()}, nil
 	})
 }
+
+// TooManySemops reports whether a semop of nsops operations exceeds
+// semopm, compared as Linux compares them: unsigned, so that a negative
+// semopm bounds nothing.
+func TooManySemops(nsops uint64, l Limits) bool { return nsops > uint64(uint32(l.SemOPM)) }
 
 // perform applies w's operations all or none. It returns -1 when they
 // were applied, the index of the operation that must wait, or an error:
@@ -247,12 +254,13 @@ func (st *semState) updateLocked(s *semSet, now int64) {
 // the caller's undo list, made on first use; it is called (with no lock
 // held) only when an operation has SEM_UNDO. A wait that times out
 // fails with EAGAIN; an interrupted one with ErrInterrupted (EINTR:
-// Linux never restarts semop). Linux: ipc/sem.c, do_semtimedop().
+// Linux never restarts semop). More operations than semopm is E2BIG.
+// Linux: ipc/sem.c, do_semtimedop().
 func (ns *Namespace) Semop(c *Caller, id int32, ops []SemBuf, deadline time.Time, b Blocker, undo func() *UndoList) error {
 	if len(ops) < 1 || id < 0 {
 		return unix.EINVAL
 	}
-	if len(ops) > SEMOPM {
+	if TooManySemops(uint64(len(ops)), ns.limits()) {
 		return unix.E2BIG
 	}
 	var maxNum uint16
@@ -360,11 +368,14 @@ func (ns *Namespace) SemStat(c *Caller, id int32, cmd int) (SemidDS, int32, erro
 // number of sets in Semusz and of semaphores in Semaem); it returns the
 // highest index in use. Linux: ipc/sem.c, semctl_info().
 func (ns *Namespace) SemLimits(cmd int) (Seminfo, int) {
+	l := ns.limits()
 	st := &ns.sem
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	info := Seminfo{Semmap: SEMMNS, Semmni: SEMMNI, Semmns: SEMMNS, Semmnu: SEMMNS, Semmsl: SEMMSL,
-		Semopm: SEMOPM, Semume: SEMOPM, Semusz: 20, Semvmx: SEMVMX, Semaem: SEMAEM}
+	// semmap, semmnu and semume are Linux's constants, whatever the
+	// limits.
+	info := Seminfo{Semmap: SEMMNS, Semmni: l.SemMNI, Semmns: l.SemMNS, Semmnu: SEMMNS, Semmsl: l.SemMSL,
+		Semopm: l.SemOPM, Semume: SEMOPM, Semusz: 20, Semvmx: SEMVMX, Semaem: SEMAEM}
 	if cmd == SEM_INFO {
 		info.Semusz, info.Semaem = int32(len(st.reg.byIndex)), int32(st.used)
 	}

@@ -61,7 +61,11 @@ type shmSegment struct {
 	nattch, attaching   int
 	atime, dtime, ctime int64
 	cpid, lpid          int32
-	destroyed           bool
+	// creator is the thread that made the segment (Caller.Thread), nil
+	// once it has exited: the segment is then an orphan, which
+	// shm_rmid_forced destroys. Linux: shm_creator.
+	creator   any
+	destroyed bool
 }
 
 // bytes is the segment's size rounded up to pages.
@@ -70,8 +74,10 @@ func (s *shmSegment) bytes() uint64 { return (s.size + pageSize - 1) &^ (pageSiz
 // chunkLen is the length of chunk ci.
 func (s *shmSegment) chunkLen(ci uint64) uint64 { return min(shmChunk, s.bytes()-ci*shmChunk) }
 
-// ShmGet implements shmget(2). Linux: ipc/shm.c, newseg().
+// ShmGet implements shmget(2): a new segment of at most shmmax bytes,
+// shmall pages in all and shmmni segments. Linux: ipc/shm.c, newseg().
 func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int32, error) {
+	l := ns.limits()
 	st := &ns.shm
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -81,18 +87,22 @@ func (ns *Namespace) ShmGet(c *Caller, key int32, size uint64, flags int) (int32
 		}
 		return nil
 	}
-	id, err := get(&st.reg, c, key, flags, more, func() (*shmSegment, error) {
+	id, err := get(&st.reg, c, key, flags, l.ShmMNI, more, func() (*shmSegment, error) {
 		// SHM_HUGETLB and SHM_NORESERVE are accepted: the segment gets
 		// ordinary pages, and memory is never reserved ahead.
-		if size < SHMMIN || size > SHMMAX {
+		if size < SHMMIN || size > l.ShmMax {
 			return nil, unix.EINVAL
 		}
+		if size+pageSize-1 < size {
+			return nil, unix.ENOSPC // the size rounded to pages overflows
+		}
 		pages := (size + pageSize - 1) / pageSize
-		if st.pages+pages < st.pages || st.pages+pages > SHMALL || len(st.reg.byIndex) >= st.reg.max {
+		if st.pages+pages < st.pages || st.pages+pages > l.ShmAll || st.reg.full(l.ShmMNI) {
 			return nil, unix.ENOSPC
 		}
 		st.pages += pages
-		return &shmSegment{ns: ns, size: size, chunks: map[uint64]uint64{}, ctime: ns.seconds(), cpid: c.PID}, nil
+		return &shmSegment{ns: ns, size: size, chunks: map[uint64]uint64{}, ctime: ns.seconds(), cpid: c.PID,
+			creator: c.Thread}, nil
 	})
 	if s, _ := st.reg.find(id); err == nil && s.name == "" {
 		// The name keeps the key the segment was made with, also once
@@ -115,11 +125,48 @@ func (st *shmState) destroyLocked(s *shmSegment) {
 	s.ns.mf.DecRefRanges(rs)
 }
 
-// mayDestroyLocked destroys a removed segment once nothing attaches it.
-// Linux: ipc/shm.c, shm_may_destroy().
+// mayDestroyLocked destroys a segment nothing attaches if it was
+// removed or shm_rmid_forced is set. Linux: ipc/shm.c, shm_may_destroy().
 func (st *shmState) mayDestroyLocked(s *shmSegment) {
-	if !s.destroyed && s.nattch == 0 && s.attaching == 0 && s.mode&SHM_DEST != 0 {
+	if !s.destroyed && s.nattch == 0 && s.attaching == 0 &&
+		(s.mode&SHM_DEST != 0 || s.ns.limits().ShmRmidForced != 0) {
 		st.destroyLocked(s)
+	}
+}
+
+// TaskExited tells the namespace that thread (a Caller.Thread) has
+// exited: the segments it made become orphans, and with shm_rmid_forced
+// those nothing attaches are destroyed. Linux: ipc/shm.c, exit_shm().
+func (ns *Namespace) TaskExited(thread any) {
+	if thread == nil {
+		return
+	}
+	st := &ns.shm
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range st.reg.byIndex {
+		if s.creator == thread {
+			s.creator = nil
+			st.mayDestroyLocked(s)
+		}
+	}
+}
+
+// LimitsChanged tells the namespace that its limits changed: with
+// shm_rmid_forced set, the orphans nothing attaches are destroyed.
+// Linux: ipc/ipc_sysctl.c, proc_ipc_dointvec_minmax_orphans(), and
+// ipc/shm.c, shm_destroy_orphaned().
+func (ns *Namespace) LimitsChanged() {
+	if ns.limits().ShmRmidForced == 0 {
+		return
+	}
+	st := &ns.shm
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range st.reg.byIndex {
+		if s.creator == nil {
+			st.mayDestroyLocked(s)
+		}
 	}
 }
 
@@ -330,10 +377,12 @@ func (ns *Namespace) ShmStat(c *Caller, id int32, cmd int) (ShmidDS, int32, erro
 // ShmLimits implements shmctl IPC_INFO; it returns the highest index in
 // use.
 func (ns *Namespace) ShmLimits() (Shminfo, int) {
+	l := ns.limits()
 	st := &ns.shm
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return Shminfo{Shmmax: SHMMAX, Shmmin: SHMMIN, Shmmni: SHMMNI, Shmseg: SHMSEG, Shmall: SHMALL}, st.reg.maxIndex()
+	return Shminfo{Shmmax: l.ShmMax, Shmmin: SHMMIN, Shmmni: uint64(max(l.ShmMNI, 0)), Shmseg: SHMSEG, Shmall: l.ShmAll},
+		st.reg.maxIndex()
 }
 
 // ShmUsage implements shmctl SHM_INFO; it returns the highest index in

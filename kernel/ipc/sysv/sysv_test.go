@@ -16,7 +16,7 @@ func newNS(t *testing.T) *Namespace {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mf.Close() })
-	return New(mf)
+	return New(mf, nil)
 }
 
 var (

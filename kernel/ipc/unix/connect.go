@@ -65,15 +65,17 @@ func (s *Socket) setName(addr Address, unbind func()) {
 }
 
 // Listen makes a bound stream or sequenced-packet socket accept
-// connections, up to backlog waiting (capped at somaxconn; a listener
-// takes one more than its backlog, as on Linux). self are the caller's
-// credentials, which connecting sockets see as SO_PEERCRED.
-// Linux: net/unix/af_unix.c, unix_listen().
+// connections, up to backlog waiting (a listener takes one more than its
+// backlog, as on Linux). The caller caps backlog at the sandbox's
+// net.core.somaxconn, as listen(2) does; a negative one is taken as
+// Linux's default somaxconn. self are the caller's credentials, which
+// connecting sockets see as SO_PEERCRED. Linux: net/unix/af_unix.c,
+// unix_listen().
 func (s *Socket) Listen(backlog int, self Creds) error {
 	if s.typ == Datagram {
 		return unix.EOPNOTSUPP
 	}
-	if backlog < 0 || backlog > somaxconn {
+	if backlog < 0 {
 		backlog = somaxconn
 	}
 	s.mu.Lock()
