@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,7 +148,7 @@ func (r *ociRuntime) makeBundle(args []string, edit func(spec map[string]any)) s
 
 // create runs `create` with the container's stdout and stderr going to
 // a file, returned.
-func (r *ociRuntime) create(id, bundle string) string {
+func (r *ociRuntime) create(id, bundle string, flags ...string) string {
 	r.t.Helper()
 	logPath := filepath.Join(r.t.TempDir(), "stdout")
 	f, err := os.Create(logPath)
@@ -155,7 +156,7 @@ func (r *ociRuntime) create(id, bundle string) string {
 		r.t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := r.cmd("create", "--bundle", bundle, id)
+	cmd := r.cmd(append(append([]string{"create", "--bundle", bundle}, flags...), id)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Run(); err != nil {
 		b, _ := os.ReadFile(logPath)
@@ -290,6 +291,24 @@ func TestOCIKillAndForceDelete(t *testing.T) {
 		}
 	}
 	r.must("delete", "--force", "no-such-container")
+
+	// A wedged sandbox (its process stopped: it answers nothing) is
+	// still removed by delete --force, with everything it had.
+	r.create("k3", bundle)
+	r.must("start", "k3")
+	r.waitStatus("k3", "running")
+	wedged := int(r.state("k3")["pid"].(float64))
+	syscall.Kill(wedged, syscall.SIGSTOP)
+	if o, code := r.run("delete", "k3"); code == 0 {
+		t.Errorf("delete of a wedged container without --force succeeded: %q", o)
+	}
+	r.must("delete", "--force", "k3")
+	if _, err := os.Stat(filepath.Join(r.root, "k3")); !os.IsNotExist(err) {
+		t.Errorf("delete --force of a wedged sandbox left its state: %v", err)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/pids/magawa/k3"); !os.IsNotExist(err) {
+		t.Errorf("delete --force of a wedged sandbox left its cgroup: %v", err)
+	}
 }
 
 func TestOCIBadInput(t *testing.T) {
@@ -321,6 +340,11 @@ func TestOCIBadInput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(r.root); len(entries) != 0 {
 		t.Errorf("state left behind by failed commands: %v", entries)
+	}
+	for _, c := range []string{"pids", "memory", "cpu", "unified", ""} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", c, "magawa", "bad")); err == nil {
+			t.Errorf("a failed create left its cgroup in %s", c)
+		}
 	}
 }
 
@@ -527,5 +551,106 @@ func TestOCIResources(t *testing.T) {
 	}
 	for _, c := range []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "systemd", ""} {
 		os.Remove(filepath.Join("/sys/fs/cgroup", c, "magawa-test"))
+	}
+}
+
+// TestOCIHooksAndPidFile checks the hooks run on the host with the
+// container's state on stdin, in the spec's order, and --pid-file.
+func TestOCIHooksAndPidFile(t *testing.T) {
+	r := newOCIRuntime(t)
+	out := t.TempDir()
+	hook := func(name string) map[string]any {
+		return map[string]any{"path": "/bin/sh", "args": []string{"sh", "-c", "cat > " + filepath.Join(out, name)}}
+	}
+	bundle := r.makeBundle([]string{"sleep", "1000"}, func(spec map[string]any) {
+		spec["hooks"] = map[string]any{
+			"createRuntime":   []any{hook("createRuntime")},
+			"createContainer": []any{hook("createContainer")},
+			"startContainer":  []any{hook("startContainer")},
+			"poststart":       []any{hook("poststart")},
+			"poststop":        []any{hook("poststop")},
+		}
+	})
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	r.create("hooks", bundle, "--pid-file", pidFile)
+	pid := int(r.state("hooks")["pid"].(float64))
+	if b, err := os.ReadFile(pidFile); err != nil || string(b) != strconv.Itoa(pid) {
+		t.Errorf("--pid-file: %q, %v; want %d", b, err, pid)
+	}
+	r.must("start", "hooks")
+	r.must("delete", "--force", "hooks")
+	for _, c := range []struct{ hook, status string }{
+		{"createRuntime", "created"}, {"createContainer", "created"}, {"startContainer", "created"},
+		{"poststart", "running"}, {"poststop", "stopped"},
+	} {
+		b, err := os.ReadFile(filepath.Join(out, c.hook))
+		if err != nil {
+			t.Errorf("%s hook did not run: %v", c.hook, err)
+			continue
+		}
+		var st struct{ ID, Status, Bundle string }
+		if err := json.Unmarshal(b, &st); err != nil || st.ID != "hooks" || st.Status != c.status || st.Bundle != bundle {
+			t.Errorf("%s hook's stdin: %s (%v); want id hooks, status %s, bundle %s", c.hook, b, err, c.status, bundle)
+		}
+	}
+}
+
+// TestOCIConsoleSocket creates a container with a terminal, as podman and
+// containerd do: the runtime sends the terminal's master over
+// --console-socket, and what the container writes comes out of it.
+func TestOCIConsoleSocket(t *testing.T) {
+	r := newOCIRuntime(t)
+	bundle := r.makeBundle([]string{"sh", "-c", "tty; stty size; echo hello from the console"}, func(spec map[string]any) {
+		p := spec["process"].(map[string]any)
+		p["terminal"] = true
+		p["consoleSize"] = map[string]any{"height": 30, "width": 100}
+	})
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan *os.File, 1)
+	go func() {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		buf, oob := make([]byte, 64), make([]byte, 64)
+		_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			got <- nil
+			return
+		}
+		fds, _ := syscall.ParseUnixRights(&msgs[0])
+		got <- os.NewFile(uintptr(fds[0]), "console-master")
+	}()
+	if o, code := r.run("create", "--bundle", bundle, "--console-socket", sock, "tty"); code != 0 {
+		t.Fatalf("create: exit %d\n%s", code, o)
+	}
+	t.Cleanup(func() { r.run("delete", "--force", "tty") })
+	master := <-got
+	if master == nil {
+		t.Fatal("no terminal master came over the console socket")
+	}
+	defer master.Close()
+	r.must("start", "tty")
+	var screen strings.Builder
+	buf := make([]byte, 4096)
+	master.SetReadDeadline(time.Now().Add(runTimeout))
+	for !strings.Contains(screen.String(), "hello from the console") {
+		n, err := master.Read(buf)
+		screen.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	want := "/dev/pts/0\r\n30 100\r\nhello from the console\r\n"
+	if !strings.HasPrefix(screen.String(), want) {
+		t.Errorf("the console shows %q, want %q", screen.String(), want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -71,8 +72,21 @@ func (c *Client) dial() (int, error) {
 		}
 		return -1, fmt.Errorf("connecting to the sandbox: %w", err)
 	}
+	// A wedged sandbox (stopped, or stuck) must not hang the runtime's
+	// commands: delete --force has to get past it.
+	tv := unix.NsecToTimeval(callTimeout.Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	return fd, nil
 }
+
+// callTimeout bounds a control request's answer. An exec's second
+// answer, its process's end, is waited for without a bound.
+const callTimeout = 5 * time.Second
+
+// ErrNotAnswering says the sandbox process exists but did not answer in
+// time: wedged, or stopped by a signal.
+var ErrNotAnswering = errors.New("the sandbox does not answer")
 
 // call sends req (with fds) and returns the first response.
 func (c *Client) call(req Request, fds []int) (Response, int, error) {
@@ -87,6 +101,9 @@ func (c *Client) call(req Request, fds []int) (Response, int, error) {
 	var resp Response
 	if _, err := receive(fd, &resp); err != nil {
 		unix.Close(fd)
+		if errors.Is(err, unix.EAGAIN) {
+			return Response{}, -1, ErrNotAnswering
+		}
 		if errors.Is(err, unix.ECONNRESET) {
 			// The sandbox exited while answering (kill of init).
 			return Response{}, -1, ErrNotRunning
@@ -176,6 +193,8 @@ func (c *Client) Exec(proc sandbox.Process, stdio [3]int) (int32, *Waiter, error
 	if err != nil {
 		return 0, nil, err
 	}
+	var none unix.Timeval
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &none)
 	return resp.PID, &Waiter{fd: fd}, nil
 }
 

@@ -128,9 +128,17 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err != nil {
 		return nil, nil, err
 	}
+
 	c, err := container.Create(g.root, id)
 	if err != nil {
 		return nil, nil, err
+	}
+	// As runc: a cgroup that holds processes is another container's
+	// (two state roots, one ID); joining it would mix their limits and
+	// make this one's delete fail. It is left alone.
+	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
+		c.Remove()
+		return nil, nil, fmt.Errorf("the container's cgroup %s is not empty: %d processes are in it", cgroupPath, len(pids))
 	}
 	var proc *boot.Process
 	defer func() {

@@ -268,10 +268,12 @@ func runDelete(g *globalFlags, args []string) int {
 	if err := c.Lock(); err != nil {
 		return g.runtimeError(err)
 	}
-	switch status := c.Status(); status {
-	case boot.StatusStopped, boot.StatusCreated:
-	default:
-		if !*force {
+	// With --force the status does not matter (and a wedged sandbox
+	// takes a timeout to tell).
+	if !*force {
+		switch status := c.Status(); status {
+		case boot.StatusStopped, boot.StatusCreated:
+		default:
 			c.Unlock()
 			return g.runtimeError(fmt.Errorf("cannot delete container %s that is not stopped: %s", c.ID, status))
 		}

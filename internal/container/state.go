@@ -234,8 +234,13 @@ func (c *Container) Status() string {
 		return boot.StatusStopped
 	}
 	status, err := c.Client().Status()
-	if err != nil {
-		// Alive but not answering: exiting.
+	switch {
+	case err == boot.ErrNotAnswering:
+		// Alive but wedged: still running, as far as anyone can tell
+		// (delete needs --force).
+		return boot.StatusRunning
+	case err != nil:
+		// Alive but no longer serving: exiting.
 		return boot.StatusStopped
 	}
 	return status
