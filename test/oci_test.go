@@ -362,6 +362,7 @@ func TestOCIConfig(t *testing.T) {
 		`umask`,
 		`grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status`,
 		`ulimit -n`,
+		`cat /proc/self/oom_score_adj`,
 		`echo "$GREETING" "$PWD"`,
 		`hostname; cat /proc/sys/kernel/domainname`,
 		`cat /proc/sys/kernel/msgmax /proc/sys/net/ipv4/ping_group_range`,
@@ -388,6 +389,7 @@ func TestOCIConfig(t *testing.T) {
 			"inheritable": []string{"CAP_NET_BIND_SERVICE"},
 		}
 		p["rlimits"] = []map[string]any{{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}}
+		p["oomScoreAdj"] = 500
 		spec["hostname"] = "cfg-host"
 		linux := spec["linux"].(map[string]any)
 		linux["maskedPaths"] = append(linux["maskedPaths"].([]any), "/etc/passwd", "/root")
@@ -407,6 +409,7 @@ func TestOCIConfig(t *testing.T) {
 		"0027",
 		"CapEff:\t0000000000000400", "CapBnd:\t0000000000000420", "NoNewPrivs:\t1",
 		"321",
+		"500",
 		"hello /tmp",
 		"cfg-host", "example.org",
 		"65536", "0\t2147483647",

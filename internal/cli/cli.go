@@ -85,6 +85,12 @@ func Main(args []string) int {
 		printVersion()
 		return 0
 	}
+	if g.network != "none" {
+		// Networking (a user-space TCP/IP stack in the sandbox) is not
+		// there yet: asking for it must not look as if it worked.
+		fmt.Fprintf(os.Stderr, "magawa: --network=%s: only none is supported for now (the sandbox has a network namespace of its own with no interface)\n", g.network)
+		return 2
+	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		usage(fs)

@@ -106,6 +106,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		g.logf("warning", "%s", w)
 	}
 	cfg.Platform = g.platform
+	if adj := oci.HostConfig(spec).OOMScoreAdj; adj != nil {
+		cfg.OOMScoreAdj = int32(*adj)
+	}
 	if r := oci.HostConfig(spec).Resources; r != nil && r.Pids != nil && r.Pids.Limit != nil {
 		cfg.TaskLimit = *r.Pids.Limit
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	// TTY says whether the program runs on a terminal of the sandbox
 	// whose other end is the host's stdin and stdout (see console).
 	TTY TTYMode
+	// OOMScoreAdj is what the sandbox's processes read in
+	// /proc/PID/oom_score_adj until they set their own (OCI
+	// process.oomScoreAdj).
+	OOMScoreAdj int32
 	// TaskLimit bounds the sandbox's tasks (threads), as a pids cgroup's
 	// pids.max a container's (OCI linux.resources.pids.limit); zero or
 	// less is no limit.

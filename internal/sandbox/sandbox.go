@@ -86,6 +86,7 @@ func New(cfg Config) (_ *Sandbox, err error) {
 			return k != nil && k.FutexAlive(int32(tid))
 		}),
 		ProtectInit: cfg.ProtectInit,
+		OOMScoreAdj: cfg.OOMScoreAdj,
 		Log:         cfg.Log,
 	}
 	if cfg.Strace != nil {

@@ -41,6 +41,10 @@ type Config struct {
 	// domain name; empty, they are "magawa" and Linux's "(none)".
 	Hostname   string
 	Domainname string
+	// OOMScoreAdj is the oom_score_adj the sandbox's processes report
+	// until they set their own (OCI process.oomScoreAdj; the host's OOM
+	// killer sees it on the sandbox's host processes).
+	OOMScoreAdj int32
 	// ProtectInit gives the sandbox's PID 1 the protection of a PID
 	// namespace's init: a signal it does not handle is ignored, but for
 	// SIGKILL and SIGSTOP from outside the sandbox (Kernel.Signal).

@@ -98,6 +98,8 @@ func (k *fakeKernel) SetHostname(name string) error {
 	k.host = name
 	return nil
 }
+func (k *fakeKernel) DefaultOOMScoreAdj() int32 { return 0 }
+
 func (k *fakeKernel) Domainname() string {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -48,6 +48,7 @@ func (a kernelAdapter) MemoryUsed() uint64            { return a.k.MemoryFile.Us
 func (a kernelAdapter) Hostname() string              { return a.k.UTSHostname() }
 func (a kernelAdapter) SetHostname(name string) error { return a.k.SetUTSHostname(name) }
 func (a kernelAdapter) Domainname() string            { return a.k.UTSDomainname() }
+func (a kernelAdapter) DefaultOOMScoreAdj() int32     { return a.k.OOMScoreAdj }
 func (a kernelAdapter) SetDomainname(n string) error  { return a.k.SetUTSDomainname(n) }
 func (a kernelAdapter) VFS() *vfs.VFS                 { return a.k.VFS }
 func (a kernelAdapter) IPCLimits() kernel.IPCLimits   { return a.k.IPCLimits() }

@@ -439,7 +439,10 @@ func readMountinfo(fs *FS, g *target, r *reader) ([]byte, error) {
 func (fs *FS) oomScoreAdj(p Process) int32 {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	return fs.oomAdj[p]
+	if v, ok := fs.oomAdj[p]; ok {
+		return v
+	}
+	return fs.k.DefaultOOMScoreAdj()
 }
 
 func readOOMScoreAdj(fs *FS, g *target, r *reader) ([]byte, error) {
@@ -468,7 +471,11 @@ func writeOOMScoreAdj(fs *FS, g *target, r *reader, data []byte) error {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if int32(v) < fs.oomAdj[g.proc] && !r.ctx.Creds.HasCap(capSysResource) {
+	current, ok := fs.oomAdj[g.proc]
+	if !ok {
+		current = fs.k.DefaultOOMScoreAdj()
+	}
+	if int32(v) < current && !r.ctx.Creds.HasCap(capSysResource) {
 		return unix.EACCES
 	}
 	for p := range fs.oomAdj {
@@ -476,11 +483,7 @@ func writeOOMScoreAdj(fs *FS, g *target, r *reader, data []byte) error {
 			delete(fs.oomAdj, p)
 		}
 	}
-	if v == 0 {
-		delete(fs.oomAdj, g.proc)
-	} else {
-		fs.oomAdj[g.proc] = int32(v)
-	}
+	fs.oomAdj[g.proc] = int32(v)
 	return nil
 }
 

@@ -35,6 +35,9 @@ type Kernel interface {
 	SetHostname(name string) error
 	Domainname() string
 	SetDomainname(name string) error
+	// DefaultOOMScoreAdj is the oom_score_adj of a process that has not
+	// set its own: the container's process.oomScoreAdj.
+	DefaultOOMScoreAdj() int32
 	// IPCLimits and NetTunables are the sandbox's IPC and network
 	// namespace tunables (/proc/sys); the Update methods change them as
 	// kernel.Kernel's do: change edits a copy, kept unless it fails.
