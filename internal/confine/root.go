@@ -38,7 +38,7 @@ func pivotToEmptyRoot() error {
 		return fmt.Errorf("opening the old root: %w", err)
 	}
 	defer unix.Close(oldRoot)
-	newRoot, err := mountTmpfs("mode=0555,size=4k,nr_inodes=4")
+	newRoot, err := MountTmpfs("mode=0555,size=4k,nr_inodes=4")
 	if err != nil {
 		return fmt.Errorf("making the root tmpfs: %w", err)
 	}
@@ -53,7 +53,7 @@ func pivotToEmptyRoot() error {
 	if err := unix.MoveMount(proc, "", newRoot, "proc", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("attaching proc: %w", err)
 	}
-	if err := pivot(newRoot, oldRoot); err != nil {
+	if err := Pivot(newRoot, oldRoot); err != nil {
 		return err
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NOEXEC}
@@ -83,9 +83,9 @@ func mountProc() (int, error) {
 		unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
 }
 
-// mountTmpfs makes a detached tmpfs mount with options, and returns its
-// mount descriptor.
-func mountTmpfs(options string) (int, error) {
+// MountTmpfs makes a detached tmpfs mount (nodev, nosuid, noexec) with
+// options, and returns its mount descriptor.
+func MountTmpfs(options string) (int, error) {
 	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, err
@@ -103,11 +103,11 @@ func mountTmpfs(options string) (int, error) {
 	return unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
 }
 
-// pivot makes newRoot (a mount stacked on the root) the process's root
+// Pivot makes newRoot (a mount stacked on the root) the process's root
 // and detaches the old root, as runc does: pivot_root(".", ".") from
 // inside the new root puts the old root on top of it, where the old
 // root's descriptor can name it for the unmount.
-func pivot(newRoot, oldRoot int) error {
+func Pivot(newRoot, oldRoot int) error {
 	if err := unix.Fchdir(newRoot); err != nil {
 		return fmt.Errorf("entering the new root: %w", err)
 	}

@@ -81,7 +81,17 @@ func Sandbox(opts Options) error {
 	if err := checkNoDirectories(); err != nil {
 		return err
 	}
-	if err := dropCapabilities(); err != nil {
+	// The kernel keeps no capability: none of what it does from here on
+	// needs one. It traces and signals only its own stubs, which run with
+	// its uid and, started from a process without capabilities, with none
+	// either (so ptrace(2)'s "the tracee's permitted set is within the
+	// tracer's" holds without CAP_SYS_PTRACE); everything else is done on
+	// descriptors it already holds. Gone with them in particular:
+	// CAP_SYS_ADMIN (mounts would undo the new root), CAP_SYS_PTRACE,
+	// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, CAP_NET_*,
+	// CAP_SYS_CHROOT, CAP_SETUID. Not dumpable: /proc/1 is closed to the
+	// other processes of the sandbox's PID namespace, the gofer included.
+	if err := DropCapabilities(nil); err != nil {
 		return err
 	}
 	if err := seccomp.Install(prog); err != nil {

@@ -12,9 +12,11 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/internal/confine"
 )
 
-// confine makes the gofer process see nothing but its exports, and
+// confineExports makes the gofer process see nothing but its exports, and
 // drops the privileges it does not need. It runs in the gofer's own
 // mount namespace (Start's Unshareflags) before anything is served, and
 // returns the exports as they are then named: "/0", "/1", ...
@@ -35,9 +37,10 @@ import (
 //  5. Every export's mounts become nodev and nosuid (so the gofer cannot
 //     open a device node, whatever races it) and, for read-only exports,
 //     read-only; so does the tmpfs root.
-//  6. Capabilities are cut to the five file ones (dropCapabilities), with
+//  6. Capabilities are cut to the five file ones (keptCaps, through
+//     confine.DropCapabilities), with
 //     no_new_privs, and the umask is cleared (the client sets modes).
-func confine(exports []Export) ([]Export, error) {
+func confineExports(exports []Export) ([]Export, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return nil, fmt.Errorf("making mounts private: %w", err)
 	}
@@ -111,7 +114,7 @@ func confine(exports []Export) ([]Export, error) {
 		return nil, fmt.Errorf("opening the old root: %w", err)
 	}
 	defer unix.Close(oldRoot)
-	newRoot, err := mountTmpfs("mode=0755,size=64k,nr_inodes=1024")
+	newRoot, err := confine.MountTmpfs("mode=0755,size=64k,nr_inodes=1024")
 	if err != nil {
 		return nil, fmt.Errorf("making the root tmpfs: %w", err)
 	}
@@ -135,7 +138,7 @@ func confine(exports []Export) ([]Export, error) {
 			return nil, fmt.Errorf("attaching export %s: %w", exports[i].Path, err)
 		}
 	}
-	if err := pivot(newRoot, oldRoot); err != nil {
+	if err := confine.Pivot(newRoot, oldRoot); err != nil {
 		return nil, err
 	}
 
@@ -193,7 +196,7 @@ func confine(exports []Export) ([]Export, error) {
 
 	// 6. Privileges.
 	unix.Umask(0)
-	if err := dropCapabilities(); err != nil {
+	if err := confine.DropCapabilities(keptCaps); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -227,49 +230,6 @@ func fileKey(p string) (key, error) {
 	}
 	typ := st.Mode & unix.S_IFMT
 	return key{dev: st.Dev, ino: st.Ino, dir: typ == unix.S_IFDIR, reg: typ == unix.S_IFREG}, nil
-}
-
-// mountTmpfs makes a detached tmpfs mount with options, and returns its
-// mount descriptor.
-func mountTmpfs(options string) (int, error) {
-	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(fsfd)
-	for _, opt := range strings.Split(options, ",") {
-		k, v, _ := strings.Cut(opt, "=")
-		if err := unix.FsconfigSetString(fsfd, k, v); err != nil {
-			return -1, fmt.Errorf("tmpfs option %s: %w", opt, err)
-		}
-	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return -1, err
-	}
-	return unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
-}
-
-// pivot makes newRoot (a mount stacked on the root) the process's root
-// and detaches the old root, as runc does: pivot_root(".", ".") from
-// inside the new root puts the old root on top of it, where the old
-// root's descriptor can name it for the unmount.
-func pivot(newRoot, oldRoot int) error {
-	if err := unix.Fchdir(newRoot); err != nil {
-		return fmt.Errorf("entering the new root: %w", err)
-	}
-	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root: %w", err)
-	}
-	if err := unix.Fchdir(oldRoot); err != nil {
-		return fmt.Errorf("entering the old root: %w", err)
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("detaching the old root: %w", err)
-	}
-	if err := unix.Chdir("/"); err != nil {
-		return fmt.Errorf("entering the root: %w", err)
-	}
-	return nil
 }
 
 // coverDir mounts an empty read-only tmpfs on dir, with dir's mode, if

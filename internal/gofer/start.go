@@ -248,7 +248,7 @@ func Main(args []string) int {
 	if err := checkOwnMountNamespace(*notNS); err != nil {
 		return fail("%v", err)
 	}
-	exports, err = confine(exports)
+	exports, err = confineExports(exports)
 	if err != nil {
 		return fail("confining the gofer: %v", err)
 	}
