@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"magawa/test/testenv"
 )
 
 // runTimeout bounds every program run, natively or in the sandbox, so that
@@ -57,11 +59,7 @@ func TestMain(m *testing.M) {
 // is set (CI must not skip anything).
 func skip(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("MAGAWA_TEST_NO_SKIP") != "" {
-		t.Fatalf("MAGAWA_TEST_NO_SKIP is set, so failing instead of skipping: %s", msg)
-	}
-	t.Skip(msg)
+	testenv.Skip(t, format, args...)
 }
 
 // requireRoot skips tests that execute the sandbox when not root.
@@ -90,25 +88,6 @@ func forEachPlatform(t *testing.T, f func(t *testing.T, platform string)) {
 	}
 }
 
-// moduleRoot finds the directory holding go.mod above the working
-// directory (go test runs in the package directory).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 var (
 	magawaOnce sync.Once
 	magawaPath string
@@ -125,20 +104,10 @@ func magawaBin(t testing.TB) string {
 			magawaPath, magawaErr = filepath.Abs(p)
 			return
 		}
-		root, err := moduleRoot()
-		if err != nil {
-			magawaErr = err
-			return
-		}
 		out := filepath.Join(tmpDir, "magawa")
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/magawa")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			magawaErr = fmt.Errorf("go build ./cmd/magawa: %v\n%s", err, b)
-			return
+		if magawaErr = testenv.BuildMagawa(out); magawaErr == nil {
+			magawaPath = out
 		}
-		magawaPath = out
 	})
 	if magawaErr != nil {
 		t.Fatalf("magawa binary: %v", magawaErr)

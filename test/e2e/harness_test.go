@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/test/testenv"
 )
 
 // cmdTimeout bounds every client command, so that a hung container fails
@@ -51,11 +53,7 @@ func TestMain(m *testing.M) {
 // prerequisite is one CI is expected to provide.
 func skip(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("MAGAWA_TEST_NO_SKIP") != "" {
-		t.Fatalf("MAGAWA_TEST_NO_SKIP is set, so failing instead of skipping: %s", msg)
-	}
-	t.Skip(msg)
+	testenv.Skip(t, format, args...)
 }
 
 // notInstalled skips the test whatever MAGAWA_TEST_NO_SKIP says: a
@@ -101,25 +99,6 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-// moduleRoot finds the directory holding go.mod above the working
-// directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 var (
 	magawaOnce sync.Once
 	magawaPath string
@@ -145,19 +124,9 @@ func magawaBin(t testing.TB) string {
 			magawaPath, magawaErr = out, err
 			return
 		}
-		root, err := moduleRoot()
-		if err != nil {
-			magawaErr = err
-			return
+		if magawaErr = testenv.BuildMagawa(out); magawaErr == nil {
+			magawaPath = out
 		}
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/magawa")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			magawaErr = fmt.Errorf("go build ./cmd/magawa: %v\n%s", err, b)
-			return
-		}
-		magawaPath = out
 	})
 	if magawaErr != nil {
 		t.Fatalf("magawa binary: %v", magawaErr)
