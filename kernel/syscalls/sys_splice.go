@@ -158,3 +158,54 @@ func SyncFileRange(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) 
 	}
 	return 0, unix.ESPIPE
 }
+
+// Vmsplice implements vmsplice(2): the caller's memory into a pipe open
+// for writing, or a pipe open for reading into the caller's memory. It
+// copies, as writev and readv would (Linux maps the pages into the pipe
+// with SPLICE_F_GIFT; the data is the same); SPLICE_F_NONBLOCK makes one
+// attempt whatever the pipe's own mode. Linux: fs/splice.c, vmsplice.
+func Vmsplice(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	flags := a.Uint(3)
+	if flags&^spliceAll != 0 {
+		return 0, unix.EINVAL
+	}
+	f, err := getFile(t, a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if _, ok := pipe.Of(f); !ok {
+		return 0, unix.EBADF
+	}
+	iovs, err := copyInIovecs(t, a.Pointer(1), a.Int(2))
+	if err != nil {
+		return 0, err
+	}
+	// A FIFO open for reading and writing is written to, as Linux's
+	// vmsplice_type() decides.
+	var toPipe bool
+	switch f.Flags() & unix.O_ACCMODE {
+	case unix.O_WRONLY, unix.O_RDWR:
+		toPipe = true
+	case unix.O_RDONLY:
+	default:
+		return 0, unix.EBADF
+	}
+	if flags&spliceNonblock != 0 {
+		var n int
+		if toPipe {
+			n, err = f.Write(func(write func([]byte) (int, error)) (int, error) {
+				return vectorIO(t, iovs, false, write)
+			})
+		} else {
+			n, err = f.Read(func(read func([]byte) (int, error)) (int, error) {
+				return vectorIO(t, iovs, true, read)
+			})
+		}
+		return partial(n, err)
+	}
+	if toPipe {
+		return writeFile(t, f, iovs)
+	}
+	return readFile(t, f, iovs)
+}

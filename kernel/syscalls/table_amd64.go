@@ -293,7 +293,7 @@ var amd64 = []kernel.Syscall{
 	{Nr: 275, Name: "splice", Fn: Splice, Support: kernel.Supported},
 	{Nr: 276, Name: "tee", Fn: Tee, Support: kernel.Supported},
 	{Nr: 277, Name: "sync_file_range", Fn: SyncFileRange, Support: kernel.Supported},
-	{Nr: 278, Name: "vmsplice"},
+	{Nr: 278, Name: "vmsplice", Fn: Vmsplice, Support: kernel.Supported},
 	{Nr: 279, Name: "move_pages"},
 	{Nr: 280, Name: "utimensat", Fn: Utimensat, Support: kernel.Supported},
 	{Nr: 281, Name: "epoll_pwait", Fn: EpollPwait, Support: kernel.Partial, Note: "the mask is restored before a handler runs"},
