@@ -264,6 +264,21 @@ func (r *registry[T]) find(id int32) (T, error) {
 	return o, nil
 }
 
+// findOwned returns the object an identifier names for a change or a
+// removal (IPC_SET, IPC_RMID): EINVAL if none, EPERM unless c owns it.
+// Linux: ipc/util.c, ipcctl_obtain_check().
+func (r *registry[T]) findOwned(id int32, c *Caller) (T, error) {
+	o, err := r.find(id)
+	if err != nil {
+		return o, err
+	}
+	if !o.base().owns(c) {
+		var zero T
+		return zero, unix.EPERM
+	}
+	return o, nil
+}
+
 // findIndex returns the object at an index (the *_STAT commands).
 func (r *registry[T]) findIndex(idx int32) (T, error) {
 	o, ok := r.byIndex[idx]

@@ -370,12 +370,9 @@ func (ns *Namespace) MsgSet(c *Caller, id int32, ds *MsqidDS) error {
 	st := &ns.msg
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	q, err := st.reg.find(id)
+	q, err := st.reg.findOwned(id, c)
 	if err != nil {
 		return err
-	}
-	if !q.owns(c) {
-		return unix.EPERM
 	}
 	if ds.Qbytes > uint64(max(ns.limits().MsgMNB, 0)) && !c.capable(capSysResource) {
 		return unix.EPERM
@@ -399,12 +396,9 @@ func (ns *Namespace) MsgRemove(c *Caller, id int32) error {
 	st := &ns.msg
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	q, err := st.reg.find(id)
+	q, err := st.reg.findOwned(id, c)
 	if err != nil {
 		return err
-	}
-	if !q.owns(c) {
-		return unix.EPERM
 	}
 	st.reg.remove(q)
 	for _, r := range q.receivers {

@@ -511,12 +511,9 @@ func (ns *Namespace) SemSet(c *Caller, id int32, p *IPCPerm) error {
 	st := &ns.sem
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, err := st.reg.find(id)
+	s, err := st.reg.findOwned(id, c)
 	if err != nil {
 		return err
-	}
-	if !s.owns(c) {
-		return unix.EPERM
 	}
 	if err := s.setPerm(p); err != nil {
 		return err
@@ -530,12 +527,9 @@ func (ns *Namespace) SemRemove(c *Caller, id int32) error {
 	st := &ns.sem
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, err := st.reg.find(id)
+	s, err := st.reg.findOwned(id, c)
 	if err != nil {
 		return err
-	}
-	if !s.owns(c) {
-		return unix.EPERM
 	}
 	st.removeLocked(s)
 	return nil

@@ -405,12 +405,9 @@ func (ns *Namespace) ShmSet(c *Caller, id int32, p *IPCPerm) error {
 	st := &ns.shm
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, err := st.reg.find(id)
+	s, err := st.reg.findOwned(id, c)
 	if err != nil {
 		return err
-	}
-	if !s.owns(c) {
-		return unix.EPERM
 	}
 	if err := s.setPerm(p); err != nil {
 		return err
@@ -426,12 +423,9 @@ func (ns *Namespace) ShmRemove(c *Caller, id int32) error {
 	st := &ns.shm
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, err := st.reg.find(id)
+	s, err := st.reg.findOwned(id, c)
 	if err != nil {
 		return err
-	}
-	if !s.owns(c) {
-		return unix.EPERM
 	}
 	s.mode |= SHM_DEST
 	st.reg.unkey(s)
