@@ -140,43 +140,65 @@ func mqInt(path string, lo, hi int64, field func(*kernel.MQLimits) *int32) sysct
 }
 
 func ipcInt(path string, lo, hi int64, field func(*kernel.IPCLimits) *int32) sysctl {
+	return intTunable(ipcStore, path, lo, hi, field)
+}
+
+// tunableStore is one of the kernel's sets of tunables as /proc/sys
+// reads and changes it: a snapshot, and an update that keeps its change
+// unless it fails.
+type tunableStore[T any] struct {
+	net    bool // net.*: the network namespace's (see sysctl.net)
+	get    func(Kernel) T
+	update func(Kernel, func(*T) error) error
+}
+
+var (
+	ipcStore = tunableStore[kernel.IPCLimits]{get: Kernel.IPCLimits, update: Kernel.UpdateIPCLimits}
+	netStore = tunableStore[kernel.NetTunables]{net: true, get: Kernel.NetTunables, update: Kernel.UpdateNetTunables}
+)
+
+// tunable is the file of one value of store: format shows it, parse
+// reads a write into it.
+func tunable[T any](store tunableStore[T], path string, format func(*T) string, parse func(*sysctlInput, *T) error) sysctl {
 	return sysctl{
 		path: path,
+		net:  store.net,
 		value: func(fs *FS) string {
-			l := fs.k.IPCLimits()
-			return formatInts(*field(&l))
+			t := store.get(fs.k)
+			return format(&t)
 		},
 		write: numeric(func(fs *FS, in *sysctlInput) error {
-			return fs.k.UpdateIPCLimits(func(l *kernel.IPCLimits) error {
-				return in.vector(1, func(_ int, v uint64, neg bool) error {
-					x, err := toInt(v, neg, lo, hi)
-					*field(l) = x
-					return err
-				})
-			})
+			return store.update(fs.k, func(t *T) error { return parse(in, t) })
 		}),
 	}
+}
+
+// intTunable is a tunable that is an int within [lo, hi].
+// Linux: proc_dointvec_minmax().
+func intTunable[T any](store tunableStore[T], path string, lo, hi int64, field func(*T) *int32) sysctl {
+	return tunable(store, path,
+		func(t *T) string { return formatInts(*field(t)) },
+		func(in *sysctlInput, t *T) error {
+			return in.vector(1, func(_ int, v uint64, neg bool) error {
+				x, err := toInt(v, neg, lo, hi)
+				*field(t) = x
+				return err
+			})
+		})
 }
 
 // sysvUlong is a System V IPC limit that is an unsigned long, any
 // value. Linux: proc_doulongvec_minmax() without bounds.
 func sysvUlong(path string, field func(*kernel.SysVLimits) *uint64) sysctl {
-	return sysctl{
-		path: path,
-		value: func(fs *FS) string {
-			l := fs.k.IPCLimits()
-			return formatUlongs(*field(&l.SysV))
-		},
-		write: numeric(func(fs *FS, in *sysctlInput) error {
-			return fs.k.UpdateIPCLimits(func(l *kernel.IPCLimits) error {
-				return in.vector(1, func(_ int, v uint64, neg bool) error {
-					x, err := toUlong(v, neg, 0, math.MaxUint64)
-					*field(&l.SysV) = x
-					return err
-				})
+	return tunable(ipcStore, path,
+		func(l *kernel.IPCLimits) string { return formatUlongs(*field(&l.SysV)) },
+		func(in *sysctlInput, l *kernel.IPCLimits) error {
+			return in.vector(1, func(_ int, v uint64, neg bool) error {
+				x, err := toUlong(v, neg, 0, math.MaxUint64)
+				*field(&l.SysV) = x
+				return err
 			})
-		}),
-	}
+		})
 }
 
 // semSysctl is kernel/sem: semmsl, semmns, semopm and semmni, any ints
@@ -216,23 +238,7 @@ var semSysctl = sysctl{
 
 // netInt is a network tunable that is an int within [lo, hi].
 func netInt(path string, lo, hi int64, field func(*kernel.NetTunables) *int32) sysctl {
-	return sysctl{
-		path: path,
-		net:  true,
-		value: func(fs *FS) string {
-			n := fs.k.NetTunables()
-			return formatInts(*field(&n))
-		},
-		write: numeric(func(fs *FS, in *sysctlInput) error {
-			return fs.k.UpdateNetTunables(func(n *kernel.NetTunables) error {
-				return in.vector(1, func(_ int, v uint64, neg bool) error {
-					x, err := toInt(v, neg, lo, hi)
-					*field(n) = x
-					return err
-				})
-			})
-		}),
-	}
+	return intTunable(netStore, path, lo, hi, field)
 }
 
 // netSeconds is a network tunable in seconds, which Linux keeps in
@@ -245,25 +251,17 @@ func netSeconds(path string, field func(*kernel.NetTunables) *int32) sysctl {
 
 // netU8 is a network tunable that is a byte. Linux: proc_dou8vec_minmax().
 func netU8(path string, field func(*kernel.NetTunables) *uint8) sysctl {
-	return sysctl{
-		path: path,
-		net:  true,
-		value: func(fs *FS) string {
-			n := fs.k.NetTunables()
-			return formatInts(*field(&n))
-		},
-		write: numeric(func(fs *FS, in *sysctlInput) error {
-			return fs.k.UpdateNetTunables(func(n *kernel.NetTunables) error {
-				return in.single(func(v uint64) error {
-					if v > math.MaxUint8 {
-						return unix.EINVAL
-					}
-					*field(n) = uint8(v)
-					return nil
-				})
+	return tunable(netStore, path,
+		func(n *kernel.NetTunables) string { return formatInts(*field(n)) },
+		func(in *sysctlInput, n *kernel.NetTunables) error {
+			return in.single(func(v uint64) error {
+				if v > math.MaxUint8 {
+					return unix.EINVAL
+				}
+				*field(n) = uint8(v)
+				return nil
 			})
-		}),
-	}
+		})
 }
 
 // gidTMax is the largest group ID ping_group_range takes. Linux:
@@ -273,92 +271,69 @@ const gidTMax = math.MaxUint32 - 1
 // pingGroupRangeSysctl is net/ipv4/ping_group_range: two group IDs; a
 // range whose end comes before its start allows no group and reads
 // "1 0". Linux: net/ipv4/sysctl_net_ipv4.c, ipv4_ping_group_range().
-var pingGroupRangeSysctl = sysctl{
-	path: "net/ipv4/ping_group_range",
-	net:  true,
-	value: func(fs *FS) string {
-		r := fs.k.NetTunables().PingGroupRange
-		return formatInts(r[0], r[1])
-	},
-	write: numeric(func(fs *FS, in *sysctlInput) error {
-		return fs.k.UpdateNetTunables(func(n *kernel.NetTunables) error {
-			r := [2]uint64{uint64(n.PingGroupRange[0]), uint64(n.PingGroupRange[1])}
-			err := in.vector(2, func(i int, v uint64, neg bool) error {
-				x, err := toUlong(v, neg, 0, gidTMax)
-				r[i] = x
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if r[1] < r[0] {
-				r = [2]uint64{1, 0}
-			}
-			n.PingGroupRange = [2]uint32{uint32(r[0]), uint32(r[1])}
-			return nil
+var pingGroupRangeSysctl = tunable(netStore, "net/ipv4/ping_group_range",
+	func(n *kernel.NetTunables) string { return formatInts(n.PingGroupRange[0], n.PingGroupRange[1]) },
+	func(in *sysctlInput, n *kernel.NetTunables) error {
+		r := [2]uint64{uint64(n.PingGroupRange[0]), uint64(n.PingGroupRange[1])}
+		err := in.vector(2, func(i int, v uint64, neg bool) error {
+			x, err := toUlong(v, neg, 0, gidTMax)
+			r[i] = x
+			return err
 		})
-	}),
-}
+		if err != nil {
+			return err
+		}
+		if r[1] < r[0] {
+			r = [2]uint64{1, 0}
+		}
+		n.PingGroupRange = [2]uint32{uint32(r[0]), uint32(r[1])}
+		return nil
+	})
 
 // unprivilegedPortStartSysctl is net/ipv4/ip_unprivileged_port_start:
 // 0 to 65535, and not above the start of the local port range.
 // Linux: net/ipv4/sysctl_net_ipv4.c, ipv4_privileged_ports().
-var unprivilegedPortStartSysctl = sysctl{
-	path: "net/ipv4/ip_unprivileged_port_start",
-	net:  true,
-	value: func(fs *FS) string {
-		return formatInts(fs.k.NetTunables().IPUnprivilegedPortStart)
-	},
-	write: numeric(func(fs *FS, in *sysctlInput) error {
-		return fs.k.UpdateNetTunables(func(n *kernel.NetTunables) error {
-			start := n.IPUnprivilegedPortStart
-			err := in.vector(1, func(_ int, v uint64, neg bool) error {
-				x, err := toInt(v, neg, 0, 65535)
-				start = x
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if n.IPLocalPortRange[0] < start {
-				return unix.EINVAL
-			}
-			n.IPUnprivilegedPortStart = start
-			return nil
+var unprivilegedPortStartSysctl = tunable(netStore, "net/ipv4/ip_unprivileged_port_start",
+	func(n *kernel.NetTunables) string { return formatInts(n.IPUnprivilegedPortStart) },
+	func(in *sysctlInput, n *kernel.NetTunables) error {
+		start := n.IPUnprivilegedPortStart
+		err := in.vector(1, func(_ int, v uint64, neg bool) error {
+			x, err := toInt(v, neg, 0, 65535)
+			start = x
+			return err
 		})
-	}),
-}
+		if err != nil {
+			return err
+		}
+		if n.IPLocalPortRange[0] < start {
+			return unix.EINVAL
+		}
+		n.IPUnprivilegedPortStart = start
+		return nil
+	})
 
 // localPortRangeSysctl is net/ipv4/ip_local_port_range: two ports from
 // 1 to 65535, the first not above the second nor below
 // ip_unprivileged_port_start. Linux: net/ipv4/sysctl_net_ipv4.c,
 // ipv4_local_port_range().
-var localPortRangeSysctl = sysctl{
-	path: "net/ipv4/ip_local_port_range",
-	net:  true,
-	value: func(fs *FS) string {
-		r := fs.k.NetTunables().IPLocalPortRange
-		return formatInts(r[0], r[1])
-	},
-	write: numeric(func(fs *FS, in *sysctlInput) error {
-		return fs.k.UpdateNetTunables(func(n *kernel.NetTunables) error {
-			r := n.IPLocalPortRange
-			err := in.vector(2, func(i int, v uint64, neg bool) error {
-				x, err := toInt(v, neg, 1, 65535)
-				r[i] = x
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if r[1] < r[0] || r[0] < n.IPUnprivilegedPortStart {
-				return unix.EINVAL
-			}
-			n.IPLocalPortRange = r
-			return nil
+var localPortRangeSysctl = tunable(netStore, "net/ipv4/ip_local_port_range",
+	func(n *kernel.NetTunables) string { return formatInts(n.IPLocalPortRange[0], n.IPLocalPortRange[1]) },
+	func(in *sysctlInput, n *kernel.NetTunables) error {
+		r := n.IPLocalPortRange
+		err := in.vector(2, func(i int, v uint64, neg bool) error {
+			x, err := toInt(v, neg, 1, 65535)
+			r[i] = x
+			return err
 		})
-	}),
-}
+		if err != nil {
+			return err
+		}
+		if r[1] < r[0] || r[0] < n.IPUnprivilegedPortStart {
+			return unix.EINVAL
+		}
+		n.IPLocalPortRange = r
+		return nil
+	})
 
 // reservedPortsSysctl is net/ipv4/ip_local_reserved_ports: ports and
 // ranges separated by commas ("8080,9000-9100"); a write at offset 0
