@@ -188,6 +188,10 @@ func TestOCILifecycle(t *testing.T) {
 	if got := r.must("list", "--quiet"); got != "life\n" {
 		t.Errorf("list --quiet: %q", got)
 	}
+	var listed []struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(r.must("list", "--format", "json")), &listed); err != nil || len(listed) != 1 || listed[0].ID != "life" || listed[0].Status != "created" {
+		t.Errorf("list --format json: %+v, %v", listed, err)
+	}
 
 	r.must("start", "life")
 	r.waitStatus("life", "running")
@@ -276,6 +280,27 @@ func TestOCIKillAndForceDelete(t *testing.T) {
 	r.must("kill", "k", "9")
 	r.waitStatus("k", "stopped")
 	r.must("delete", "k")
+
+	// kill --all reaches every process: init handles USR1 and waits for
+	// its child, which USR1 kills only when it is sent to all.
+	all := r.makeBundle([]string{"sh", "-c", "trap 'echo got USR1' USR1; sleep 1000 & while ! wait; do :; done"}, nil)
+	r.create("kall", all)
+	r.must("start", "kall")
+	r.waitStatus("kall", "running")
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(r.must("ps", "kall"), "sleep 1000"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the container's sleep did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.must("kill", "kall", "USR1")
+	time.Sleep(200 * time.Millisecond)
+	if st := r.state("kall")["status"]; st != "running" {
+		t.Errorf("after kill USR1 of init alone: %v, want running (the child lives)", st)
+	}
+	r.must("kill", "--all", "kall", "USR1")
+	r.waitStatus("kall", "stopped")
+	r.must("delete", "kall")
 
 	r.create("k2", bundle)
 	r.must("start", "k2")
