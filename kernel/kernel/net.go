@@ -3,6 +3,8 @@ package kernel
 import (
 	"sync"
 	"sync/atomic"
+
+	"magawa/kernel/net/inet"
 )
 
 // This file is the sandbox's network namespace as far as the kernel
@@ -73,6 +75,29 @@ func DefaultNetTunables() NetTunables {
 type netNamespace struct {
 	mu       sync.Mutex
 	tunables atomic.Pointer[NetTunables]
+
+	// stack is made by the first call that needs it (Kernel.Network):
+	// a sandbox that never opens an Internet or netlink socket does not
+	// pay for netstack's goroutines and buffers.
+	stackOnce sync.Once
+	stack     *inet.Stack
+	stackErr  error
+}
+
+// Network returns the sandbox's network stack, making it on first use:
+// loopback only, as Linux's network namespace of a container without a
+// network.
+func (k *Kernel) Network() (*inet.Stack, error) {
+	k.net.stackOnce.Do(func() {
+		st, err := inet.NewStack()
+		if err != nil {
+			k.net.stackErr = err
+			return
+		}
+		st.UnprivilegedPortStart = func() int32 { return k.NetTunables().IPUnprivilegedPortStart }
+		k.net.stack = st
+	})
+	return k.net.stack, k.net.stackErr
 }
 
 // NetTunables returns the network namespace's tunables as they are now.

@@ -10,14 +10,17 @@ import (
 	"magawa/kernel/abi"
 	unixsock "magawa/kernel/ipc/unix"
 	"magawa/kernel/kernel"
+	"magawa/kernel/socket"
 	"magawa/kernel/vfs"
 )
 
 // This file is the socket family of calls. Unix domain sockets
-// (kernel/ipc/unix) are the only family for now: the others fail as a
-// kernel without them does (EAFNOSUPPORT). The socket package never
-// sleeps; calls that wait hand it a Blocker built here from the task's
-// interruptible Block and the socket's SO_RCVTIMEO or SO_SNDTIMEO.
+// (kernel/ipc/unix) are served here; the families of the network stack
+// (Internet and netlink sockets, kernel/socket) are decoded here and
+// served in sys_socket_net.go. Other families fail as a kernel without
+// them does (EAFNOSUPPORT). Socket packages never sleep; calls that
+// wait hand them a Blocker built here from the task's interruptible
+// Block and the socket's SO_RCVTIMEO or SO_SNDTIMEO.
 
 // Limits of the socket calls. Linux: include/linux/socket.h and
 // net/socket.c.
@@ -52,22 +55,25 @@ func unixNamespace(t *kernel.Task) *unixsock.Namespace {
 }
 
 // getSocket returns the socket at fd and its file, with a reference the
-// caller drops: EBADF for a bad descriptor, ENOTSOCK for another file.
-func getSocket(t *kernel.Task, fd int32) (*vfs.File, *unixsock.Socket, error) {
+// caller drops: a Unix socket, or (ns) a socket of the network stack.
+// EBADF for a bad descriptor, ENOTSOCK for another file.
+func getSocket(t *kernel.Task, fd int32) (*vfs.File, *unixsock.Socket, socket.Socket, error) {
 	f, err := getFile(t, fd)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if vfs.IsPathOnly(f) {
 		f.DecRef()
-		return nil, nil, unix.EBADF
+		return nil, nil, nil, unix.EBADF
 	}
-	s, ok := unixsock.Of(f)
-	if !ok {
-		f.DecRef()
-		return nil, nil, unix.ENOTSOCK
+	if s, ok := unixsock.Of(f); ok {
+		return f, s, nil, nil
 	}
-	return f, s, nil
+	if ns, ok := socket.Of(f); ok {
+		return f, nil, ns, nil
+	}
+	f.DecRef()
+	return nil, nil, nil, unix.ENOTSOCK
 }
 
 // senderCreds are what a message carries by default: the process ID and
@@ -163,14 +169,19 @@ func fromSockaddr(a unixsock.Address) []byte {
 // Socket implements socket(2). Linux: net/socket.c, __sys_socket() and
 // __sock_create().
 func Socket(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	typ, flags, err := socketArgs(a.Int(0), a.Int(1), a.Int(2))
+	domain := a.Int(0)
+	typ, flags, err := socketArgs(domain, a.Int(1), a.Int(2))
 	if err != nil {
 		return 0, err
 	}
-	ns := unixNamespace(t)
-	c := t.Credentials()
-	s := unixsock.New(ns, typ, c.FSUID, c.FSGID, senderCreds(t))
-	f := vfs.NewFile(s, unix.O_RDWR|flags&unix.O_NONBLOCK)
+	var impl vfs.FileImpl
+	if domain == unix.AF_UNIX {
+		c := t.Credentials()
+		impl = unixsock.New(unixNamespace(t), typ, c.FSUID, c.FSGID, senderCreds(t))
+	} else if impl, err = newNetSocket(t, int(domain), typ, int(a.Int(2))); err != nil {
+		return 0, err
+	}
+	f := vfs.NewFile(impl, unix.O_RDWR|flags&unix.O_NONBLOCK)
 	defer f.DecRef()
 	fd, err := t.FDTable().Install(f, 0, flags&unix.SOCK_CLOEXEC != 0, t.MaxFDs())
 	return uintptr(fd), err
@@ -190,8 +201,13 @@ func socketArgs(domain, typ, protocol int32) (int, int, error) {
 	if typ >= sockMax {
 		return 0, 0, unix.EINVAL
 	}
-	if domain != unix.AF_UNIX {
-		return 0, 0, unix.EAFNOSUPPORT // networking is not there yet
+	switch domain {
+	case unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK:
+		// The family checks the type and protocol.
+		return int(typ), flags, nil
+	case unix.AF_UNIX:
+	default:
+		return 0, 0, unix.EAFNOSUPPORT
 	}
 	if protocol != 0 && protocol != unix.AF_UNIX {
 		return 0, 0, unix.EPROTONOSUPPORT
@@ -242,7 +258,7 @@ func Socketpair(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Bind implements bind(2).
 func Bind(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -250,6 +266,9 @@ func Bind(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	sa, err := copyInSockaddr(t, a.Pointer(1), a.Int(2))
 	if err != nil {
 		return 0, err
+	}
+	if ns != nil {
+		return 0, ns.Bind(caller(t), sa)
 	}
 	ctx := t.FileContext()
 	if unixsock.IsAutobind(sa) {
@@ -266,7 +285,7 @@ func Bind(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // at the sandbox's net.core.somaxconn. Linux: net/socket.c,
 // __sys_listen().
 func Listen(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -274,6 +293,9 @@ func Listen(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	backlog := a.Int(1)
 	if somaxconn := t.Kernel().NetTunables().Somaxconn; uint32(backlog) > uint32(somaxconn) {
 		backlog = somaxconn
+	}
+	if ns != nil {
+		return 0, ns.Listen(int(backlog))
 	}
 	return 0, s.Listen(int(backlog), peerCreds(t))
 }
@@ -296,22 +318,25 @@ func accept4(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintpt
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return 0, unix.EINVAL
 	}
-	f, s, err := getSocket(t, fd)
+	f, s, ns, err := getSocket(t, fd)
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if ns != nil {
+		return netAccept(t, f, ns, addr, lenAddr, flags)
+	}
 	rcvtimeo, _ := s.Timeouts()
 	block, timed := socketWait(t, f, 0, rcvtimeo)
 	c := t.Credentials()
-	ns, err := s.Accept(c.FSUID, c.FSGID, senderCreds(t), block)
+	conn, err := s.Accept(c.FSUID, c.FSGID, senderCreds(t), block)
 	if err != nil {
 		return 0, socketErr(err, timed)
 	}
-	nf := vfs.NewFile(ns, unix.O_RDWR|flags&unix.O_NONBLOCK)
+	nf := vfs.NewFile(conn, unix.O_RDWR|flags&unix.O_NONBLOCK)
 	defer nf.DecRef()
 	if addr != 0 {
-		peer, _ := ns.PeerName()
+		peer, _ := conn.PeerName()
 		if err := copyOutSockaddr(t, addr, lenAddr, peer.Sockaddr()); err != nil {
 			return 0, err
 		}
@@ -322,7 +347,7 @@ func accept4(t *kernel.Task, fd int32, addr, lenAddr uintptr, flags int) (uintpt
 
 // Connect implements connect(2).
 func Connect(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -330,6 +355,9 @@ func Connect(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	sa, err := copyInSockaddr(t, a.Pointer(1), a.Int(2))
 	if err != nil {
 		return 0, err
+	}
+	if ns != nil {
+		return 0, netConnect(t, f, ns, sa)
 	}
 	// AF_UNSPEC dissolves a datagram socket's association.
 	// Linux: net/unix/af_unix.c, unix_dgram_connect().
@@ -347,21 +375,35 @@ func Connect(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Getsockname implements getsockname(2).
 func Getsockname(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if ns != nil {
+		sa, err := ns.SockName()
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutSockaddr(t, a.Pointer(1), a.Pointer(2), sa)
+	}
 	return 0, copyOutSockaddr(t, a.Pointer(1), a.Pointer(2), s.Name().Sockaddr())
 }
 
 // Getpeername implements getpeername(2).
 func Getpeername(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if ns != nil {
+		sa, err := ns.PeerName()
+		if err != nil {
+			return 0, err
+		}
+		return 0, copyOutSockaddr(t, a.Pointer(1), a.Pointer(2), sa)
+	}
 	peer, err := s.PeerName()
 	if err != nil {
 		return 0, err
@@ -371,11 +413,14 @@ func Getpeername(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Shutdown implements shutdown(2).
 func Shutdown(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
+	if ns != nil {
+		return 0, ns.Shutdown(int(a.Int(1)))
+	}
 	return 0, s.Shutdown(int(a.Int(1)))
 }
 
@@ -413,7 +458,11 @@ const maxPacket = 2*212992 + 1
 // send is the common part of sendto, sendmsg and sendmmsg: iovs are the
 // data; sa, if not nil, the destination; ctl the ancillary data.
 // Linux: net/socket.c, ____sys_sendmsg().
-func send(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []abi.Iovec, sa []byte, ctl []byte, flags int) (int, error) {
+func send(t *kernel.Task, f *vfs.File, iovs []abi.Iovec, sa []byte, ctl []byte, flags int) (int, error) {
+	if ns, ok := socket.Of(f); ok {
+		return netSend(t, f, ns, iovs, sa, ctl, flags)
+	}
+	s, _ := unixsock.Of(f)
 	args := &unixsock.SendArgs{Ctx: t.FileContext(), Self: senderCreds(t), Flags: flags}
 	if sa != nil {
 		addr, err := unixsock.ParseAddress(sa)
@@ -568,7 +617,7 @@ func checkCreds(t *kernel.Task, cr *unixsock.Creds) error {
 
 // Sendto implements sendto(2).
 func Sendto(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, _, _, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -583,23 +632,23 @@ func Sendto(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 	}
 	iovs := []abi.Iovec{{Base: uint64(a.Pointer(1)), Len: uint64(clampCount(a.Size(2)))}}
-	n, err := send(t, f, s, iovs, sa, nil, int(a.Int(3)))
+	n, err := send(t, f, iovs, sa, nil, int(a.Int(3)))
 	return uintptr(n), err
 }
 
 // Sendmsg implements sendmsg(2).
 func Sendmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, _, _, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := sendmsg(t, f, s, a.Pointer(1), int(a.Int(2)))
+	n, err := sendmsg(t, f, a.Pointer(1), int(a.Int(2)))
 	return uintptr(n), err
 }
 
 // sendmsg sends the struct msghdr at addr.
-func sendmsg(t *kernel.Task, f *vfs.File, s *unixsock.Socket, addr uintptr, flags int) (int, error) {
+func sendmsg(t *kernel.Task, f *vfs.File, addr uintptr, flags int) (int, error) {
 	var m msghdr
 	if err := copyInStruct(t, addr, &m); err != nil {
 		return 0, err
@@ -618,7 +667,7 @@ func sendmsg(t *kernel.Task, f *vfs.File, s *unixsock.Socket, addr uintptr, flag
 			return 0, unix.EFAULT
 		}
 	}
-	return send(t, f, s, iovs, sa, ctl, flags)
+	return send(t, f, iovs, sa, ctl, flags)
 }
 
 // msgBuffers reads a msghdr's iovecs and, for a send, its address.
@@ -647,7 +696,7 @@ func msgBuffers(t *kernel.Task, m *msghdr) ([]abi.Iovec, []byte, error) {
 // send, and fails only if nothing was sent. Linux: net/socket.c,
 // __sys_sendmmsg().
 func Sendmmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, _, _, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -667,7 +716,7 @@ func Sendmmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 			}
 		}
 		var n int
-		if n, err = sendmsg(t, f, s, entry, flags); err != nil {
+		if n, err = sendmsg(t, f, entry, flags); err != nil {
 			break
 		}
 		l := uint32(n)
@@ -687,13 +736,25 @@ func Sendmmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 
 // Recvfrom implements recvfrom(2).
 func Recvfrom(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
 	flags := int(a.Int(3))
 	iovs := []abi.Iovec{{Base: uint64(a.Pointer(1)), Len: uint64(clampCount(a.Size(2)))}}
+	if ns != nil {
+		r, n, err := netRecv(t, f, ns, iovs, flags)
+		if err != nil {
+			return 0, err
+		}
+		if a.Pointer(4) != 0 {
+			if err := copyOutSockaddr(t, a.Pointer(4), a.Pointer(5), r.From); err != nil {
+				return 0, err
+			}
+		}
+		return uintptr(n), nil
+	}
 	r, n, err := recv(t, f, s, iovs, flags)
 	if err != nil {
 		return 0, err
@@ -734,12 +795,12 @@ func recv(t *kernel.Task, f *vfs.File, s *unixsock.Socket, iovs []abi.Iovec, fla
 
 // Recvmsg implements recvmsg(2).
 func Recvmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, _, _, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
-	n, err := recvmsg(t, f, s, a.Pointer(1), int(a.Int(2)))
+	n, err := recvmsg(t, f, a.Pointer(1), int(a.Int(2)))
 	return uintptr(n), err
 }
 
@@ -751,7 +812,7 @@ const maxControl = 4096
 // recvmsg receives into the struct msghdr at addr and writes back its
 // name length, control length and flags. Linux: net/socket.c,
 // ____sys_recvmsg(), and net/core/scm.c, scm_recv().
-func recvmsg(t *kernel.Task, f *vfs.File, s *unixsock.Socket, addr uintptr, flags int) (int, error) {
+func recvmsg(t *kernel.Task, f *vfs.File, addr uintptr, flags int) (int, error) {
 	var m msghdr
 	if err := copyInStruct(t, addr, &m); err != nil {
 		return 0, err
@@ -760,6 +821,10 @@ func recvmsg(t *kernel.Task, f *vfs.File, s *unixsock.Socket, addr uintptr, flag
 	if err != nil {
 		return 0, err
 	}
+	if ns, ok := socket.Of(f); ok {
+		return netRecvmsg(t, f, ns, addr, &m, iovs, flags)
+	}
+	s, _ := unixsock.Of(f)
 	r, n, err := recv(t, f, s, iovs, flags)
 	if err != nil {
 		return 0, err
@@ -822,7 +887,7 @@ func recvmsg(t *kernel.Task, f *vfs.File, s *unixsock.Socket, addr uintptr, flag
 // messages is reported by the next call (SO_ERROR on Linux; dropped
 // here). Linux: net/socket.c, do_recvmmsg().
 func Recvmmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, _, _, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -840,7 +905,7 @@ func Recvmmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	for i := range uintptr(vlen) {
 		entry := vec + i*mmsghdrSize
 		var n int
-		if n, err = recvmsg(t, f, s, entry, flags); err != nil {
+		if n, err = recvmsg(t, f, entry, flags); err != nil {
 			break
 		}
 		l := uint32(n)
@@ -871,7 +936,7 @@ func Recvmmsg(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // Setsockopt implements setsockopt(2): SOL_SOCKET options; a Unix
 // socket has no options at other levels (EOPNOTSUPP).
 func Setsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
@@ -880,13 +945,22 @@ func Setsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if optlen < 0 {
 		return 0, unix.EINVAL
 	}
-	if level != unix.SOL_SOCKET {
+	if ns == nil && level != unix.SOL_SOCKET {
 		return 0, unix.EOPNOTSUPP
 	}
-	// Options are 16 bytes at most: read no more than that.
-	val := make([]byte, min(optlen, 16))
+	// A Unix socket's options are 16 bytes at most, the network
+	// stack's a page at most (TCP_CONGESTION, multicast requests): read
+	// no more than that.
+	limit := int32(16)
+	if ns != nil {
+		limit = 4096
+	}
+	val := make([]byte, min(optlen, limit))
 	if n, err := t.CopyIn(a.Pointer(3), val); err != nil || n != len(val) {
 		return 0, unix.EFAULT
+	}
+	if ns != nil {
+		return 0, ns.SetSockopt(caller(t), int(level), name, val)
 	}
 	return 0, s.SetSockopt(name, val, t.Credentials().HasCap(unix.CAP_NET_ADMIN))
 }
@@ -894,13 +968,13 @@ func Setsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // Getsockopt implements getsockopt(2): the value is cut to the caller's
 // length, which is set to what was written.
 func Getsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
-	f, s, err := getSocket(t, a.Int(0))
+	f, s, ns, err := getSocket(t, a.Int(0))
 	if err != nil {
 		return 0, err
 	}
 	defer f.DecRef()
 	level, name, valAddr, lenAddr := a.Int(1), int(a.Int(2)), a.Pointer(3), a.Pointer(4)
-	if level != unix.SOL_SOCKET {
+	if ns == nil && level != unix.SOL_SOCKET {
 		return 0, unix.EOPNOTSUPP
 	}
 	var n int32
@@ -911,7 +985,18 @@ func Getsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	var val []byte
-	if name == unix.SO_PEERNAME {
+	if ns != nil && level == unix.SOL_SOCKET && name == unix.SO_PEERNAME {
+		if val, err = ns.PeerName(); err != nil {
+			return 0, err
+		}
+		if int(n) < len(val) {
+			return 0, unix.EINVAL
+		}
+	} else if ns != nil {
+		if val, err = ns.GetSockopt(caller(t), int(level), name, int(n)); err != nil {
+			return 0, err
+		}
+	} else if name == unix.SO_PEERNAME {
 		// Linux refuses a buffer longer than the name.
 		peer, err := s.PeerName()
 		if err != nil {
@@ -942,6 +1027,13 @@ func Getsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // they do, the socket's FileImpl serves each buffer alone (see
 // kernel/ipc/unix's package doc).
 func socketReadv(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, bool, error) {
+	if ns, ok := socket.Of(f); ok {
+		if !f.Readable() {
+			return 0, true, unix.EBADF
+		}
+		_, n, err := netRecv(t, f, ns, iovs, 0)
+		return uintptr(n), true, err
+	}
 	s, ok := unixsock.Of(f)
 	if !ok {
 		return 0, false, nil
@@ -958,13 +1050,14 @@ func socketReadv(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, bool, 
 }
 
 func socketWritev(t *kernel.Task, f *vfs.File, iovs []abi.Iovec) (uintptr, bool, error) {
-	s, ok := unixsock.Of(f)
-	if !ok {
+	_, isUnix := unixsock.Of(f)
+	_, isNet := socket.Of(f)
+	if !isUnix && !isNet {
 		return 0, false, nil
 	}
 	if !f.Writable() {
 		return 0, true, unix.EBADF
 	}
-	n, err := send(t, f, s, iovs, nil, nil, 0)
+	n, err := send(t, f, iovs, nil, nil, 0)
 	return uintptr(n), true, err
 }

@@ -2,9 +2,10 @@ package unix
 
 import (
 	"encoding/binary"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/kernel/socket"
 )
 
 // This file holds the SOL_SOCKET options, with the checks and value
@@ -25,10 +26,6 @@ func boolOption(name int) (uint8, bool) {
 	}
 	return 0, false
 }
-
-// timevalSize is sizeof(struct timeval) (and of struct
-// __kernel_sock_timeval, the same layout on x86-64).
-const timevalSize = 16
 
 // SetSockopt sets the SOL_SOCKET option name from its value val (the
 // caller's optlen bytes). netAdmin says whether the caller has
@@ -79,7 +76,7 @@ func (s *Socket) setSockoptLocked(name int, val []byte, netAdmin bool) error {
 		}
 		o.rcvbuf = max(int(min(uint32(v), maxBuffer))*2, minRcvbuf)
 	case unix.SO_RCVTIMEO, unix.SO_RCVTIMEO_NEW, unix.SO_SNDTIMEO, unix.SO_SNDTIMEO_NEW:
-		d, err := parseTimeout(val)
+		d, err := socket.ParseTimeval(val)
 		if err != nil {
 			return err
 		}
@@ -118,54 +115,6 @@ func (s *Socket) setSockoptLocked(name int, val []byte, netAdmin bool) error {
 	return nil
 }
 
-// parseTimeout decodes SO_RCVTIMEO's struct timeval: {0, 0} is no
-// timeout, a negative one never waits. Linux: net/core/sock.c,
-// sock_set_timeout().
-func parseTimeout(val []byte) (time.Duration, error) {
-	if len(val) < timevalSize {
-		return 0, unix.EINVAL
-	}
-	sec := int64(binary.LittleEndian.Uint64(val))
-	usec := int64(binary.LittleEndian.Uint64(val[8:]))
-	if usec < 0 || usec >= 1e6 {
-		return 0, unix.EDOM
-	}
-	if sec < 0 {
-		return -1, nil
-	}
-	if sec == 0 && usec == 0 {
-		return 0, nil
-	}
-	const maxSec = int64(1<<63-1) / int64(time.Second)
-	if sec >= maxSec {
-		return 0, nil // as good as forever
-	}
-	return time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond, nil
-}
-
-func putInt(v int32) []byte {
-	b := make([]byte, 4)
-	binary.LittleEndian.PutUint32(b, uint32(v))
-	return b
-}
-
-func boolInt(b bool) int32 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// timeval encodes a timeout as getsockopt reports it.
-func timeval(d time.Duration) []byte {
-	b := make([]byte, timevalSize)
-	if d > 0 {
-		binary.LittleEndian.PutUint64(b, uint64(d/time.Second))
-		binary.LittleEndian.PutUint64(b[8:], uint64(d%time.Second/time.Microsecond))
-	}
-	return b
-}
-
 // GetSockopt returns the value of the SOL_SOCKET option name, in full:
 // the caller copies as much as the caller's length allows. Reading
 // SO_ERROR clears it.
@@ -174,46 +123,46 @@ func (s *Socket) GetSockopt(name int) ([]byte, error) {
 	defer s.mu.Unlock()
 	o := &s.opts
 	if bit, ok := boolOption(name); ok {
-		return putInt(boolInt(o.flags&bit != 0)), nil
+		return socket.Bool(o.flags&bit != 0), nil
 	}
 	switch name {
 	case unix.SO_TYPE:
-		return putInt(int32(s.typ)), nil
+		return socket.Int(int32(s.typ)), nil
 	case unix.SO_DOMAIN:
-		return putInt(unix.AF_UNIX), nil
+		return socket.Int(unix.AF_UNIX), nil
 	case unix.SO_PROTOCOL:
-		return putInt(0), nil
+		return socket.Int(0), nil
 	case unix.SO_ERROR:
 		e := s.err
 		s.err = 0
-		return putInt(int32(e)), nil
+		return socket.Int(int32(e)), nil
 	case unix.SO_ACCEPTCONN:
-		return putInt(boolInt(s.state == stateListening)), nil
+		return socket.Bool(s.state == stateListening), nil
 	case unix.SO_PASSCRED:
-		return putInt(boolInt(o.passcred)), nil
+		return socket.Bool(o.passcred), nil
 	case unix.SO_SNDBUF:
-		return putInt(int32(o.sndbuf)), nil
+		return socket.Int(int32(o.sndbuf)), nil
 	case unix.SO_RCVBUF:
-		return putInt(int32(o.rcvbuf)), nil
+		return socket.Int(int32(o.rcvbuf)), nil
 	case unix.SO_RCVTIMEO, unix.SO_RCVTIMEO_NEW:
-		return timeval(o.rcvtimeo), nil
+		return socket.Timeval(o.rcvtimeo), nil
 	case unix.SO_SNDTIMEO, unix.SO_SNDTIMEO_NEW:
-		return timeval(o.sndtimeo), nil
+		return socket.Timeval(o.sndtimeo), nil
 	case unix.SO_LINGER:
 		b := make([]byte, 8)
 		binary.LittleEndian.PutUint32(b, uint32(o.linger.Onoff))
 		binary.LittleEndian.PutUint32(b[4:], uint32(o.linger.Linger))
 		return b, nil
 	case unix.SO_RCVLOWAT:
-		return putInt(o.rcvlowat), nil
+		return socket.Int(o.rcvlowat), nil
 	case unix.SO_SNDLOWAT:
-		return putInt(1), nil
+		return socket.Int(1), nil
 	case unix.SO_PRIORITY:
-		return putInt(o.priority), nil
+		return socket.Int(o.priority), nil
 	case unix.SO_REUSEPORT:
-		return putInt(0), nil
+		return socket.Int(0), nil
 	case unix.SO_PEEK_OFF:
-		return putInt(-1), nil
+		return socket.Int(-1), nil
 	case unix.SO_BINDTODEVICE:
 		return []byte{}, nil // bound to no device: an empty name
 	case unix.SO_PEERCRED:

@@ -12,6 +12,7 @@ import (
 
 	"magawa/kernel/fs/tmpfs"
 	"magawa/kernel/memfile"
+	"magawa/kernel/socket"
 	"magawa/kernel/vfs"
 	"magawa/kernel/waiter"
 )
@@ -582,7 +583,7 @@ func TestOptions(t *testing.T) {
 		}
 		return int32(binary.LittleEndian.Uint32(v))
 	}
-	set := func(name int, v int32) error { return s.SetSockopt(name, putInt(v), false) }
+	set := func(name int, v int32) error { return s.SetSockopt(name, socket.Int(v), false) }
 	for v, want := range map[int32]int32{8192: 16384, 1: minSndbuf, -1: 2 * maxBuffer} {
 		set(unix.SO_SNDBUF, v)
 		if got := get(unix.SO_SNDBUF); got != want {
@@ -618,7 +619,7 @@ func TestCredentials(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.pair(Datagram)
 	send(t, a, "before")
-	b.SetSockopt(unix.SO_PASSCRED, putInt(1), false)
+	b.SetSockopt(unix.SO_PASSCRED, socket.Int(1), false)
 	send(t, a, "after")
 	a.Send(&SendArgs{Data: []byte("claimed"), Self: me, Creds: &Creds{PID: 10, UID: 5, GID: 6}}, nil)
 	for _, want := range []Creds{noCreds, me, {10, 5, 6}} {
@@ -629,7 +630,7 @@ func TestCredentials(t *testing.T) {
 	}
 	// A stream reader with SO_PASSCRED does not glue different senders.
 	c, d := w.pair(Stream)
-	d.SetSockopt(unix.SO_PASSCRED, putInt(1), false)
+	d.SetSockopt(unix.SO_PASSCRED, socket.Int(1), false)
 	send(t, c, "aa")
 	c.Send(&SendArgs{Data: []byte("bb"), Self: Creds{PID: 11}}, nil)
 	if got := recvString(t, d, 10, 0); got != "aa" {
@@ -653,7 +654,7 @@ func TestAutobind(t *testing.T) {
 	}
 	p := w.socket(Datagram)
 	defer p.release()
-	p.SetSockopt(unix.SO_PASSCRED, putInt(1), false)
+	p.SetSockopt(unix.SO_PASSCRED, socket.Int(1), false)
 	p.Send(&SendArgs{To: &name, Data: []byte("x")}, nil)
 	if !p.Name().IsAbstract() {
 		t.Errorf("SO_PASSCRED sender not autobound: %q", p.Name())

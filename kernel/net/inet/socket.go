@@ -1,0 +1,506 @@
+package inet
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	gwaiter "gvisor.dev/gvisor/pkg/waiter"
+
+	"magawa/kernel/socket"
+	"magawa/kernel/waiter"
+)
+
+// Socket is an AF_INET or AF_INET6 socket: one netstack endpoint.
+type Socket struct {
+	stack    *Stack
+	family   int
+	typ      int
+	protocol int
+	ino      uint64
+	ep       tcpip.Endpoint
+
+	// endpointQueue is netstack's queue for ep; relay, registered on it
+	// for the socket's life, passes its events on to queue, where the
+	// kernel's waiters (poll, epoll, blocked calls) register.
+	endpointQueue *gwaiter.Queue
+	relay         gwaiter.Entry
+	queue         waiter.Queue
+
+	mu       sync.Mutex
+	rcvtimeo time.Duration
+	sndtimeo time.Duration
+	// priority is SO_PRIORITY, kept for getsockopt: netstack has no
+	// queueing disciplines for it to choose between.
+	priority int32
+}
+
+var _ socket.Socket = (*Socket)(nil)
+
+// New returns a socket of family (AF_INET or AF_INET6), type and
+// protocol on st. pingAllowed says whether the caller's group is in
+// net.ipv4.ping_group_range (ICMP echo sockets); raw sockets need
+// CAP_NET_RAW. Linux: net/ipv4/af_inet.c, inet_create().
+func New(st *Stack, family, typ, protocol int, c *socket.Caller, pingAllowed bool) (*Socket, error) {
+	network := ipv4.ProtocolNumber
+	if family == unix.AF_INET6 {
+		network = ipv6.ProtocolNumber
+	}
+	var transport tcpip.TransportProtocolNumber
+	switch typ {
+	case unix.SOCK_STREAM:
+		if protocol != 0 && protocol != unix.IPPROTO_TCP {
+			return nil, unix.EPROTONOSUPPORT
+		}
+		transport, protocol = tcp.ProtocolNumber, unix.IPPROTO_TCP
+	case unix.SOCK_DGRAM:
+		switch {
+		case protocol == 0 || protocol == unix.IPPROTO_UDP:
+			transport, protocol = udp.ProtocolNumber, unix.IPPROTO_UDP
+		case family == unix.AF_INET && protocol == unix.IPPROTO_ICMP:
+			transport = icmp.ProtocolNumber4
+		case family == unix.AF_INET6 && protocol == unix.IPPROTO_ICMPV6:
+			transport = icmp.ProtocolNumber6
+		default:
+			return nil, unix.EPROTONOSUPPORT
+		}
+		if transport != udp.ProtocolNumber && !pingAllowed {
+			return nil, unix.EACCES
+		}
+	case unix.SOCK_RAW:
+		// Raw sockets arrive with the link layer of a later step: until
+		// then Linux's answer for a caller without CAP_NET_RAW holds for
+		// everyone.
+		if !c.HasCap(unix.CAP_NET_RAW) {
+			return nil, unix.EPERM
+		}
+		return nil, unix.EPROTONOSUPPORT
+	default:
+		return nil, unix.ESOCKTNOSUPPORT
+	}
+	q := new(gwaiter.Queue)
+	ep, err := st.stack.NewEndpoint(transport, network, q)
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return newSocket(st, family, typ, protocol, ep, q), nil
+}
+
+func newSocket(st *Stack, family, typ, protocol int, ep tcpip.Endpoint, q *gwaiter.Queue) *Socket {
+	s := &Socket{
+		stack: st, family: family, typ: typ, protocol: protocol,
+		ino: st.lastIno.Add(1), ep: ep, endpointQueue: q,
+	}
+	// netstack notifies with none of the locks Readiness takes held (it
+	// was written for an epoll that asks readiness under its own lock),
+	// so relaying synchronously keeps the kernel's lock order.
+	s.relay = gwaiter.NewFunctionEntry(gwaiter.EventMask(allEvents), func(m gwaiter.EventMask) {
+		s.queue.Notify(uint32(m))
+	})
+	q.EventRegister(&s.relay)
+	return s
+}
+
+// allEvents are the readiness bits netstack reports.
+const allEvents = waiter.EventIn | waiter.EventPri | waiter.EventOut | waiter.EventErr |
+	waiter.EventHUp | waiter.EventRdNorm | waiter.EventRdHUp | 0x100 /* WRNORM */
+
+// Family implements socket.Socket.
+func (s *Socket) Family() int { return s.family }
+
+// Type implements socket.Socket.
+func (s *Socket) Type() int { return s.typ }
+
+// Protocol implements socket.Socket.
+func (s *Socket) Protocol() int { return s.protocol }
+
+func (s *Socket) stream() bool { return s.typ == unix.SOCK_STREAM }
+
+// ReadAt implements vfs.FileImpl: read(2) is a receive without flags.
+// The system-call layer routes reads to Recv; this is for callers that
+// see one buffer at a time.
+func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {
+	r, err := s.Recv(nil, len(dst), 0, nil)
+	if err != nil {
+		return 0, err
+	}
+	return copy(dst, r.Data), nil
+}
+
+// WriteAt implements vfs.FileImpl.
+func (s *Socket) WriteAt(src []byte, _ int64) (int, error) {
+	return s.Send(nil, &socket.Message{Data: src}, 0, nil)
+}
+
+// sockDev is the st_dev of sockets (sockfs's anonymous device).
+const sockDev = 0x8
+
+// Stat implements vfs.FileImpl.
+func (s *Socket) Stat(st *unix.Stat_t) error {
+	*st = unix.Stat_t{Mode: unix.S_IFSOCK | 0o777, Nlink: 1, Ino: s.ino, Blksize: 4096, Dev: sockDev}
+	return nil
+}
+
+// Seekable implements vfs.FileImpl.
+func (s *Socket) Seekable() bool { return false }
+
+// ProcName is the socket's name in /proc/PID/fd.
+func (s *Socket) ProcName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
+
+// Release implements vfs.FileImpl: the last descriptor is gone. A TCP
+// connection is closed gracefully (or reset, with SO_LINGER 0) by
+// netstack in the background, as Linux does.
+func (s *Socket) Release() {
+	s.endpointQueue.EventUnregister(&s.relay)
+	s.ep.Close()
+}
+
+// Readiness implements vfs.Waitable.
+func (s *Socket) Readiness(mask uint32) uint32 {
+	return uint32(s.ep.Readiness(gwaiter.EventMask(mask)))
+}
+
+// EventRegister implements vfs.Waitable.
+func (s *Socket) EventRegister(e *waiter.Entry) { s.queue.Register(e) }
+
+// EventUnregister implements vfs.Waitable.
+func (s *Socket) EventUnregister(e *waiter.Entry) { s.queue.Unregister(e) }
+
+// retry runs op until it stops failing with EAGAIN, waiting for the
+// events of mask between tries; with a nil Blocker it tries once. The
+// waiter is registered before the second try, so an event between a
+// failed try and the wait is not lost.
+func (s *Socket) retry(mask uint32, block socket.Blocker, op func() error) error {
+	err := op()
+	if err != unix.EAGAIN || block == nil {
+		return err
+	}
+	e, ch := waiter.NewChannelEntry(mask)
+	s.queue.Register(e)
+	defer s.queue.Unregister(e)
+	for {
+		if err = op(); err != unix.EAGAIN {
+			return err
+		}
+		if err := block(ch); err != nil {
+			return err
+		}
+	}
+}
+
+// Bind implements socket.Socket. Ports below
+// net.ipv4.ip_unprivileged_port_start need CAP_NET_BIND_SERVICE.
+func (s *Socket) Bind(c *socket.Caller, sa []byte) error {
+	a, f, err := parseAddress(s.family, sa)
+	if err != nil {
+		return err
+	}
+	if f == unix.AF_UNSPEC {
+		// Linux takes AF_UNSPEC as AF_INET for INADDR_ANY only, an old
+		// habit of programs.
+		if s.family != unix.AF_INET || len(sa) < sockaddrInSize || !bytes.Equal(sa[4:8], []byte{0, 0, 0, 0}) {
+			return unix.EAFNOSUPPORT
+		}
+		a, _, _ = parseAddress(unix.AF_INET, append([]byte{unix.AF_INET, 0}, sa[2:]...))
+	} else if f != s.family {
+		return unix.EAFNOSUPPORT
+	}
+	if a.Port != 0 && int32(a.Port) < s.stack.unprivilegedPortStart() && c != nil && !c.HasCap(unix.CAP_NET_BIND_SERVICE) {
+		return unix.EACCES
+	}
+	return errno(s.ep.Bind(unmapV4(a)))
+}
+
+// Listen implements socket.Socket.
+func (s *Socket) Listen(backlog int) error {
+	if !s.stream() {
+		return unix.EOPNOTSUPP
+	}
+	return errno(s.ep.Listen(backlog))
+}
+
+// Accept implements socket.Socket.
+func (s *Socket) Accept(c *socket.Caller, block socket.Blocker) (socket.Socket, error) {
+	if !s.stream() {
+		return nil, unix.EOPNOTSUPP
+	}
+	var ns *Socket
+	err := s.retry(waiter.EventIn, block, func() error {
+		ep, q, err := s.ep.Accept(nil)
+		if err != nil {
+			return errno(err)
+		}
+		ns = newSocket(s.stack, s.family, s.typ, s.protocol, ep, q)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+// Connect implements socket.Socket. A blocking connect waits for the
+// handshake; a non-blocking one reports EINPROGRESS and leaves the
+// outcome to SO_ERROR. Linux: net/ipv4/af_inet.c,
+// __inet_stream_connect().
+func (s *Socket) Connect(c *socket.Caller, sa []byte, block socket.Blocker) error {
+	a, f, err := parseAddress(s.family, sa)
+	if err != nil && !(err == unix.EAFNOSUPPORT && f == unix.AF_INET && !s.stream()) {
+		return err
+	}
+	if f == unix.AF_UNSPEC {
+		return errno(s.ep.Disconnect())
+	}
+	if f == unix.AF_INET && s.family == unix.AF_INET6 {
+		// A datagram socket of AF_INET6 may be connected to an IPv4
+		// address given as AF_INET. Linux: ip6_datagram_connect().
+		if s.ep.SocketOptions().GetV6Only() {
+			return unix.EAFNOSUPPORT
+		}
+		a, _, _ = parseAddress(unix.AF_INET, sa)
+	} else if f != s.family {
+		return unix.EAFNOSUPPORT
+	}
+	a = unmapV4(a)
+	if a.Addr.Len() == 0 {
+		// Connecting to the unspecified address reaches this host, as on
+		// Linux (ip_route_connect() takes it as the loopback address).
+		if s.family == unix.AF_INET || f == unix.AF_INET {
+			a.Addr = tcpip.AddrFrom4([4]byte{127, 0, 0, 1})
+		} else {
+			a.Addr = tcpip.AddrFrom16([16]byte{15: 1})
+		}
+	}
+	cerr := s.ep.Connect(a)
+	switch cerr.(type) {
+	case nil:
+		return nil
+	case *tcpip.ErrConnectStarted, *tcpip.ErrAlreadyConnecting:
+		if block == nil {
+			if _, again := cerr.(*tcpip.ErrAlreadyConnecting); again {
+				return unix.EALREADY
+			}
+			return unix.EINPROGRESS
+		}
+	default:
+		return Errno(cerr)
+	}
+	err = s.retry(waiter.EventOut|waiter.EventErr|waiter.EventHUp, block, func() error {
+		if s.Readiness(waiter.EventOut|waiter.EventErr|waiter.EventHUp) == 0 {
+			return unix.EAGAIN
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return errno(s.ep.LastError())
+}
+
+// SockName implements socket.Socket.
+func (s *Socket) SockName() ([]byte, error) {
+	a, err := s.ep.GetLocalAddress()
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return sockaddr(s.family, a), nil
+}
+
+// PeerName implements socket.Socket.
+func (s *Socket) PeerName() ([]byte, error) {
+	a, err := s.ep.GetRemoteAddress()
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return sockaddr(s.family, a), nil
+}
+
+// Shutdown implements socket.Socket.
+func (s *Socket) Shutdown(how int) error {
+	var flags tcpip.ShutdownFlags
+	switch how {
+	case unix.SHUT_RD:
+		flags = tcpip.ShutdownRead
+	case unix.SHUT_WR:
+		flags = tcpip.ShutdownWrite
+	case unix.SHUT_RDWR:
+		flags = tcpip.ShutdownRead | tcpip.ShutdownWrite
+	default:
+		return unix.EINVAL
+	}
+	return errno(s.ep.Shutdown(flags))
+}
+
+// Send implements socket.Socket.
+func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block socket.Blocker) (int, error) {
+	if flags&unix.MSG_OOB != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if len(m.Control) > 0 {
+		if err := checkSendControl(m.Control); err != nil {
+			return 0, err
+		}
+	}
+	opts := tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0, EndOfRecord: flags&unix.MSG_EOR != 0}
+	if m.To != nil && !s.stream() {
+		a, f, err := parseAddress(s.family, m.To)
+		switch {
+		case err == unix.EAFNOSUPPORT && f == unix.AF_INET && s.family == unix.AF_INET6:
+			a, _, _ = parseAddress(unix.AF_INET, m.To)
+		case err != nil:
+			return 0, err
+		case f == unix.AF_UNSPEC:
+			return 0, unix.EAFNOSUPPORT
+		}
+		a = unmapV4(a)
+		opts.To = &a
+	}
+	if !s.stream() {
+		opts.Atomic = true
+		var n int64
+		err := s.retry(waiter.EventOut, block, func() error {
+			var werr tcpip.Error
+			n, werr = s.ep.Write(bytes.NewReader(m.Data), opts)
+			return errno(werr)
+		})
+		return int(n), err
+	}
+	sent := 0
+	err := s.retry(waiter.EventOut, block, func() error {
+		for sent < len(m.Data) {
+			n, werr := s.ep.Write(bytes.NewReader(m.Data[sent:]), opts)
+			sent += int(n)
+			if werr != nil {
+				return errno(werr)
+			}
+			if n == 0 {
+				return unix.EAGAIN
+			}
+		}
+		return nil
+	})
+	if sent > 0 {
+		// What was taken is reported and the error is not, as Linux's
+		// sk_stream_error(): a reset or EPIPE shows on the next call.
+		return sent, nil
+	}
+	return 0, err
+}
+
+// checkSendControl accepts no ancillary data yet: Linux takes IP_TTL,
+// IP_TOS, IPV6_HOPLIMIT and friends here, which are for a later step;
+// until then a sender asking for them learns it (EINVAL) rather than
+// sending without them.
+func checkSendControl(ctl []byte) error {
+	return unix.EINVAL
+}
+
+// recvBufferSize is how much a stream receive reads at once when the
+// caller's buffer is larger than what is queued.
+const recvBufferSize = 64 << 10
+
+// maxDatagram is more than the largest datagram netstack delivers.
+const maxDatagram = 65536
+
+// Recv implements socket.Socket.
+func (s *Socket) Recv(c *socket.Caller, size, flags int, block socket.Blocker) (socket.Received, error) {
+	if flags&unix.MSG_OOB != 0 {
+		return socket.Received{}, unix.EINVAL
+	}
+	if flags&unix.MSG_ERRQUEUE != 0 {
+		// No error queue: IP_RECVERR is not served.
+		return socket.Received{}, unix.EAGAIN
+	}
+	peek := flags&unix.MSG_PEEK != 0
+	if !s.stream() {
+		return s.recvDatagram(size, peek, block)
+	}
+	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
+	var out []byte
+	err := s.retry(waiter.EventIn|waiter.EventRdHUp|waiter.EventHUp|waiter.EventErr, block, func() error {
+		for len(out) < size {
+			want := size - len(out)
+			if q, err := s.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); err == nil && q > 0 {
+				want = min(want, q)
+			} else {
+				want = min(want, recvBufferSize)
+			}
+			buf := make([]byte, want)
+			w := tcpip.SliceWriter(buf)
+			res, rerr := s.ep.Read(&w, tcpip.ReadOptions{Peek: peek})
+			if _, eof := rerr.(*tcpip.ErrClosedForReceive); eof {
+				return nil
+			}
+			if rerr != nil {
+				if len(out) > 0 {
+					if _, again := rerr.(*tcpip.ErrWouldBlock); !again || !waitAll {
+						return nil
+					}
+				}
+				return errno(rerr)
+			}
+			out = append(out, buf[:res.Count]...)
+			if !peek {
+				s.ep.ModerateRecvBuf(res.Count)
+			}
+			if !waitAll {
+				return nil
+			}
+		}
+		return nil
+	})
+	if len(out) > 0 {
+		// A partial MSG_WAITALL read that was interrupted or timed out
+		// returns what it has.
+		err = nil
+	}
+	return socket.Received{Data: out, Len: len(out)}, err
+}
+
+func (s *Socket) recvDatagram(size int, peek bool, block socket.Blocker) (socket.Received, error) {
+	var r socket.Received
+	err := s.retry(waiter.EventIn|waiter.EventErr, block, func() error {
+		buf := make([]byte, min(size, maxDatagram))
+		w := tcpip.SliceWriter(buf)
+		res, rerr := s.ep.Read(&w, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: true})
+		if _, eof := rerr.(*tcpip.ErrClosedForReceive); eof {
+			// A datagram socket shut down for reading reads nothing.
+			return nil
+		}
+		if rerr != nil {
+			return errno(rerr)
+		}
+		r = socket.Received{Data: buf[:res.Count], Len: res.Total, From: sockaddr(s.family, res.RemoteAddr)}
+		if res.Total > res.Count {
+			r.Flags |= unix.MSG_TRUNC
+		}
+		return nil
+	})
+	return r, err
+}
+
+// errno is Errno for results that may be nil or the end of a stream.
+func errno(err tcpip.Error) error {
+	if err == nil {
+		return nil
+	}
+	if e := Errno(err); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// Timeouts implements socket.Socket.
+func (s *Socket) Timeouts() (recv, send time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rcvtimeo, s.sndtimeo
+}

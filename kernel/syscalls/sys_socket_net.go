@@ -1,0 +1,201 @@
+package syscalls
+
+import (
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/kernel/abi"
+	"magawa/kernel/kernel"
+	"magawa/kernel/net/inet"
+	"magawa/kernel/socket"
+	"magawa/kernel/vfs"
+)
+
+// This file is the socket calls for the families served by the network
+// stack (kernel/socket): Internet and netlink sockets. sys_socket.go
+// decodes the calls and hands a socket.Socket here; Unix sockets stay
+// there, on their own path.
+
+// caller is what a socket operation knows of t.
+func caller(t *kernel.Task) *socket.Caller {
+	c := t.Credentials()
+	return &socket.Caller{PID: t.TGID(), UID: c.EUID, GID: c.EGID, HasCap: c.HasCap}
+}
+
+// newNetSocket makes a socket of a family served by the network stack.
+func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, error) {
+	st, err := t.Kernel().Network()
+	if err != nil {
+		t.Kernel().Debugf("network stack: %v", err)
+		return nil, unix.ENOMEM
+	}
+	switch domain {
+	case unix.AF_INET, unix.AF_INET6:
+		return inet.New(st, domain, typ, protocol, caller(t), pingAllowed(t))
+	}
+	return nil, unix.EAFNOSUPPORT
+}
+
+// pingAllowed reports whether one of t's groups is in
+// net.ipv4.ping_group_range, which ICMP echo sockets need.
+// Linux: net/ipv4/ping.c, ping_init_sock().
+func pingAllowed(t *kernel.Task) bool {
+	r := t.Kernel().NetTunables().PingGroupRange
+	in := func(g uint32) bool { return r[0] <= g && g <= r[1] }
+	c := t.Credentials()
+	return in(c.EGID) || slices.ContainsFunc(c.Groups, in)
+}
+
+// netSocketWait is socketWait for a socket of the network stack.
+func netSocketWait(t *kernel.Task, f *vfs.File, flags int, timeout bool, s socket.Socket) (socket.Blocker, bool) {
+	rcv, snd := s.Timeouts()
+	d := snd
+	if !timeout {
+		d = rcv
+	}
+	block, timed := socketWait(t, f, flags, d)
+	if block == nil {
+		return nil, timed
+	}
+	return socket.Blocker(block), timed
+}
+
+// netAccept is accept4 for a socket of the network stack.
+func netAccept(t *kernel.Task, f *vfs.File, s socket.Socket, addr, lenAddr uintptr, flags int) (uintptr, error) {
+	block, timed := netSocketWait(t, f, 0, false, s)
+	ns, err := s.Accept(caller(t), block)
+	if err != nil {
+		return 0, socketErr(err, timed)
+	}
+	nf := vfs.NewFile(ns, unix.O_RDWR|flags&unix.O_NONBLOCK)
+	defer nf.DecRef()
+	if addr != 0 {
+		peer, err := ns.PeerName()
+		if err != nil {
+			// The connection was reset before accept returned: Linux
+			// hands it out all the same, with the address it had; here
+			// it has none left, which reads as ECONNABORTED.
+			return 0, unix.ECONNABORTED
+		}
+		if err := copyOutSockaddr(t, addr, lenAddr, peer); err != nil {
+			return 0, err
+		}
+	}
+	nfd, err := t.FDTable().Install(nf, 0, flags&unix.SOCK_CLOEXEC != 0, t.MaxFDs())
+	return uintptr(nfd), err
+}
+
+// netConnect is connect for a socket of the network stack. A blocking
+// connect whose SO_SNDTIMEO runs out reports EINPROGRESS, as Linux does:
+// the handshake goes on.
+func netConnect(t *kernel.Task, f *vfs.File, s socket.Socket, sa []byte) error {
+	block, timed := netSocketWait(t, f, 0, true, s)
+	err := s.Connect(caller(t), sa, block)
+	if err == kernel.ErrTimedOut {
+		return unix.EINPROGRESS
+	}
+	return socketErr(err, timed)
+}
+
+// netSend is send for a socket of the network stack: a stream takes the
+// data in pieces; a datagram goes whole or not at all.
+func netSend(t *kernel.Task, f *vfs.File, s socket.Socket, iovs []abi.Iovec, sa, ctl []byte, flags int) (int, error) {
+	var total int
+	for _, iov := range iovs {
+		total += int(iov.Len)
+	}
+	block, timed := netSocketWait(t, f, flags, true, s)
+	m := &socket.Message{To: sa, Control: ctl}
+	c := caller(t)
+	if s.Type() != unix.SOCK_STREAM {
+		data, err := gather(t, iovs, 0, min(total, maxPacket))
+		if err != nil {
+			return 0, err
+		}
+		m.Data = data
+		n, err := s.Send(c, m, flags, block)
+		return n, socketErr(err, timed)
+	}
+	sent := 0
+	for {
+		n := min(total-sent, sendChunk)
+		data, err := gather(t, iovs, sent, n)
+		if err != nil {
+			return partialInt(sent, err)
+		}
+		m.Data = data
+		k, err := s.Send(c, m, flags, block)
+		sent += k
+		if err == unix.EPIPE && sent == 0 && flags&unix.MSG_NOSIGNAL == 0 {
+			t.SignalSelf(unix.SIGPIPE)
+		}
+		if err != nil {
+			return partialInt(sent, socketErr(err, timed))
+		}
+		if k < n || sent >= total {
+			return sent, nil
+		}
+	}
+}
+
+// netRecv is recv for a socket of the network stack: it receives into
+// iovs and returns what came and the call's result (the whole
+// datagram's length with MSG_TRUNC).
+func netRecv(t *kernel.Task, f *vfs.File, s socket.Socket, iovs []abi.Iovec, flags int) (socket.Received, int, error) {
+	var total uint64
+	for _, iov := range iovs {
+		total += iov.Len
+	}
+	block, timed := netSocketWait(t, f, flags, false, s)
+	r, err := s.Recv(caller(t), int(min(total, abi.MaxRWCount)), flags, block)
+	if err != nil {
+		return r, 0, socketErr(err, timed)
+	}
+	if err := scatter(t, iovs, r.Data); err != nil {
+		return socket.Received{}, 0, err
+	}
+	n := len(r.Data)
+	if flags&unix.MSG_TRUNC != 0 && s.Type() != unix.SOCK_STREAM {
+		n = r.Len
+	}
+	return r, n, nil
+}
+
+// netRecvmsg is recvmsg's ending for a socket of the network stack: the
+// sender's address, the family's ancillary data (what fits), the flags.
+func netRecvmsg(t *kernel.Task, f *vfs.File, s socket.Socket, addr uintptr, m *msghdr, iovs []abi.Iovec, flags int) (int, error) {
+	r, n, err := netRecv(t, f, s, iovs, flags)
+	if err != nil {
+		return 0, err
+	}
+	outFlags := int32(r.Flags)
+	if m.Name != 0 {
+		if err := copyOutSockaddr(t, uintptr(m.Name), addr+msghdrNamelen, r.From); err != nil {
+			return 0, err
+		}
+	}
+	used := 0
+	if len(r.Control) > 0 {
+		used = min(len(r.Control), int(min(m.Controllen, maxControl)))
+		if m.Control == 0 {
+			used = 0
+		}
+		if used < len(r.Control) {
+			outFlags |= unix.MSG_CTRUNC
+		}
+		if used > 0 {
+			if k, err := t.CopyOut(uintptr(m.Control), r.Control[:used]); err != nil || k != used {
+				return 0, unix.EFAULT
+			}
+		}
+	}
+	ctlLen := uint64(used)
+	if err := copyOutStruct(t, addr+msghdrControllen, &ctlLen); err != nil {
+		return 0, err
+	}
+	if err := copyOutStruct(t, addr+msghdrFlags, &outFlags); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
