@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/network"
 	"magawa/internal/sandbox"
 	"magawa/kernel/kernel"
 )
@@ -117,8 +118,8 @@ func (c *Client) call(req Request, fds []int) (Response, int, error) {
 	return resp, fd, nil
 }
 
-func (c *Client) simple(req Request) (Response, error) {
-	resp, fd, err := c.call(req, nil)
+func (c *Client) simple(req Request, fds ...int) (Response, error) {
+	resp, fd, err := c.call(req, fds)
 	if fd >= 0 {
 		unix.Close(fd)
 	}
@@ -134,6 +135,17 @@ func (c *Client) Status() (string, error) {
 // Start runs the container's process.
 func (c *Client) Start() error {
 	_, err := c.simple(Request{Op: OpStart})
+	return err
+}
+
+// AttachNetwork hands the sandbox the interfaces cfg describes, with
+// their packet sockets (one per link, in order), before it starts.
+func (c *Client) AttachNetwork(cfg *network.Config, files []*os.File) error {
+	var fds []int
+	for _, f := range files {
+		fds = append(fds, int(f.Fd()))
+	}
+	_, err := c.simple(Request{Op: OpNetwork, Network: cfg}, fds...)
 	return err
 }
 

@@ -43,6 +43,10 @@ type Options struct {
 	// runtime moves it into the container's cgroup there, so that every
 	// process it starts is born inside.
 	Prepare func(pid int) error
+	// NetNS is the network namespace the sandbox process is started in
+	// (a path, as OCI linux.namespaces gives one a CNI plugin or podman
+	// prepared); empty makes a new one.
+	NetNS string
 	// Exe is the magawa binary (empty: this one) and Args go before the
 	// verb.
 	Exe  string
@@ -155,7 +159,10 @@ func Launch(opts Options) (*Process, error) {
 		runtime.LockOSThread()
 		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
-	if err := cmd.Start(); err != nil {
+	if opts.NetNS != "" {
+		cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
+	}
+	if err := startIn(cmd, opts.NetNS); err != nil {
 		configW.Close()
 		syncW.Close()
 		exitR.Close()
@@ -239,4 +246,40 @@ func exitCode(err error) int {
 func (p *Process) Release() {
 	p.exit.Close()
 	p.cmd.Process.Release()
+}
+
+// startIn starts cmd in the network namespace at path (empty: the
+// caller's). A child is born in its parent thread's network namespace,
+// so the start happens on a thread that enters the namespace and leaves
+// it again; a thread that cannot leave it is not used again.
+func startIn(cmd *exec.Cmd, path string) error {
+	if path == "" {
+		return cmd.Start()
+	}
+	ns, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("the network namespace: %w", err)
+	}
+	defer ns.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer self.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("joining the network namespace %s: %w", path, err)
+			return
+		}
+		err = cmd.Start()
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
 }

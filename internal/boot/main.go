@@ -20,7 +20,9 @@ import (
 // built and before application code runs (sandbox.Config.Confine): an
 // empty root, no capabilities, no_new_privs and the kernel's seccomp
 // allowlist (package confine).
-var Confine = func() error { return confine.Sandbox(confine.Options{}) }
+var Confine = func(cfg *sandbox.Config) error {
+	return confine.Sandbox(confine.Options{Network: cfg.Network == sandbox.NetworkSandbox})
+}
 
 // Main is `magawa boot`: the sandbox process. It returns the process's
 // exit status: the program's (as a shell reports it) for `magawa do`,
@@ -81,7 +83,7 @@ func Main(args []string) int {
 	if *strace {
 		cfg.Strace = os.Stderr
 	}
-	cfg.Confine = Confine
+	cfg.Confine = func() error { return Confine(&cfg) }
 	if *consoleSocket != "" {
 		if err := sendConsole(*consoleSocket, cfg.Process.ConsoleRows, cfg.Process.ConsoleColumns); err != nil {
 			return b.fail(err, 125)

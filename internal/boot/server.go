@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/network"
 	"magawa/internal/sandbox"
 )
 
@@ -15,9 +16,11 @@ import (
 type server struct {
 	s *sandbox.Sandbox
 
-	// mu guards status.
+	// mu guards status and networked.
 	mu     sync.Mutex
 	status string
+	// networked is set once the sandbox has its interfaces.
+	networked bool
 	// exit ends the sandbox process with a status (finish).
 	exit     chan int
 	exitOnce sync.Once
@@ -67,8 +70,16 @@ func (srv *server) serve(fd int) {
 	if err != nil {
 		return
 	}
-	if req.Op == OpExec {
+	switch req.Op {
+	case OpExec:
 		srv.exec(fd, req, fds)
+		return
+	case OpNetwork:
+		resp := Response{}
+		if err := srv.attachNetwork(req.Network, fds); err != nil {
+			resp.Error = err.Error()
+		}
+		send(fd, resp, nil)
 		return
 	}
 	closeAll(fds)
@@ -129,6 +140,39 @@ func (srv *server) start() error {
 		srv.finish(code)
 	}()
 	return nil
+}
+
+// attachNetwork serves the interfaces the runtime took over: once,
+// before start, and only in a sandbox whose seccomp filter lets it.
+func (srv *server) attachNetwork(cfg *network.Config, fds []int) error {
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), "packet socket")
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	switch {
+	case cfg == nil:
+		closeFiles(files)
+		return errors.New("a network request without a network")
+	case srv.status != StatusCreated:
+		closeFiles(files)
+		return fmt.Errorf("cannot attach a network to a container that is %s", srv.status)
+	case srv.networked:
+		closeFiles(files)
+		return errors.New("the sandbox has its network already")
+	case srv.s.Config().Network != sandbox.NetworkSandbox:
+		closeFiles(files)
+		return errors.New("the sandbox was not made for a network of its own (--network=sandbox)")
+	}
+	srv.networked = true
+	return srv.s.AttachNetwork(cfg, files)
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // kill signals init (or every process). A container never started has

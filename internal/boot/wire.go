@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/network"
 	"magawa/internal/sandbox"
 	"magawa/kernel/kernel"
 )
@@ -34,6 +35,9 @@ type Request struct {
 	Stdio   [3]bool          `json:"stdio,omitempty"`
 	// TaskLimit is an update's new bound on the sandbox's tasks.
 	TaskLimit *int64 `json:"taskLimit,omitempty"`
+	// Network is a network request's: the interfaces the sandbox takes
+	// over, whose packet sockets come with the request, in order.
+	Network *network.Config `json:"network,omitempty"`
 }
 
 // Requests.
@@ -47,7 +51,14 @@ const (
 	OpResume = "resume"
 	OpUpdate = "update"
 	OpStats  = "stats"
+	// OpNetwork hands the sandbox the interfaces of its network
+	// namespace, before start.
+	OpNetwork = "network"
 )
+
+// maxFDs bounds the descriptors one request carries: an exec's stdio,
+// or a network request's packet sockets.
+const maxFDs = 16
 
 // Statuses, as the runtime spec names them.
 const (
@@ -122,7 +133,7 @@ func send(fd int, v any, fds []int) error {
 // came with it (close-on-exec).
 func receive(fd int, v any) ([]int, error) {
 	var fds []int
-	oob := make([]byte, unix.CmsgSpace(3*4))
+	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
 	header := make([]byte, 4)
 	if err := readFull(fd, header, oob, &fds); err != nil {
 		return nil, err

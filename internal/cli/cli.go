@@ -31,7 +31,7 @@ type globalFlags struct {
 	systemdCgroup bool
 	rootless      string
 	criu          string
-	// network is the sandbox's network: none for now.
+	// network is the sandbox's network: sandbox or none.
 	network string
 }
 
@@ -67,7 +67,7 @@ func Main(args []string) int {
 	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; cgroupfs is used")
 	fs.StringVar(&g.rootless, "rootless", "auto", "accepted for runc compatibility")
 	fs.StringVar(&g.criu, "criu", "", "accepted for runc compatibility (checkpoint is not supported yet)")
-	fs.StringVar(&g.network, "network", "none", "the sandbox's network: none (the sandbox has a loopback-less network namespace of its own)")
+	fs.StringVar(&g.network, "network", "sandbox", "the sandbox's network: `sandbox` (the container's interfaces served by the sandbox's own TCP/IP stack) or none (loopback only)")
 	var version bool
 	fs.BoolVar(&version, "version", false, "print the version")
 	fs.BoolVar(&version, "v", false, "the same as --version")
@@ -85,10 +85,15 @@ func Main(args []string) int {
 		printVersion()
 		return 0
 	}
-	if g.network != "none" {
-		// Networking (a user-space TCP/IP stack in the sandbox) is not
-		// there yet: asking for it must not look as if it worked.
-		fmt.Fprintf(os.Stderr, "magawa: --network=%s: only none is supported for now (the sandbox has a network namespace of its own with no interface)\n", g.network)
+	switch g.network {
+	case "sandbox", "none":
+	case "host":
+		// Passing sockets through to the host's stack is not there yet:
+		// asking for it must not look as if it worked.
+		fmt.Fprintf(os.Stderr, "magawa: --network=host is not supported yet: use sandbox (the container's interfaces, served by the sandbox's TCP/IP stack) or none\n")
+		return 2
+	default:
+		fmt.Fprintf(os.Stderr, "magawa: --network=%s: want sandbox or none\n", g.network)
 		return 2
 	}
 	rest := fs.Args()

@@ -15,6 +15,7 @@ import (
 	"magawa/internal/boot"
 	"magawa/internal/cgroup"
 	"magawa/internal/container"
+	"magawa/internal/network"
 	"magawa/internal/oci"
 	"magawa/internal/sandbox"
 )
@@ -113,6 +114,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		cfg.TaskLimit = *r.Pids.Limit
 	}
 	cfg.NoOverlay = g.overlay == "none"
+	if g.network == "sandbox" {
+		cfg.Network = sandbox.NetworkSandbox
+	}
 	cfg.TTY = sandbox.TTYOff
 	if cfg.Process.Terminal {
 		cfg.TTY = sandbox.TTYOn
@@ -172,6 +176,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Detach:        detach,
 		DebugLog:      g.debugLog,
 		Strace:        g.strace,
+		NetNS:         netnsPath(host),
 		Prepare: func(pid int) error {
 			// The sandbox as a whole is what the host's OOM killer
 			// weighs: every process of it inherits the adjustment.
@@ -218,6 +223,13 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 			return nil, nil, err
 		}
 	}
+	// The hooks have set up the network namespace (Docker's does it
+	// there): its interfaces go to the sandbox now.
+	if cfg.Network == sandbox.NetworkSandbox {
+		if err := attachNetwork(c, proc.Pid()); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := writePidFile(f.pidFile, proc.Pid()); err != nil {
 		return nil, nil, err
 	}
@@ -225,6 +237,37 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		proc.Release()
 	}
 	return c, proc, nil
+}
+
+// netnsPath is the network namespace the configuration has the
+// container join, if any. Without a network namespace in the
+// configuration runc would share the host's; a sandbox always has one
+// of its own, with loopback only, since it cannot share the host's
+// stack without --network=host.
+func netnsPath(h oci.Host) string {
+	p, _ := h.Namespace(specs.NetworkNamespace)
+	return p
+}
+
+// attachNetwork takes the interfaces of the sandbox process's network
+// namespace away from the host's stack and hands them to the sandbox.
+func attachNetwork(c *container.Container, pid int) error {
+	cfg, files, err := network.Takeover(pid)
+	if err != nil {
+		return fmt.Errorf("the container's network: %w", err)
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if len(cfg.Links) == 0 {
+		return nil
+	}
+	if err := c.Client().AttachNetwork(cfg, files); err != nil {
+		return fmt.Errorf("the container's network: %w", err)
+	}
+	return nil
 }
 
 func runStart(g *globalFlags, args []string) int {

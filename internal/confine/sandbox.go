@@ -17,6 +17,9 @@ type Options struct {
 	// Zero means seccomp.KillProcess, or what the environment asks for
 	// while debugging the list (OnDeniedFromEnv).
 	OnDenied seccomp.Action
+	// Network allows the calls that serve network interfaces taken
+	// over from the container's network namespace (NetworkRules).
+	Network bool
 }
 
 // Environment variables that relax the filter's answer to a call it
@@ -65,7 +68,11 @@ func Sandbox(opts Options) error {
 	pid := os.Getpid()
 	// The filter first: a missing allowlist fails before anything
 	// changes.
-	prog, err := seccomp.Program(seccomp.NativeArch, Rules(pid), onDenied)
+	rules := Rules(pid)
+	if opts.Network {
+		rules = append(rules, NetworkRules()...)
+	}
+	prog, err := seccomp.Program(seccomp.NativeArch, rules, onDenied)
 	if err != nil {
 		return err
 	}

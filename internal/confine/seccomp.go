@@ -36,6 +36,10 @@ import (
 // the filter tries them in order. Nil where no list exists.
 func Rules(pid int) []seccomp.Rule { return rules(pid) }
 
+// NetworkRules are added to Rules for a sandbox that serves network
+// interfaces of its own (Options.Network).
+func NetworkRules() []seccomp.Rule { return networkRules() }
+
 // DescribeSeccomp writes the sandbox process's allowlist for people
 // (`magawa debug seccomp`).
 func DescribeSeccomp(w io.Writer) error {

@@ -193,3 +193,17 @@ func rules(pid int) []seccomp.Rule {
 		{Nr: unix.SYS_PAUSE, Name: "pause"},
 	}
 }
+
+// networkRules are the calls that serve interfaces taken over from the
+// container's network namespace (--network=sandbox): netstack's link
+// endpoint reads frames from the interface's packet socket in batches
+// and writes them one (writev) or many (sendmmsg) at a time. Only a
+// sandbox with interfaces gets them.
+func networkRules() []seccomp.Rule {
+	return []seccomp.Rule{
+		{Nr: unix.SYS_RECVMMSG, Name: "recvmmsg"},
+		{Nr: unix.SYS_READV, Name: "readv"},
+		{Nr: unix.SYS_WRITEV, Name: "writev"},
+		{Nr: unix.SYS_SENDMMSG, Name: "sendmmsg"},
+	}
+}

@@ -58,6 +58,11 @@ type Config struct {
 	// PID namespace's init (containers); `magawa do` runs its program
 	// as if directly.
 	ProtectInit bool
+	// Network is the sandbox's network: NetworkSandbox serves the
+	// interfaces of the sandbox process's network namespace (handed
+	// over after the sandbox is built, AttachNetwork) and loopback;
+	// NetworkNone (the zero value) only loopback.
+	Network NetworkMode `json:",omitempty"`
 
 	// Confine, when set, is called once everything the sandbox needs
 	// from the host is open (gofer, memory file, platform, stdio) and
@@ -69,6 +74,15 @@ type Config struct {
 	// Strace, when set, receives a line per system call.
 	Strace io.Writer `json:"-"`
 }
+
+// NetworkMode is a sandbox's network (--network).
+type NetworkMode string
+
+// Network modes.
+const (
+	NetworkNone    NetworkMode = ""
+	NetworkSandbox NetworkMode = "sandbox"
+)
 
 // Process is a process started in the sandbox: the first one, or one
 // `exec` adds.

@@ -123,6 +123,9 @@ func New(cfg Config) (_ *Sandbox, err error) {
 	return s, nil
 }
 
+// Config is the configuration the sandbox was made with.
+func (s *Sandbox) Config() *Config { return &s.cfg }
+
 // Kernel is the sandbox's application kernel.
 func (s *Sandbox) Kernel() *kernel.Kernel { return s.k }
 

@@ -11,6 +11,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -54,7 +55,7 @@ const loopbackIndex = 1
 // container with no network (--network=none).
 func NewStack() (*Stack, error) {
 	s := stack.New(stack.Options{
-		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{
 			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
 		},
@@ -172,7 +173,10 @@ func (st *Stack) InterfaceAddresses() []InterfaceAddress {
 	for id, addrs := range st.stack.AllAddresses() {
 		for _, a := range addrs {
 			ip, ok := netip.AddrFromSlice(a.AddressWithPrefix.Address.AsSlice())
-			if !ok {
+			// netstack keeps the limited broadcast address on every
+			// IPv4 interface to receive on it; it is no address of the
+			// interface to Linux.
+			if !ok || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || ip.IsMulticast() {
 				continue
 			}
 			out = append(out, InterfaceAddress{Index: int32(id), Prefix: netip.PrefixFrom(ip, a.AddressWithPrefix.PrefixLen)})

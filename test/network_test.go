@@ -1,0 +1,277 @@
+package test
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The sandbox network (--network=sandbox, the default): a container
+// joins a network namespace set up beforehand with a veth, as podman,
+// CNI and Docker set them up, and the sandbox serves that interface from
+// its own TCP/IP stack. The host's stack keeps the interface but loses
+// its addresses: what answers is the sandbox.
+
+// testNetwork is a network namespace with a veth pair: the host's end
+// Host with HostAddr, the namespace's end with ContainerAddr.
+type testNetwork struct {
+	NS, Host, Container       string
+	HostAddr, ContainerAddr   string
+	HostAddr6, ContainerAddr6 string
+}
+
+// newTestNetwork makes the namespace and the veth with ip(8); they go
+// away with the test.
+func newTestNetwork(t *testing.T, n int) *testNetwork {
+	t.Helper()
+	requireRoot(t)
+	requireHostTool(t, "ip")
+	id := os.Getpid()%10000*10 + n
+	tn := &testNetwork{
+		NS:             fmt.Sprintf("magawa-test-%d", id),
+		Host:           fmt.Sprintf("mgh%d", id),
+		Container:      fmt.Sprintf("mgc%d", id),
+		HostAddr:       fmt.Sprintf("10.213.%d.1", n),
+		ContainerAddr:  fmt.Sprintf("10.213.%d.2", n),
+		HostAddr6:      fmt.Sprintf("fd00:213:%d::1", n),
+		ContainerAddr6: fmt.Sprintf("fd00:213:%d::2", n),
+	}
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", tn.NS)
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", tn.NS).Run()
+		exec.Command("ip", "link", "del", tn.Host).Run()
+	})
+	ip("link", "add", tn.Host, "type", "veth", "peer", "name", tn.Container)
+	ip("link", "set", tn.Container, "netns", tn.NS)
+	ip("addr", "add", tn.HostAddr+"/24", "dev", tn.Host)
+	ip("addr", "add", tn.HostAddr6+"/64", "dev", tn.Host, "nodad")
+	ip("link", "set", tn.Host, "up")
+	ip("-n", tn.NS, "addr", "add", tn.ContainerAddr+"/24", "dev", tn.Container)
+	ip("-n", tn.NS, "addr", "add", tn.ContainerAddr6+"/64", "dev", tn.Container, "nodad")
+	ip("-n", tn.NS, "link", "set", tn.Container, "up")
+	ip("-n", tn.NS, "link", "set", "lo", "up")
+	ip("-n", tn.NS, "route", "add", "default", "via", tn.HostAddr)
+	return tn
+}
+
+// nsAddresses lists the addresses the host's stack has on the
+// namespace's end of the veth.
+func (tn *testNetwork) nsAddresses(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-n", tn.NS, "-o", "addr", "show", "dev", tn.Container).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip addr show: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// httpGet fetches url, retrying while the server is not up yet.
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	c := &http.Client{Timeout: 30 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: %v %v", url, resp.Status, err)
+			}
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestSandboxNetwork serves HTTP from a container over a veth, both
+// ways and on both IP versions, with a transfer large enough for the
+// host to hand the sandbox segmentation-offloaded frames; hostile
+// traffic (a port scan, a SYN flood, malformed frames) sent at it from
+// the host side leaves it serving.
+func TestSandboxNetwork(t *testing.T) {
+	r := newOCIRuntime(t)
+	tn := newTestNetwork(t, 1)
+	big := make([]byte, 24<<20)
+	rand.Read(big)
+	bundle := r.makeBundle([]string{"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"}, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		for _, ns := range linux["namespaces"].([]any) {
+			if m := ns.(map[string]any); m["type"] == "network" {
+				m["path"] = "/run/netns/" + tn.NS
+			}
+		}
+	})
+	rootfs := filepath.Join(bundle, "rootfs")
+	os.MkdirAll(filepath.Join(rootfs, "www"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "www/index.html"), []byte("served by the sandbox\n"), 0o644)
+	os.WriteFile(filepath.Join(rootfs, "www/big"), big, 0o644)
+	for _, name := range []string{"wget", "ip", "ifconfig", "md5sum"} {
+		os.Symlink("busybox", filepath.Join(rootfs, "bin", name))
+	}
+	const id = "net-sandbox"
+	r.create(id, bundle)
+	r.must("start", id)
+
+	base := "http://" + net.JoinHostPort(tn.ContainerAddr, "8080")
+	if got := httpGet(t, base+"/index.html"); string(got) != "served by the sandbox\n" {
+		t.Errorf("GET / from the host: %q", got)
+	}
+	if got := httpGet(t, base+"/big"); sha256.Sum256(got) != sha256.Sum256(big) {
+		t.Errorf("GET /big from the host: %d bytes, not the file's %d", len(got), len(big))
+	}
+	base6 := "http://" + net.JoinHostPort(tn.ContainerAddr6, "8080")
+	if got := httpGet(t, base6+"/index.html"); string(got) != "served by the sandbox\n" {
+		t.Errorf("GET / over IPv6 from the host: %q", got)
+	}
+	if addrs := tn.nsAddresses(t); strings.Contains(addrs, "inet") {
+		t.Errorf("the host's stack still has addresses on the container's interface:\n%s", addrs)
+	}
+
+	// The other way: a client in the sandbox, a server on the host.
+	ln, err := net.Listen("tcp", net.JoinHostPort(tn.HostAddr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Write(big[:5<<20])
+	}))
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	out := r.must("exec", id, "/bin/sh", "-c", "wget -q -O - http://"+tn.HostAddr+":"+port+"/x | md5sum")
+	if want := fmt.Sprintf("%x", md5.Sum(big[:5<<20])); !strings.HasPrefix(out, want) {
+		t.Errorf("wget of the host's server in the sandbox: %q, want md5 %s", out, want)
+	}
+
+	hostile(t, tn)
+	if got := httpGet(t, base+"/index.html"); string(got) != "served by the sandbox\n" {
+		t.Errorf("GET / after the hostile traffic: %q", got)
+	}
+	r.must("kill", id, "KILL")
+	r.must("delete", "--force", id)
+}
+
+// hostile sends the sandbox, from the host's end of the veth, a port
+// scan, a SYN flood from spoofed addresses and malformed frames.
+func hostile(t *testing.T, tn *testNetwork) {
+	t.Helper()
+	// A connect scan of the first thousand ports.
+	for port := 1; port <= 1000; port++ {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(tn.ContainerAddr, fmt.Sprint(port)), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+	}
+	ifc, err := net.InterfaceByName(tn.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	dst := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6}
+	mac := containerMAC(t, tn)
+	copy(dst.Addr[:], mac)
+	send := func(frame []byte) {
+		if err := unix.Sendto(fd, frame, 0, dst); err != nil && err != unix.ENOBUFS {
+			t.Fatalf("sending a frame: %v", err)
+		}
+	}
+	ether := func(typ uint16) []byte {
+		h := make([]byte, 14)
+		copy(h, mac)
+		copy(h[6:], ifc.HardwareAddr)
+		binary.BigEndian.PutUint16(h[12:], typ)
+		return h
+	}
+	srcIP := net.ParseIP(tn.HostAddr).To4()
+	dstIP := net.ParseIP(tn.ContainerAddr).To4()
+	// A SYN flood at the server's port, from addresses of the subnet
+	// that do not exist (the sandbox's SYN-ACKs go nowhere).
+	for i := range 5000 {
+		ip := make([]byte, 20)
+		ip[0], ip[8], ip[9] = 0x45, 64, unix.IPPROTO_TCP
+		binary.BigEndian.PutUint16(ip[2:], 40)
+		copy(ip[12:], srcIP[:3])
+		ip[15] = byte(10 + i%200)
+		copy(ip[16:], dstIP)
+		binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
+		tcp := make([]byte, 20)
+		binary.BigEndian.PutUint16(tcp, uint16(1024+i))
+		binary.BigEndian.PutUint16(tcp[2:], 8080)
+		binary.BigEndian.PutUint32(tcp[4:], uint32(i*7919))
+		tcp[12], tcp[13] = 5<<4, 0x02
+		binary.BigEndian.PutUint16(tcp[14:], 65535)
+		send(append(append(ether(unix.ETH_P_IP), ip...), tcp...))
+	}
+	// Malformed frames: random bytes as IPv4, IPv6 and ARP, headers
+	// cut short, lengths that lie.
+	for i := range 3000 {
+		body := make([]byte, i%200)
+		rand.Read(body)
+		typ := []uint16{unix.ETH_P_IP, unix.ETH_P_IPV6, unix.ETH_P_ARP}[i%3]
+		if typ == unix.ETH_P_IP && len(body) > 20 {
+			body[0] = 0x45
+			binary.BigEndian.PutUint16(body[2:], uint16(i*13))
+			copy(body[16:], dstIP)
+		}
+		send(append(ether(typ), body...))
+	}
+}
+
+// containerMAC is the MAC address of the namespace's end of the veth.
+func containerMAC(t *testing.T, tn *testNetwork) net.HardwareAddr {
+	t.Helper()
+	out, err := exec.Command("ip", "-n", tn.NS, "-o", "link", "show", "dev", tn.Container).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link show: %v\n%s", err, out)
+	}
+	f := strings.Fields(string(out))
+	for i, w := range f {
+		if w == "link/ether" && i+1 < len(f) {
+			mac, err := net.ParseMAC(f[i+1])
+			if err == nil {
+				return mac
+			}
+		}
+	}
+	t.Fatalf("no MAC address in %q", out)
+	return nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func ipChecksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
