@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,6 +241,54 @@ func TestPodman(t *testing.T) {
 		p := p.with(t)
 		p.expect("--sysctl net.ipv4.ping_group_range (podman's default)", p.podman("", "run", "--rm", "--sysctl", "net.ipv4.ping_group_range=0 0", img, "echo", "hi"), 0, str("hi\n"))
 	})
+	t.Run("port_forward", func(t *testing.T) {
+		// podman's default network (a CNI bridge, a veth into the
+		// container's namespace, iptables rules for -p): the sandbox
+		// takes the veth over and its own stack serves the port.
+		p := p.with(t)
+		const name = "e2e-port"
+		port := freePort(t)
+		script := `mkdir -p /tmp/www && echo served by the sandbox > /tmp/www/index.html && echo started && exec httpd -f -p 8080 -h /tmp/www`
+		if !p.expect("podman run -d --network bridge -p", p.podman("", "run", "-d", "--name", name, "--network", "bridge", "-p", "127.0.0.1:"+port+":8080", img, "sh", "-c", script), 0, nil) {
+			return
+		}
+		defer p.podman("", "rm", "--force", "--time", "0", name)
+		waitLog(p.env, func() result { return p.podman("", "logs", name) }, "started")
+		body, err := httpGetRetry("http://127.0.0.1:" + port + "/index.html")
+		if err != nil || body != "served by the sandbox\n" {
+			t.Errorf("GET through podman's port forward: %q, %v", body, err)
+		}
+	})
+}
+
+// freePort returns a TCP port that was free on the host a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// httpGetRetry fetches url, retrying for a while as a server starts.
+func httpGetRetry(url string) (string, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b), err
+		}
+		if time.Now().After(deadline) {
+			return "", err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // with returns the podman for a subtest: same state, the subtest's t.
