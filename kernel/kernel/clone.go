@@ -191,8 +191,14 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 	if f&CLONE_PIDFD != 0 && o.Pidfd != nil {
 		o.Pidfd(newPidfdTargetLocked(child.tg, threadOf(child, f)))
 	}
+	// The parent keeps its own reference to the vfork channel: once
+	// started, the child may exec or exit, close the channel and clear
+	// its field before the parent gets to wait, and waiting on the
+	// cleared (nil) field would never end.
+	var vforkDone chan struct{}
 	if f&CLONE_VFORK != 0 {
-		child.vforkDone = make(chan struct{})
+		vforkDone = make(chan struct{})
+		child.vforkDone = vforkDone
 	}
 	k.mu.Unlock()
 
@@ -215,13 +221,16 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		t.mm.CopyOut(o.ParentTID, tidBytes)
 	}
 	child.start()
+	if k.cloneStarted != nil {
+		k.cloneStarted(child)
+	}
 
-	if f&CLONE_VFORK != 0 {
+	if vforkDone != nil {
 		// The parent sleeps until the child execs or exits; only a
 		// fatal signal ends the wait early. Linux: kernel/fork.c,
 		// wait_for_vfork_done().
 		select {
-		case <-child.vforkDone:
+		case <-vforkDone:
 		case <-t.groupExitCh():
 		}
 	}

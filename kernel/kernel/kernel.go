@@ -99,6 +99,11 @@ type Kernel struct {
 	// namespace's tunables (net.go).
 	ipc ipcNamespace
 	net netNamespace
+
+	// cloneStarted, when set (by tests), runs in Clone's caller right
+	// after the new task is started: from then on the child may run, and
+	// even exec or exit, before its parent takes another step.
+	cloneStarted func(child *Task)
 }
 
 // FileLocks returns the sandbox's advisory lock table.

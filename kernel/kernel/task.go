@@ -98,7 +98,9 @@ type Task struct {
 	ctx         platform.Context
 	fs          *FSContext
 	interruptCh chan struct{}
-	// vforkDone is closed when a vfork child execs or exits.
+	// vforkDone is closed when a vfork child execs or exits, which then
+	// clears it (under Kernel.mu), so that it is closed once. The
+	// parent waits on its own copy (Clone).
 	vforkDone chan struct{}
 	// exitSignal is sent to the parent when this (leader) task's group
 	// ends: SIGCHLD for fork, whatever clone asked for.
