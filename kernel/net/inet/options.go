@@ -53,7 +53,7 @@ func (s *Socket) SetSockopt(c *socket.Caller, level, name int, val []byte) error
 		return s.setIPOption(name, val)
 	case unix.SOL_IPV6:
 		if s.family != unix.AF_INET6 {
-			return unix.ENOPROTOOPT
+			return unix.ENOPROTOOPT // ip_setsockopt() knows only SOL_IP
 		}
 		return s.setIPv6Option(name, val)
 	case unix.SOL_UDP:
@@ -320,9 +320,12 @@ func (s *Socket) GetSockopt(c *socket.Caller, level, name, size int) ([]byte, er
 		return s.ipOption(name)
 	case unix.SOL_IPV6:
 		if s.family != unix.AF_INET6 {
-			return nil, unix.ENOPROTOOPT
+			return nil, unix.EOPNOTSUPP // ip_getsockopt() knows only SOL_IP
 		}
 		return s.ipv6Option(name)
+	}
+	if s.family == unix.AF_INET {
+		return nil, unix.EOPNOTSUPP
 	}
 	return nil, unix.ENOPROTOOPT
 }
@@ -337,7 +340,7 @@ func (s *Socket) socketOption(name int) ([]byte, error) {
 	case unix.SO_PROTOCOL:
 		return socket.Int(int32(s.protocol)), nil
 	case unix.SO_ERROR:
-		return socket.Int(int32(Errno(s.ep.LastError()))), nil
+		return socket.Int(int32(Errno(s.takeError()))), nil
 	case unix.SO_ACCEPTCONN:
 		return socket.Bool(so.GetAcceptConn()), nil
 	case unix.SO_REUSEADDR:

@@ -41,6 +41,16 @@ type Socket struct {
 	// priority is SO_PRIORITY, kept for getsockopt: netstack has no
 	// queueing disciplines for it to choose between.
 	priority int32
+	// connected is set once a connect has reported success (or the
+	// socket was accepted): a connect after that is EISCONN, where
+	// netstack would say nothing.
+	connected bool
+	// shutRead and shutWrite record shutdown(2), for the poll bits
+	// Linux derives from it (netstack keeps no such flags to read).
+	shutRead, shutWrite bool
+	// errorTaken is set once a call or SO_ERROR has reported a
+	// stream's error: Linux's poll shows POLLERR only until then.
+	errorTaken bool
 }
 
 var _ socket.Socket = (*Socket)(nil)
@@ -91,6 +101,10 @@ func New(st *Stack, family, typ, protocol int, c *socket.Caller, pingAllowed boo
 	if err != nil {
 		return nil, Errno(err)
 	}
+	if transport == tcp.ProtocolNumber {
+		// Nagle's algorithm is on by default on Linux, off in netstack.
+		ep.SocketOptions().SetDelayOption(true)
+	}
 	return newSocket(st, family, typ, protocol, ep, q), nil
 }
 
@@ -103,7 +117,13 @@ func newSocket(st *Stack, family, typ, protocol int, ep tcpip.Endpoint, q *gwait
 	// was written for an epoll that asks readiness under its own lock),
 	// so relaying synchronously keeps the kernel's lock order.
 	s.relay = gwaiter.NewFunctionEntry(gwaiter.EventMask(allEvents), func(m gwaiter.EventMask) {
-		s.queue.Notify(uint32(m))
+		events := uint32(m)
+		if events&waiter.EventIn != 0 {
+			// netstack reports a FIN or a reset as readable only: a
+			// waiter for the hang-up bits alone must wake too.
+			events |= waiter.EventRdHUp | waiter.EventHUp
+		}
+		s.queue.Notify(events)
 	})
 	q.EventRegister(&s.relay)
 	return s
@@ -164,8 +184,40 @@ func (s *Socket) Release() {
 }
 
 // Readiness implements vfs.Waitable.
+//
+// For TCP the bits follow Linux's tcp_poll() where netstack's differ:
+// shutdown(2) of both directions is a hang-up and of reading makes the
+// socket readable; an error is reported only for a connection that
+// failed (netstack reports every bit of a closed one); urgent data is
+// never there.
 func (s *Socket) Readiness(mask uint32) uint32 {
-	return uint32(s.ep.Readiness(gwaiter.EventMask(mask)))
+	r := uint32(s.ep.Readiness(gwaiter.EventMask(mask)))
+	if s.stream() {
+		s.mu.Lock()
+		shutRead, shutWrite := s.shutRead, s.shutWrite
+		s.mu.Unlock()
+		if shutRead {
+			r |= waiter.EventIn | waiter.EventRdNorm | waiter.EventRdHUp
+		}
+		if shutRead && shutWrite {
+			r |= waiter.EventHUp
+		}
+		if shutWrite {
+			r |= waiter.EventOut
+		}
+		// A connection that failed has an error to report; so has one
+		// that closed without this side's FIN, which only a reset does
+		// (netstack's CLOSE_WAIT reset, Linux's EPIPE).
+		state := tcp.EndpointState(s.ep.State())
+		s.mu.Lock()
+		failed := (state == tcp.StateError || state == tcp.StateClose && !s.shutWrite) && !s.errorTaken
+		s.mu.Unlock()
+		if !failed {
+			r &^= waiter.EventErr
+		}
+		r &^= waiter.EventPri
+	}
+	return r & (mask | waiter.EventErr | waiter.EventHUp)
 }
 
 // EventRegister implements vfs.Waitable.
@@ -199,6 +251,9 @@ func (s *Socket) retry(mask uint32, block socket.Blocker, op func() error) error
 // Bind implements socket.Socket. Ports below
 // net.ipv4.ip_unprivileged_port_start need CAP_NET_BIND_SERVICE.
 func (s *Socket) Bind(c *socket.Caller, sa []byte) error {
+	if s.family == unix.AF_INET6 && len(sa) < sin6LenRFC2133 {
+		return unix.EINVAL // Linux checks the length before the family
+	}
 	a, f, err := parseAddress(s.family, sa)
 	if err != nil {
 		return err
@@ -224,7 +279,9 @@ func (s *Socket) Listen(backlog int) error {
 	if !s.stream() {
 		return unix.EOPNOTSUPP
 	}
-	return errno(s.ep.Listen(backlog))
+	// Linux's queue is full past the backlog, not at it
+	// (sk_acceptq_is_full()): it holds one connection more.
+	return errno(s.ep.Listen(max(backlog, 0) + 1))
 }
 
 // Accept implements socket.Socket.
@@ -239,6 +296,7 @@ func (s *Socket) Accept(c *socket.Caller, block socket.Blocker) (socket.Socket, 
 			return errno(err)
 		}
 		ns = newSocket(s.stack, s.family, s.typ, s.protocol, ep, q)
+		s.inherit(ns)
 		return nil
 	})
 	if err != nil {
@@ -252,6 +310,17 @@ func (s *Socket) Accept(c *socket.Caller, block socket.Blocker) (socket.Socket, 
 // outcome to SO_ERROR. Linux: net/ipv4/af_inet.c,
 // __inet_stream_connect().
 func (s *Socket) Connect(c *socket.Caller, sa []byte, block socket.Blocker) error {
+	if s.stream() {
+		s.mu.Lock()
+		connected := s.connected
+		s.mu.Unlock()
+		if connected {
+			return unix.EISCONN
+		}
+		if s.family == unix.AF_INET6 && len(sa) < sin6LenRFC2133 && !isUnspec(sa) {
+			return unix.EINVAL
+		}
+	}
 	a, f, err := parseAddress(s.family, sa)
 	if err != nil && !(err == unix.EAFNOSUPPORT && f == unix.AF_INET && !s.stream()) {
 		return err
@@ -269,6 +338,9 @@ func (s *Socket) Connect(c *socket.Caller, sa []byte, block socket.Blocker) erro
 	} else if f != s.family {
 		return unix.EAFNOSUPPORT
 	}
+	if err := s.checkMapped(a); err != nil {
+		return err
+	}
 	a = unmapV4(a)
 	if a.Addr.Len() == 0 {
 		// Connecting to the unspecified address reaches this host, as on
@@ -282,6 +354,7 @@ func (s *Socket) Connect(c *socket.Caller, sa []byte, block socket.Blocker) erro
 	cerr := s.ep.Connect(a)
 	switch cerr.(type) {
 	case nil:
+		s.setConnected()
 		return nil
 	case *tcpip.ErrConnectStarted, *tcpip.ErrAlreadyConnecting:
 		if block == nil {
@@ -291,6 +364,8 @@ func (s *Socket) Connect(c *socket.Caller, sa []byte, block socket.Blocker) erro
 			return unix.EINPROGRESS
 		}
 	default:
+		// The call reports the error: SO_ERROR does not again.
+		s.takeError()
 		return Errno(cerr)
 	}
 	err = s.retry(waiter.EventOut|waiter.EventErr|waiter.EventHUp, block, func() error {
@@ -302,7 +377,73 @@ func (s *Socket) Connect(c *socket.Caller, sa []byte, block socket.Blocker) erro
 	if err != nil {
 		return err
 	}
-	return errno(s.ep.LastError())
+	if err := errno(s.takeError()); err != nil {
+		return err
+	}
+	s.setConnected()
+	return nil
+}
+
+// takeError returns the socket's pending error and clears it, as
+// reading SO_ERROR does. netstack may hold a connection's error twice
+// (its hard error and its last error): one read takes both.
+func (s *Socket) takeError() tcpip.Error {
+	err := s.ep.LastError()
+	if err == nil {
+		return nil
+	}
+	for range 2 {
+		if s.ep.LastError() == nil {
+			break
+		}
+	}
+	if s.stream() {
+		s.mu.Lock()
+		s.errorTaken = true
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// setConnected records a connect reported successful, for a stream.
+func (s *Socket) setConnected() {
+	if s.stream() {
+		s.mu.Lock()
+		s.connected = true
+		s.mu.Unlock()
+	}
+}
+
+// checkMapped refuses an IPv4-mapped destination on a socket that is
+// IPv6 only, with Linux's error.
+func (s *Socket) checkMapped(a tcpip.FullAddress) error {
+	if s.family != unix.AF_INET6 || a.Addr.Len() != 16 || !s.ep.SocketOptions().GetV6Only() {
+		return nil
+	}
+	b := a.Addr.As16()
+	if [12]byte(b[:12]) == [12]byte{10: 0xff, 11: 0xff} {
+		return unix.ENETUNREACH
+	}
+	return nil
+}
+
+func isUnspec(sa []byte) bool {
+	return len(sa) >= 2 && sa[0] == unix.AF_UNSPEC && sa[1] == 0
+}
+
+// inherit gives an accepted socket what Linux's copies from the
+// listener (sk_clone_lock()): the options netstack does not carry over.
+func (s *Socket) inherit(ns *Socket) {
+	from, to := s.ep.SocketOptions(), ns.ep.SocketOptions()
+	to.SetReuseAddress(from.GetReuseAddress())
+	to.SetReusePort(from.GetReusePort())
+	to.SetKeepAlive(from.GetKeepAlive())
+	to.SetDelayOption(from.GetDelayOption())
+	to.SetLinger(from.GetLinger())
+	s.mu.Lock()
+	ns.rcvtimeo, ns.sndtimeo, ns.priority = s.rcvtimeo, s.sndtimeo, s.priority
+	s.mu.Unlock()
+	ns.connected = true
 }
 
 // SockName implements socket.Socket.
@@ -336,7 +477,15 @@ func (s *Socket) Shutdown(how int) error {
 	default:
 		return unix.EINVAL
 	}
-	return errno(s.ep.Shutdown(flags))
+	if err := errno(s.ep.Shutdown(flags)); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.shutRead = s.shutRead || flags&tcpip.ShutdownRead != 0
+	s.shutWrite = s.shutWrite || flags&tcpip.ShutdownWrite != 0
+	s.mu.Unlock()
+	s.queue.Notify(allEvents)
+	return nil
 }
 
 // Send implements socket.Socket.
@@ -359,6 +508,9 @@ func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block sock
 			return 0, err
 		case f == unix.AF_UNSPEC:
 			return 0, unix.EAFNOSUPPORT
+		}
+		if err := s.checkMapped(a); err != nil {
+			return 0, err
 		}
 		a = unmapV4(a)
 		opts.To = &a
@@ -391,6 +543,11 @@ func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block sock
 		// What was taken is reported and the error is not, as Linux's
 		// sk_stream_error(): a reset or EPIPE shows on the next call.
 		return sent, nil
+	}
+	if err != nil && err != unix.EAGAIN {
+		// The call reports the connection's error: SO_ERROR does not
+		// again (sk_stream_error() takes it with sock_error()).
+		s.takeError()
 	}
 	return 0, err
 }
