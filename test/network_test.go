@@ -275,3 +275,87 @@ func ipChecksum(h []byte) uint16 {
 	}
 	return ^uint16(sum)
 }
+
+// TestSandboxNetworkLoad puts ab's 20,000 requests over 50 kept-alive
+// connections on a Go HTTP server in the sandbox, across the veth: no
+// request fails, and afterwards neither the server in the sandbox nor
+// the sandbox process on the host holds more descriptors than before.
+func TestSandboxNetworkLoad(t *testing.T) {
+	r := newOCIRuntime(t)
+	ab := requireHostTool(t, "ab")
+	tn := newTestNetwork(t, 2)
+	server := filepath.Join(t.TempDir(), "httpserve")
+	build := exec.Command("go", "build", "-trimpath", "-o", server, "./testdata/httpserve")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./testdata/httpserve: %v\n%s", err, out)
+	}
+	bundle := r.makeBundle([]string{"/bin/httpserve", ":8080"}, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		for _, ns := range linux["namespaces"].([]any) {
+			if m := ns.(map[string]any); m["type"] == "network" {
+				m["path"] = "/run/netns/" + tn.NS
+			}
+		}
+	})
+	b, err := os.ReadFile(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "rootfs/bin/httpserve"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const id = "net-load"
+	stdout := r.create(id, bundle)
+	r.must("start", id)
+	url := "http://" + net.JoinHostPort(tn.ContainerAddr, "8080") + "/"
+	httpGet(t, url)
+	pid := int(r.state(id)["pid"].(float64))
+	fdsInside := func() string {
+		return strings.TrimSpace(r.must("exec", id, "/bin/sh", "-c", "ls /proc/1/fd | wc -l"))
+	}
+	insideBefore, hostBefore := fdsInside(), countFDs(t, pid)
+
+	out, err := exec.Command(ab, "-k", "-n", "20000", "-c", "50", "-s", "30", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ab: %v\n%s", err, out)
+	}
+	report := string(out)
+	for _, want := range []string{"Complete requests:      20000", "Failed requests:        0"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("ab's report lacks %q:\n%s", want, report)
+		}
+	}
+	if strings.Contains(report, "Non-2xx responses") {
+		t.Errorf("ab got errors:\n%s", report)
+	}
+	// ab's connections close as it exits; give the server a moment to
+	// see them go.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		inside, host := fdsInside(), countFDs(t, pid)
+		if inside == insideBefore && host == hostBefore {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("descriptors after the load: in the sandbox %s (before %s), the sandbox process %d (before %d)", inside, insideBefore, host, hostBefore)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if b, _ := os.ReadFile(stdout); !strings.Contains(string(b), "listening") {
+		t.Errorf("the server's output: %q", b)
+	}
+	r.must("kill", id, "KILL")
+	r.must("delete", "--force", id)
+}
+
+// countFDs counts a host process's open descriptors.
+func countFDs(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
