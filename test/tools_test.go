@@ -3,6 +3,7 @@ package test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,29 @@ print(json.dumps({"sha256": hashlib.sha256(b"magawa").hexdigest()[:16]}, sort_ke
 			}
 			if _, err := os.Stat("/tmp/magawa-tools-test.db"); err == nil {
 				t.Errorf("the sandbox's sqlite database reached the host's /tmp")
+			}
+		})
+
+		t.Run("python3_http", func(t *testing.T) {
+			// Python's http.server and urllib over loopback, by name
+			// (localhost from /etc/hosts) and by address, IPv4 and IPv6.
+			t.Parallel()
+			requireHostTool(t, "python3")
+			script := `cd /usr/share/doc
+python3 -m http.server 8000 --bind :: >/dev/null 2>&1 &
+for i in $(seq 100); do python3 -c 'import socket; socket.create_connection(("::1", 8000)).close()' 2>/dev/null && break; sleep 0.1; done
+for host in 127.0.0.1 '[::1]' localhost; do
+  python3 -c 'import sys, urllib.request; r = urllib.request.urlopen("http://" + sys.argv[1] + ":8000/bash/copyright"); print(sys.argv[1], r.status, len(r.read()))' "$host"
+done
+kill %1`
+			got := toolScript(t, platform, script)
+			fi, err := os.Stat("/usr/share/doc/bash/copyright")
+			if err != nil {
+				skip(t, "needs /usr/share/doc/bash/copyright: %v", err)
+			}
+			want := fmt.Sprintf("127.0.0.1 200 %[1]d\n[::1] 200 %[1]d\nlocalhost 200 %[1]d\n", fi.Size())
+			if got != want {
+				t.Errorf("python3 http.server and urllib in the sandbox printed:\n%s\nwant:\n%s", got, want)
 			}
 		})
 
