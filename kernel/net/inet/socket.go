@@ -126,6 +126,9 @@ func newSocket(st *Stack, family, typ, protocol int, ep tcpip.Endpoint, q *gwait
 		s.queue.Notify(events)
 	})
 	q.EventRegister(&s.relay)
+	st.socketsMu.Lock()
+	st.sockets[s] = struct{}{}
+	st.socketsMu.Unlock()
 	return s
 }
 
@@ -179,9 +182,20 @@ func (s *Socket) ProcName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 // connection is closed gracefully (or reset, with SO_LINGER 0) by
 // netstack in the background, as Linux does.
 func (s *Socket) Release() {
+	s.stack.socketsMu.Lock()
+	delete(s.stack.sockets, s)
+	s.stack.socketsMu.Unlock()
 	s.endpointQueue.EventUnregister(&s.relay)
 	s.ep.Close()
 }
+
+// Inode is the socket's inode number, as /proc/PID/fd and /proc/net
+// show it.
+func (s *Socket) Inode() uint64 { return s.ino }
+
+// Endpoint is the socket's netstack endpoint, for /proc/net to
+// describe (its addresses, state and queues).
+func (s *Socket) Endpoint() tcpip.Endpoint { return s.ep }
 
 // Readiness implements vfs.Waitable.
 //
@@ -604,7 +618,11 @@ func (s *Socket) Recv(c *socket.Caller, size, flags int, block socket.Blocker) (
 				}
 				return errno(rerr)
 			}
-			out = append(out, buf[:res.Count]...)
+			if out == nil {
+				out = buf[:res.Count]
+			} else {
+				out = append(out, buf[:res.Count]...)
+			}
 			if !peek {
 				s.ep.ModerateRecvBuf(res.Count)
 			}

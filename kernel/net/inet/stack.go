@@ -33,6 +33,10 @@ type Stack struct {
 	// sockets' numbers, which have a counter of their own.
 	lastIno atomic.Uint64
 
+	// socketsMu guards sockets, the open sockets (for /proc/net).
+	socketsMu sync.Mutex
+	sockets   map[*Socket]struct{}
+
 	// UnprivilegedPortStart, if set, returns
 	// net.ipv4.ip_unprivileged_port_start: binding a lower port needs
 	// CAP_NET_BIND_SERVICE. Set before the stack is used.
@@ -63,7 +67,7 @@ func NewStack() (*Stack, error) {
 		// told to; netstack's default is the same. Nothing else differs.
 		HandleLocal: true,
 	})
-	st := &Stack{stack: s}
+	st := &Stack{stack: s, sockets: map[*Socket]struct{}{}}
 	st.lastIno.Store(1 << 24)
 	if err := st.configure(); err != nil {
 		s.Destroy()
@@ -94,6 +98,20 @@ func (st *Stack) configure() error {
 		}
 	}
 	return nil
+}
+
+// Sockets calls fn for each open socket, in no order, with no lock of
+// the stack held (fn may call the socket's methods).
+func (st *Stack) Sockets(fn func(*Socket)) {
+	st.socketsMu.Lock()
+	all := make([]*Socket, 0, len(st.sockets))
+	for s := range st.sockets {
+		all = append(all, s)
+	}
+	st.socketsMu.Unlock()
+	for _, s := range all {
+		fn(s)
+	}
 }
 
 // Close ends every connection and stops the stack's goroutines.
