@@ -359,3 +359,83 @@ func countFDs(t *testing.T, pid int) int {
 	}
 	return len(ents)
 }
+
+// TestSandboxNetworkDNS resolves a name through the sandbox's stack:
+// the bundle's /etc/resolv.conf names a DNS server on the host's end of
+// the veth (a minimal one the test runs), and busybox's nslookup in the
+// container asks it over UDP.
+func TestSandboxNetworkDNS(t *testing.T) {
+	r := newOCIRuntime(t)
+	tn := newTestNetwork(t, 3)
+	pc, err := net.ListenPacket("udp4", net.JoinHostPort(tn.HostAddr, "53"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	const name, answer = "sandbox.magawa.test", "10.213.3.99"
+	go serveDNS(pc, name, net.ParseIP(answer).To4())
+	bundle := r.makeBundle([]string{"/bin/sleep", "1000"}, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		for _, ns := range linux["namespaces"].([]any) {
+			if m := ns.(map[string]any); m["type"] == "network" {
+				m["path"] = "/run/netns/" + tn.NS
+			}
+		}
+	})
+	rootfs := filepath.Join(bundle, "rootfs")
+	os.WriteFile(filepath.Join(rootfs, "etc/resolv.conf"), []byte("nameserver "+tn.HostAddr+"\n"), 0o644)
+	os.Symlink("busybox", filepath.Join(rootfs, "bin/nslookup"))
+	const id = "net-dns"
+	r.create(id, bundle)
+	r.must("start", id)
+	out := r.must("exec", id, "/bin/nslookup", name)
+	if !strings.Contains(out, "Address: "+answer) {
+		t.Errorf("nslookup %s in the sandbox:\n%s", name, out)
+	}
+	r.must("kill", id, "KILL")
+	r.must("delete", "--force", id)
+}
+
+// serveDNS answers A queries for name with addr, and every other query
+// with no answer, until pc is closed.
+func serveDNS(pc net.PacketConn, name string, addr net.IP) {
+	buf := make([]byte, 512)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		q := buf[:n]
+		if len(q) < 12 {
+			continue
+		}
+		// The question: labels, then type and class.
+		i, labels := 12, []string{}
+		for i < len(q) && q[i] != 0 {
+			l := int(q[i])
+			if i+1+l > len(q) {
+				break
+			}
+			labels = append(labels, string(q[i+1:i+1+l]))
+			i += 1 + l
+		}
+		if i+5 > len(q) {
+			continue
+		}
+		qtype := binary.BigEndian.Uint16(q[i+1:])
+		question := q[12 : i+5]
+		resp := make([]byte, 12, 512)
+		copy(resp, q[:2])
+		binary.BigEndian.PutUint16(resp[2:], 0x8180) // a response, recursion available
+		binary.BigEndian.PutUint16(resp[4:], 1)
+		resp = append(resp, question...)
+		if strings.Join(labels, ".") == name && qtype == 1 {
+			binary.BigEndian.PutUint16(resp[6:], 1)
+			resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
+			resp = append(resp, addr...)
+		} else if strings.Join(labels, ".") != name {
+			binary.BigEndian.PutUint16(resp[2:], 0x8183) // NXDOMAIN
+		}
+		pc.WriteTo(resp, from)
+	}
+}
