@@ -439,3 +439,16 @@ func serveDNS(pc net.PacketConn, name string, addr net.IP) {
 		pc.WriteTo(resp, from)
 	}
 }
+
+// TestPing runs busybox's ping, which as root uses raw ICMP sockets, on
+// the sandbox's loopback over IPv4 and IPv6.
+func TestPing(t *testing.T) {
+	magawaBin(t)
+	requireStaticBusybox(t)
+	for _, argv := range [][]string{{"ping", "-c", "2", "127.0.0.1"}, {"ping6", "-c", "2", "::1"}} {
+		r := run(t, runSpec{Argv: sandboxArgv(t, "ptrace", nil, busybox, argv...)})
+		if r.Status != (exitStatus{}) || !strings.Contains(string(r.Stdout), "2 packets transmitted, 2 packets received, 0% packet loss") {
+			t.Errorf("busybox %s in the sandbox: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), r.Status, r.Stdout, r.Stderr)
+		}
+	}
+}

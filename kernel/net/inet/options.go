@@ -56,14 +56,29 @@ func (s *Socket) SetSockopt(c *socket.Caller, level, name int, val []byte) error
 			return unix.ENOPROTOOPT // ip_setsockopt() knows only SOL_IP
 		}
 		return s.setIPv6Option(name, val)
-	case unix.SOL_UDP:
-		if s.protocol != unix.IPPROTO_UDP {
+	case unix.SOL_ICMPV6:
+		if s.typ != unix.SOCK_RAW || s.protocol != unix.IPPROTO_ICMPV6 || name != icmp6Filter {
 			return unix.ENOPROTOOPT
 		}
-		return unix.ENOPROTOOPT
+		if len(val) < icmp6FilterSize {
+			return unix.EINVAL
+		}
+		var f tcpip.ICMPv6Filter
+		for i := range f.DenyType {
+			f.DenyType[i] = binary.LittleEndian.Uint32(val[4*i:])
+		}
+		return errno(s.ep.SetSockOpt(&f))
 	}
 	return unix.ENOPROTOOPT
 }
+
+// ICMP6_FILTER, the one SOL_ICMPV6 option: which ICMPv6 types a raw
+// socket does not receive (struct icmp6_filter, a bit per type).
+// Linux: include/uapi/linux/icmpv6.h.
+const (
+	icmp6Filter     = 1
+	icmp6FilterSize = 32
+)
 
 func (s *Socket) setSocketOption(c *socket.Caller, name int, val []byte) error {
 	so := s.ep.SocketOptions()
@@ -323,6 +338,19 @@ func (s *Socket) GetSockopt(c *socket.Caller, level, name, size int) ([]byte, er
 			return nil, unix.EOPNOTSUPP // ip_getsockopt() knows only SOL_IP
 		}
 		return s.ipv6Option(name)
+	case unix.SOL_ICMPV6:
+		if s.typ != unix.SOCK_RAW || s.protocol != unix.IPPROTO_ICMPV6 || name != icmp6Filter {
+			return nil, unix.ENOPROTOOPT
+		}
+		var f tcpip.ICMPv6Filter
+		if err := s.ep.GetSockOpt(&f); err != nil {
+			return nil, Errno(err)
+		}
+		b := make([]byte, icmp6FilterSize)
+		for i, v := range f.DenyType {
+			binary.LittleEndian.PutUint32(b[4*i:], v)
+		}
+		return b, nil
 	}
 	if s.family == unix.AF_INET {
 		return nil, unix.EOPNOTSUPP

@@ -86,13 +86,23 @@ func New(st *Stack, family, typ, protocol int, c *socket.Caller, pingAllowed boo
 			return nil, unix.EACCES
 		}
 	case unix.SOCK_RAW:
-		// Raw sockets arrive with the link layer of a later step: until
-		// then Linux's answer for a caller without CAP_NET_RAW holds for
-		// everyone.
+		// Raw sockets of one protocol, which receive the packets of
+		// that protocol (with the IPv4 header, as Linux's) and send
+		// payloads the stack puts a header on. Linux: net/ipv4/raw.c.
 		if !c.HasCap(unix.CAP_NET_RAW) {
 			return nil, unix.EPERM
 		}
-		return nil, unix.EPROTONOSUPPORT
+		if protocol <= 0 || protocol >= 256 || protocol == unix.IPPROTO_RAW {
+			// IPPROTO_RAW (the caller writes the header) and the
+			// protocol-less raw sockets are not served.
+			return nil, unix.EPROTONOSUPPORT
+		}
+		q := new(gwaiter.Queue)
+		ep, err := st.stack.NewRawEndpoint(tcpip.TransportProtocolNumber(protocol), network, q, true)
+		if err != nil {
+			return nil, Errno(err)
+		}
+		return newSocket(st, family, typ, protocol, ep, q), nil
 	default:
 		return nil, unix.ESOCKTNOSUPPORT
 	}

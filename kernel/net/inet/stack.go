@@ -16,6 +16,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
@@ -63,9 +64,10 @@ func NewStack() (*Stack, error) {
 		TransportProtocols: []stack.TransportProtocolFactory{
 			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
 		},
-		// Linux answers an echo request to a broadcast address only when
-		// told to; netstack's default is the same. Nothing else differs.
+		// Packets between the stack's own addresses stay inside it.
 		HandleLocal: true,
+		// Raw sockets, for programs with CAP_NET_RAW (ping as root).
+		RawFactory: raw.EndpointFactory{},
 	})
 	st := &Stack{stack: s, sockets: map[*Socket]struct{}{}}
 	st.lastIno.Store(1 << 24)
