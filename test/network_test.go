@@ -452,3 +452,58 @@ func TestPing(t *testing.T) {
 		}
 	}
 }
+
+// TestDoNetwork: `magawa do` as root gives the sandbox a network of its
+// own (a veth, the host's end its gateway): a program in it reaches a
+// server on one of the host's addresses, and nothing of the network is
+// left on the host afterwards.
+func TestDoNetwork(t *testing.T) {
+	magawaBin(t)
+	requireRoot(t)
+	requireStaticBusybox(t)
+	var hostIP net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() && !strings.HasPrefix(n.IP.String(), "10.222.") {
+			hostIP = n.IP
+			break
+		}
+	}
+	if hostIP == nil {
+		skip(t, "the host has no global IPv4 address for the sandbox to reach")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(hostIP.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "the host answers %s", r.URL.Path)
+	}))
+	r := run(t, runSpec{Argv: sandboxArgv(t, "ptrace", []string{"--network=sandbox"}, busybox, "wget", "-q", "-O", "-", "http://"+ln.Addr().String()+"/from-the-sandbox")})
+	if string(r.Stdout) != "the host answers /from-the-sandbox" || r.Status != (exitStatus{}) {
+		t.Errorf("wget of a host server in magawa do: %v\nstdout:\n%s\nstderr:\n%s", r.Status, r.Stdout, r.Stderr)
+	}
+	// The host's end of the veth is named magawaPID; other tests (of
+	// other packages, in parallel) may add and remove interfaces.
+	if links := hostLinks(t); strings.Contains(" "+links, " magawa") {
+		t.Errorf("a veth of magawa do is left on the host: %s", links)
+	}
+	if out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput(); err == nil && strings.Contains(string(out), "magawa do") {
+		t.Errorf("a masquerading rule of magawa do is left:\n%s", out)
+	}
+}
+
+// hostLinks lists the host's interfaces by name, space-separated.
+func hostLinks(t *testing.T) string {
+	t.Helper()
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ifc := range ifs {
+		names = append(names, ifc.Name)
+	}
+	return strings.Join(names, " ")
+}

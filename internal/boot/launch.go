@@ -43,6 +43,8 @@ type Options struct {
 	// runtime moves it into the container's cgroup there, so that every
 	// process it starts is born inside.
 	Prepare func(pid int) error
+	// NetworkFiles are the packet sockets of Config.Interfaces, in order.
+	NetworkFiles []*os.File
 	// NetNS is the network namespace the sandbox process is started in
 	// (a path, as OCI linux.namespaces gives one a CNI plugin or podman
 	// prepared); empty makes a new one.
@@ -118,6 +120,10 @@ func Launch(opts Options) (*Process, error) {
 	}
 	if opts.ConsoleSocket != "" {
 		args = append(args, "--console-socket="+opts.ConsoleSocket)
+	}
+	if len(opts.NetworkFiles) > 0 {
+		args = append(args, "--network-fd="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, opts.NetworkFiles...)
 	}
 	if opts.DebugLog != "" {
 		args = append(args, "--debug-log="+opts.DebugLog)

@@ -34,6 +34,8 @@ func Main(args []string) int {
 	exitFD := fs.Int("exit-fd", -1, "descriptor on which to report a signal the launcher should die of")
 	controlFD := fs.Int("control-fd", -1, "listening control socket: serve an OCI container")
 	consoleSocket := fs.String("console-socket", "", "Unix socket to send the terminal's master to")
+	networkFD := fs.Int("network-fd", -1, "first of the packet sockets of the configuration's interfaces")
+	var networkFiles []*os.File
 	debugLog := fs.String("debug-log", "", "the kernel's debug log")
 	strace := fs.Bool("strace", false, "print each system call on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -90,8 +92,18 @@ func Main(args []string) int {
 		}
 		cfg.TTY = sandbox.TTYOn
 	}
+	if cfg.Interfaces != nil {
+		if *networkFD < 0 {
+			return b.fail(errors.New("interfaces without their packet sockets"), 125)
+		}
+		for i := range cfg.Interfaces.Links {
+			fd := *networkFD + i
+			unix.CloseOnExec(fd)
+			networkFiles = append(networkFiles, os.NewFile(uintptr(fd), "packet socket"))
+		}
+	}
 	if *controlFD < 0 {
-		return b.runDo(cfg)
+		return b.runDo(cfg, networkFiles)
 	}
 	unix.CloseOnExec(*controlFD)
 	return b.serveContainer(cfg, *controlFD)
@@ -145,12 +157,17 @@ func startCode(err error) int {
 var forwardedSignals = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2}
 
 // runDo runs the program at once (`magawa do`) and returns its status.
-func (b *booter) runDo(cfg sandbox.Config) int {
+func (b *booter) runDo(cfg sandbox.Config, networkFiles []*os.File) int {
 	s, err := sandbox.New(cfg)
 	if err != nil {
 		return b.fail(err, 125)
 	}
 	defer s.Close()
+	if cfg.Interfaces != nil {
+		if err := s.AttachNetwork(cfg.Interfaces, networkFiles); err != nil {
+			return b.fail(fmt.Errorf("the sandbox's network: %w", err), 125)
+		}
+	}
 	if err := s.Start(); err != nil {
 		return b.fail(err, startCode(err))
 	}

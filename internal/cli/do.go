@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/internal/boot"
+	"magawa/internal/network"
 	"magawa/internal/sandbox"
 )
 
@@ -67,7 +68,31 @@ func runDo(g *globalFlags, args []string) int {
 		},
 		TTY: tty.mode,
 	}
-	proc, err := boot.Launch(boot.Options{Config: cfg, DebugLog: g.debugLog, Strace: g.strace})
+	opts := boot.Options{Config: cfg, DebugLog: g.debugLog, Strace: g.strace}
+	// As root the sandbox gets a network of its own that reaches the
+	// host's (--network=sandbox); otherwise, or when it cannot be set
+	// up, loopback only.
+	var private *network.Private
+	if g.network == "sandbox" && os.Geteuid() == 0 {
+		private, err = network.NewPrivate()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "magawa: the sandbox has loopback only: %v\n", err)
+		} else {
+			if private.Warning != "" {
+				fmt.Fprintf(os.Stderr, "magawa: %s\n", private.Warning)
+			}
+			opts.Config.Network = sandbox.NetworkSandbox
+			opts.Config.Interfaces = private.Config
+			opts.NetworkFiles = private.Files
+			opts.NetNS = fmt.Sprintf("/proc/self/fd/%d", private.NS.Fd())
+		}
+	}
+	proc, err := boot.Launch(opts)
+	if private != nil {
+		// The sandbox process holds the namespace and the sockets now;
+		// the veth and the masquerading rule go when it is gone.
+		defer private.Close()
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "magawa: %v\n", err)
 		var launchErr *boot.LaunchError
@@ -88,6 +113,9 @@ func runDo(g *globalFlags, args []string) int {
 		}
 	}()
 	code, sig := proc.Wait()
+	if private != nil {
+		private.Close()
+	}
 	if sig != 0 {
 		signal.Reset(sig)
 		unix.Kill(os.Getpid(), sig)

@@ -347,52 +347,11 @@ func releaseAddresses(l Link) error {
 
 // deleteAddress is `ip addr del p dev index`.
 func deleteAddress(index int32, p netip.Prefix) error {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
+	h := make([]byte, unix.SizeofIfAddrmsg)
+	h[0], h[1] = unix.AF_INET, byte(p.Bits())
+	binary.NativeEndian.PutUint32(h[4:], uint32(index))
 	ip := p.Addr().AsSlice()
-	attr := func(typ uint16, v []byte) []byte {
-		b := make([]byte, unix.SizeofRtAttr+len(v))
-		binary.NativeEndian.PutUint16(b, uint16(len(b)))
-		binary.NativeEndian.PutUint16(b[2:], typ)
-		copy(b[unix.SizeofRtAttr:], v)
-		return b
-	}
-	body := make([]byte, unix.SizeofIfAddrmsg)
-	body[0] = unix.AF_INET
-	body[1] = byte(p.Bits())
-	binary.NativeEndian.PutUint32(body[4:], uint32(index))
-	body = append(body, attr(unix.IFA_LOCAL, ip)...)
-	body = append(body, attr(unix.IFA_ADDRESS, ip)...)
-	msg := make([]byte, unix.SizeofNlMsghdr, unix.SizeofNlMsghdr+len(body))
-	binary.NativeEndian.PutUint32(msg, uint32(unix.SizeofNlMsghdr+len(body)))
-	binary.NativeEndian.PutUint16(msg[4:], unix.RTM_DELADDR)
-	binary.NativeEndian.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK)
-	binary.NativeEndian.PutUint32(msg[8:], 1)
-	msg = append(msg, body...)
-	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return err
-	}
-	buf := make([]byte, 4096)
-	n, _, err := unix.Recvfrom(fd, buf, 0)
-	if err != nil {
-		return err
-	}
-	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		if m.Header.Type == unix.NLMSG_ERROR && len(m.Data) >= 4 {
-			if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
-				return unix.Errno(-e)
-			}
-			return nil
-		}
-	}
-	return errors.New("no answer from the host's netlink")
+	return request(unix.RTM_DELADDR, 0, h, attr{typ: unix.IFA_LOCAL, value: ip}, attr{typ: unix.IFA_ADDRESS, value: ip})
 }
 
 func cString(b []byte) string {

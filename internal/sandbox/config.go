@@ -3,6 +3,8 @@ package sandbox
 import (
 	"io"
 	"log"
+
+	"magawa/internal/network"
 )
 
 // Config is one sandbox: the file systems it sees and the process it
@@ -63,6 +65,10 @@ type Config struct {
 	// over after the sandbox is built, AttachNetwork) and loopback;
 	// NetworkNone (the zero value) only loopback.
 	Network NetworkMode `json:",omitempty"`
+	// Interfaces, when set, are interfaces handed over at launch
+	// (`magawa do`'s private network), their packet sockets passed with
+	// the configuration; a container's come later (AttachNetwork).
+	Interfaces *network.Config `json:",omitempty"`
 
 	// Confine, when set, is called once everything the sandbox needs
 	// from the host is open (gofer, memory file, platform, stdio) and
