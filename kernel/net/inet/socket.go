@@ -121,7 +121,7 @@ func New(st *Stack, family, typ, protocol int, c *socket.Caller, pingAllowed boo
 func newSocket(st *Stack, family, typ, protocol int, ep tcpip.Endpoint, q *gwaiter.Queue) *Socket {
 	s := &Socket{
 		stack: st, family: family, typ: typ, protocol: protocol,
-		ino: st.lastIno.Add(1), ep: ep, endpointQueue: q,
+		ino: st.NextIno(), ep: ep, endpointQueue: q,
 	}
 	// netstack notifies with none of the locks Readiness takes held (it
 	// was written for an epoll that asks readiness under its own lock),

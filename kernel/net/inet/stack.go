@@ -116,6 +116,10 @@ func (st *Stack) Sockets(fn func(*Socket)) {
 	}
 }
 
+// NextIno numbers a socket's inode: the stack's Internet and netlink
+// sockets share the counter.
+func (st *Stack) NextIno() uint64 { return st.lastIno.Add(1) }
+
 // Close ends every connection and stops the stack's goroutines.
 func (st *Stack) Close() {
 	st.stack.Close()
@@ -162,7 +166,9 @@ func (st *Stack) Interfaces() []Interface {
 			HardwareAddr: []byte(info.LinkAddress),
 			ARPType:      uint16(info.ARPHardwareType),
 		}
-		if info.Flags.Up {
+		// netstack calls every interface up; a disabled one is only
+		// not running.
+		if info.Flags.Up && info.Flags.Running {
 			ifc.Flags |= unix.IFF_UP
 		}
 		if info.Flags.Running {
@@ -202,11 +208,17 @@ func (st *Stack) InterfaceAddresses() []InterfaceAddress {
 			out = append(out, InterfaceAddress{Index: int32(id), Prefix: netip.PrefixFrom(ip, a.AddressWithPrefix.PrefixLen)})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Index != out[j].Index {
-			return out[i].Index < out[j].Index
+	// netstack keeps them in a map: Linux's order (as added) is lost,
+	// and a fixed one beats a different one at every call.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Index != b.Index {
+			return a.Index < b.Index
 		}
-		return out[i].Prefix.Addr().Is4() && !out[j].Prefix.Addr().Is4()
+		if a.Prefix.Addr().Is4() != b.Prefix.Addr().Is4() {
+			return a.Prefix.Addr().Is4()
+		}
+		return a.Prefix.Addr().Less(b.Prefix.Addr())
 	})
 	return out
 }
