@@ -71,15 +71,16 @@ func runDo(g *globalFlags, args []string) int {
 	opts := boot.Options{Config: cfg, DebugLog: g.debugLog, Strace: g.strace}
 	// As root the sandbox gets a network of its own that reaches the
 	// host's (--network=sandbox); otherwise, or when it cannot be set
-	// up, loopback only.
+	// up, loopback only. What went wrong goes to the log, not to stderr,
+	// which is the program's.
 	var private *network.Private
 	if g.network == "sandbox" && os.Geteuid() == 0 {
 		private, err = network.NewPrivate()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "magawa: the sandbox has loopback only: %v\n", err)
+			g.logf("warning", "the sandbox has loopback only: %v", err)
 		} else {
 			if private.Warning != "" {
-				fmt.Fprintf(os.Stderr, "magawa: %s\n", private.Warning)
+				g.logf("warning", "%s", private.Warning)
 			}
 			opts.Config.Network = sandbox.NetworkSandbox
 			opts.Config.Interfaces = private.Config

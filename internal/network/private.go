@@ -211,8 +211,8 @@ func (p *Private) forward(subnet netip.Prefix) string {
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0); err != nil {
 		return fmt.Sprintf("the sandbox reaches the host only: turning forwarding on: %v", err)
 	}
-	iptables, err := exec.LookPath("iptables")
-	if err != nil {
+	iptables := findIptables()
+	if iptables == "" {
 		return "the sandbox reaches the host only: no iptables to masquerade its packets with"
 	}
 	rule := []string{"POSTROUTING", "-s", subnet.String(), "!", "-o", p.hostLink, "-m", "comment", "--comment", "magawa do " + p.hostLink, "-j", "MASQUERADE"}
@@ -223,11 +223,25 @@ func (p *Private) forward(subnet netip.Prefix) string {
 	return ""
 }
 
+// findIptables looks for iptables on PATH and where Debian puts it
+// (PATH may lack the sbin directories, as a user's or a test's does).
+func findIptables() string {
+	if p, err := exec.LookPath("iptables"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/iptables", "/sbin/iptables"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
 // Close takes the network down: the veth pair (the sandbox's end goes
 // with the host's) and the masquerading rule.
 func (p *Private) Close() {
 	if p.nat != nil {
-		if iptables, err := exec.LookPath("iptables"); err == nil {
+		if iptables := findIptables(); iptables != "" {
 			exec.Command(iptables, append([]string{"-w", "-t", "nat", "-D"}, p.nat...)...).Run()
 		}
 		p.nat = nil
