@@ -226,15 +226,36 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 	}
 
 	if vforkDone != nil {
-		// The parent sleeps until the child execs or exits; only a
-		// fatal signal ends the wait early. Linux: kernel/fork.c,
-		// wait_for_vfork_done().
-		select {
-		case <-vforkDone:
-		case <-t.groupExitCh():
-		}
+		t.waitVfork(vforkDone)
 	}
 	return tid, nil
+}
+
+// waitVfork sleeps until the vfork child execs or exits (done is
+// closed). Only what kills the parent ends the wait early: its process's
+// exit, or another thread's exec, which waits for this one to exit and
+// must not wait for the child as well. Linux: kernel/fork.c,
+// wait_for_vfork_done(), a killable wait.
+func (t *Task) waitVfork(done <-chan struct{}) {
+	k := t.k
+	exit := t.groupExitCh()
+	for {
+		select {
+		case <-done:
+			return
+		case <-exit:
+			return
+		case <-t.interruptCh:
+			// A signal the parent handles once the wait is over, or
+			// its kill.
+			k.mu.Lock()
+			killed := t.killedLocked()
+			k.mu.Unlock()
+			if killed {
+				return
+			}
+		}
+	}
 }
 
 // releaseMM drops a task's use of an address space, releasing it with

@@ -60,30 +60,14 @@ func (t *Task) Execve(target ExecTarget, argv, envv []string) error {
 		return err
 	}
 	k := t.k
-	// From here on exec cannot fail: kill the other threads and wait
-	// for them. Linux: fs/exec.c, de_thread().
+	// Kill the other threads; from then on exec cannot fail.
 	k.mu.Lock()
-	tg := t.tg
-	if tg.exiting {
+	if err := t.deThreadLocked(); err != nil {
 		k.mu.Unlock()
 		m.Release()
-		return ERESTARTNOINTR
+		return err
 	}
-	if len(tg.tasks) > 1 {
-		done := make(chan struct{})
-		tg.execWaiter = done
-		tg.execing = t
-		for o := range tg.tasks {
-			if o != t {
-				o.exitSelf = true
-				o.interruptLocked()
-			}
-		}
-		k.mu.Unlock()
-		<-done
-		k.mu.Lock()
-		tg.execing = nil
-	}
+	tg := t.tg
 	if old := tg.leader; old != t {
 		// The exec'ing thread takes over the leader's ID.
 		delete(k.tasks, t.tid)
@@ -135,6 +119,36 @@ func (t *Task) Execve(target ExecTarget, argv, envv []string) error {
 	}
 	t.fds.CloseOnExec()
 	t.altStack = SignalStack{Flags: 2 /* SS_DISABLE */}
+	return nil
+}
+
+// deThreadLocked kills the other threads of t's process and waits until
+// they have exited, unlocking Kernel.mu meanwhile. It fails with
+// ERESTARTNOINTR, and kills nothing, when t must not exec: its process
+// is exiting, or another thread's exec has killed t. Linux: fs/exec.c,
+// de_thread(), which gives up when a group exit or exec is under way.
+func (t *Task) deThreadLocked() error {
+	k, tg := t.k, t.tg
+	if t.killedLocked() {
+		// Two threads exec'ing at once would otherwise each wait for
+		// the other to exit.
+		return ERESTARTNOINTR
+	}
+	if len(tg.tasks) > 1 {
+		done := make(chan struct{})
+		tg.execWaiter = done
+		tg.execing = t
+		for o := range tg.tasks {
+			if o != t {
+				o.exitSelf = true
+				o.interruptLocked()
+			}
+		}
+		k.mu.Unlock()
+		<-done
+		k.mu.Lock()
+		tg.execing = nil
+	}
 	return nil
 }
 

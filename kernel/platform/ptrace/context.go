@@ -30,6 +30,13 @@ type context struct {
 	// pendingFP is FP state set before any thread ran (a new task
 	// inheriting its parent's), loaded at the first Switch.
 	pendingFP []byte
+
+	// Test seams, nil but in tests, called on the tracer's thread where
+	// an Interrupt from another goroutine may fall: beforeResume before
+	// each resume of the stub thread (before it is published in
+	// running), afterStop once the thread stopped (before running is
+	// cleared).
+	beforeResume, afterStop func()
 }
 
 // thread returns the context's stub thread in as, creating it on first
@@ -73,17 +80,34 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 	if err := st.setRegs(regs); err != nil {
 		return platform.Event{}, c.failed(as, st, err)
 	}
-	if c.interrupted.Swap(false) {
-		return platform.Event{Kind: platform.EventInterrupted}, nil
-	}
 	for {
+		if c.beforeResume != nil {
+			c.beforeResume()
+		}
+		// Publish the thread, then look at the flag, before every
+		// resume (after a suppressed signal too). Interrupt does the
+		// reverse: sets the flag, then looks for the thread. So either
+		// this sees its flag, or it sees the thread and stops it; checked
+		// before the thread is published, an Interrupt in between would
+		// find neither, and the application would run on until its next
+		// system call or fault, for ever if it only computes.
 		c.running.Store(st)
+		if c.interrupted.Swap(false) {
+			// Interrupt may have seen the thread as well, and its SIGSTOP
+			// stays pending: the next Switch stops at once, a spurious
+			// interrupt, and Release resumes past it.
+			c.running.Store(nil)
+			return platform.Event{Kind: platform.EventInterrupted}, nil
+		}
 		if err := ptraceSysemu(st.tid, 0); err != nil {
 			c.running.Store(nil)
 			st.known = false
 			return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SYSEMU: %w", err))
 		}
 		sig, err := st.waitStop()
+		if c.afterStop != nil {
+			c.afterStop()
+		}
 		c.running.Store(nil)
 		if err != nil {
 			st.known = false
@@ -200,9 +224,33 @@ func (c *context) Release() {
 		}
 		regs := st.readyRegs
 		regs.Rip, regs.Rax, regs.Rdi = syscallSite, unix.SYS_EXIT, 0
-		if err := st.setRegs(&regs); err == nil && unix.PtraceCont(st.tid, 0) == nil {
-			st.waitStop() // the exit
+		if err := st.setRegs(&regs); err != nil {
+			continue
 		}
+		st.exit()
 	}
 	c.last.Store(nil)
+}
+
+// maxExitStops bounds the stops exit resumes the thread past: a signal
+// or two is expected, a thread that stops again and again (a fault it
+// repeats) will not exit.
+const maxExitStops = 16
+
+// exit resumes a stub thread set up to call exit and waits until it has
+// exited. It may stop on the way, with a signal it had pending: a
+// SIGSTOP of an Interrupt that came just after the thread had stopped,
+// or a signal from the host. Each is suppressed and the thread resumed
+// again: left stopped, the thread would outlive its tracer, whose exit
+// then has the host kill the whole stub (PTRACE_O_EXITKILL), every other
+// thread of the application with it.
+func (st *stubThread) exit() {
+	for range maxExitStops {
+		if unix.PtraceCont(st.tid, 0) != nil {
+			return
+		}
+		if _, err := st.waitStop(); err != nil {
+			return // the exit (or the thread is gone)
+		}
+	}
 }
