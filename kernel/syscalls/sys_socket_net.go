@@ -8,6 +8,7 @@ import (
 	"magawa/kernel/abi"
 	"magawa/kernel/kernel"
 	"magawa/kernel/net/inet"
+	"magawa/kernel/net/netlink"
 	"magawa/kernel/socket"
 	"magawa/kernel/vfs"
 )
@@ -33,6 +34,8 @@ func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, err
 	switch domain {
 	case unix.AF_INET, unix.AF_INET6:
 		return inet.New(st, domain, typ, protocol, caller(t), pingAllowed(t))
+	case unix.AF_NETLINK:
+		return netlink.New(st, typ, protocol)
 	}
 	return nil, unix.EAFNOSUPPORT
 }

@@ -1,7 +1,8 @@
 // Package proc is the sandbox's /proc: a file system that describes the
 // sandbox, never the host. It owns the tree (the root with its
-// per-process directories, self and thread-self, the global files and
-// /proc/sys), the formats of the files (Linux's, as proc(5) and
+// per-process directories, self and thread-self, the global files,
+// /proc/sys, and /proc/[pid]/net: the sandbox's network stack and
+// sockets, net.go), the formats of the files (Linux's, as proc(5) and
 // Documentation/filesystems/proc.rst give them), the access rules of the
 // per-process files (ptrace-style checks for environ, maps, fd/...), and
 // the few values a write may change that the kernel does not keep

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/kernel"
+	"magawa/kernel/net/inet"
 	"magawa/kernel/vfs"
 )
 
@@ -26,6 +27,46 @@ type fakeKernel struct {
 	used   uint64
 	ipc    kernel.IPCLimits
 	net    kernel.NetTunables
+	// stack is the network stack, made on first use.
+	stack *fakeStack
+}
+
+// fakeStack is a real stack (its sockets, lo and counters) whose
+// interfaces, addresses, routes and counters a test may replace.
+type fakeStack struct {
+	*inet.Stack
+	ifcs   []inet.Interface
+	addrs  []inet.InterfaceAddress
+	routes []inet.Route
+	stats  map[int32]inet.InterfaceStats
+}
+
+func (s *fakeStack) Interfaces() []inet.Interface {
+	if s.ifcs != nil {
+		return s.ifcs
+	}
+	return s.Stack.Interfaces()
+}
+
+func (s *fakeStack) InterfaceAddresses() []inet.InterfaceAddress {
+	if s.addrs != nil {
+		return s.addrs
+	}
+	return s.Stack.InterfaceAddresses()
+}
+
+func (s *fakeStack) Routes() []inet.Route {
+	if s.routes != nil {
+		return s.routes
+	}
+	return s.Stack.Routes()
+}
+
+func (s *fakeStack) InterfaceStats() map[int32]inet.InterfaceStats {
+	if s.stats != nil {
+		return s.stats
+	}
+	return s.Stack.InterfaceStats()
 }
 
 type fakeProc struct {
@@ -141,6 +182,27 @@ func (k *fakeKernel) UpdateNetTunables(change func(*kernel.NetTunables) error) e
 	}
 	k.net = n
 	return nil
+}
+
+func (k *fakeKernel) Network() (NetStack, error) {
+	st, err := k.network()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (k *fakeKernel) network() (*fakeStack, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stack == nil {
+		st, err := inet.NewStack()
+		if err != nil {
+			return nil, err
+		}
+		k.stack = &fakeStack{Stack: st}
+	}
+	return k.stack, nil
 }
 
 func (p *fakeProc) ID() int32 { return p.id }
@@ -272,6 +334,11 @@ func newWorld(t *testing.T) *world {
 		ipc: kernel.DefaultIPCLimits(), net: kernel.DefaultNetTunables()}
 	fs := newFS(k, Options{MemTotal: 1 << 30, DevMinor: 7})
 	w := &world{t: t, k: k, fs: fs, ns: ns, root: ns.Root()}
+	t.Cleanup(func() {
+		if k.stack != nil {
+			k.stack.Close()
+		}
+	})
 	ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: w.root, Cwd: w.root}
 	p, err := v.Resolve(ctx, w.root, "/proc", 0)
 	if err != nil {

@@ -19,6 +19,7 @@ func (fs *FS) addGlobal(d *staticDir) {
 		return []byte(formatMeminfo(fs.opts.MemTotal, fs.k.MemoryUsed())), nil
 	})
 	d.add("mounts", fs.newSymlink("mounts", func(*vfs.Context) (string, error) { return "self/mounts", nil }))
+	d.add("net", fs.newSymlink("net", func(*vfs.Context) (string, error) { return "self/net", nil }))
 	d.file("stat", func(*reader) ([]byte, error) { return []byte(fs.stat()), nil })
 	d.file("swaps", func(*reader) ([]byte, error) {
 		return []byte("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), nil

@@ -6,6 +6,7 @@ import (
 
 	"magawa/kernel/kernel"
 	"magawa/kernel/mm"
+	"magawa/kernel/net/inet"
 	"magawa/kernel/vfs"
 )
 
@@ -61,6 +62,18 @@ func (a kernelAdapter) UpdateIPCLimits(change func(*kernel.IPCLimits) error) err
 func (a kernelAdapter) UpdateNetTunables(change func(*kernel.NetTunables) error) error {
 	return a.k.UpdateNetTunables(change)
 }
+
+// Network returns the kernel's stack; on failure a nil interface, not
+// an interface holding a nil *inet.Stack.
+func (a kernelAdapter) Network() (NetStack, error) {
+	st, err := a.k.Network()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+var _ NetStack = (*inet.Stack)(nil)
 
 type kproc struct{ tg *kernel.ThreadGroup }
 

@@ -107,6 +107,7 @@ func init() {
 			return &fdDir{node: n, path: childPath(d.path, "fdinfo"), parent: d.ino, info: true}
 		}),
 		dirEntry("ns", 0o511, false, func(d *pidDir, n node) vfs.Inode { return d.fs.newNSDir(d, n) }),
+		dirEntry("net", 0o555, false, func(d *pidDir, n node) vfs.Inode { return d.fs.newNetDir(d) }),
 		fileEntry("environ", 0o400, true, readEnviron, nil),
 		fileEntry("auxv", 0o400, true, readAuxv, nil),
 		fileEntry("status", 0o444, false, readStatus, nil),

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"magawa/kernel/kernel"
+	"magawa/kernel/net/inet"
 	"magawa/kernel/vfs"
 )
 
@@ -47,6 +48,19 @@ type Kernel interface {
 	UpdateNetTunables(change func(*kernel.NetTunables) error) error
 	// VFS names paths (VFS.PathName).
 	VFS() *vfs.VFS
+	// Network is the sandbox's network stack (/proc/net), made on first
+	// use as kernel.Kernel.Network makes it.
+	Network() (NetStack, error)
+}
+
+// NetStack is what /proc/net shows of the network stack (*inet.Stack).
+type NetStack interface {
+	Interfaces() []inet.Interface
+	InterfaceAddresses() []inet.InterfaceAddress
+	Routes() []inet.Route
+	InterfaceStats() map[int32]inet.InterfaceStats
+	// Sockets calls fn for each open Internet socket.
+	Sockets(fn func(*inet.Socket))
 }
 
 // Process is one process (thread group). Values must be comparable: two
