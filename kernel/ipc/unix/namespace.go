@@ -33,7 +33,13 @@ type abstractKey struct {
 
 // NewNamespace returns an empty namespace whose path names live in v.
 func NewNamespace(v *vfs.VFS) *Namespace {
-	return &Namespace{vfs: v, abstract: map[abstractKey]*Socket{}, nextAuto: rand.Uint32()}
+	ns := &Namespace{vfs: v, abstract: map[abstractKey]*Socket{}, nextAuto: rand.Uint32()}
+	// Inode numbers of a few digits confuse tools that match
+	// socket:[N] links by length (net-tools' netstat -p skips them);
+	// Linux's are never that small. The Internet sockets' counter starts
+	// higher still (kernel/net/inet).
+	ns.lastIno.Store(1 << 20)
+	return ns
 }
 
 // bindAbstract binds s to name, EADDRINUSE if a socket of its type has
