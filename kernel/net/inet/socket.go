@@ -2,7 +2,6 @@ package inet
 
 import (
 	"bytes"
-	"fmt"
 	"sync"
 	"time"
 
@@ -21,11 +20,11 @@ import (
 
 // Socket is an AF_INET or AF_INET6 socket: one netstack endpoint.
 type Socket struct {
+	socket.File
 	stack    *Stack
 	family   int
 	typ      int
 	protocol int
-	ino      uint64
 	ep       tcpip.Endpoint
 
 	// endpointQueue is netstack's queue for ep; relay, registered on it
@@ -120,8 +119,9 @@ func New(st *Stack, family, typ, protocol int, c *socket.Caller, pingAllowed boo
 
 func newSocket(st *Stack, family, typ, protocol int, ep tcpip.Endpoint, q *gwaiter.Queue) *Socket {
 	s := &Socket{
+		File:  socket.File{Ino: st.NextIno()},
 		stack: st, family: family, typ: typ, protocol: protocol,
-		ino: st.NextIno(), ep: ep, endpointQueue: q,
+		ep: ep, endpointQueue: q,
 	}
 	// netstack notifies with none of the locks Readiness takes held (it
 	// was written for an epoll that asks readiness under its own lock),
@@ -157,36 +157,13 @@ func (s *Socket) Protocol() int { return s.protocol }
 
 func (s *Socket) stream() bool { return s.typ == unix.SOCK_STREAM }
 
-// ReadAt implements vfs.FileImpl: read(2) is a receive without flags.
-// The system-call layer routes reads to Recv; this is for callers that
-// see one buffer at a time.
-func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {
-	r, err := s.Recv(nil, len(dst), 0, nil)
-	if err != nil {
-		return 0, err
-	}
-	return copy(dst, r.Data), nil
-}
+// ReadAt implements vfs.FileImpl.
+func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) { return socket.Read(s, dst) }
 
-// WriteAt implements vfs.FileImpl.
+// WriteAt implements vfs.FileImpl: write(2) is a send without flags.
 func (s *Socket) WriteAt(src []byte, _ int64) (int, error) {
 	return s.Send(nil, &socket.Message{Data: src}, 0, nil)
 }
-
-// sockDev is the st_dev of sockets (sockfs's anonymous device).
-const sockDev = 0x8
-
-// Stat implements vfs.FileImpl.
-func (s *Socket) Stat(st *unix.Stat_t) error {
-	*st = unix.Stat_t{Mode: unix.S_IFSOCK | 0o777, Nlink: 1, Ino: s.ino, Blksize: 4096, Dev: sockDev}
-	return nil
-}
-
-// Seekable implements vfs.FileImpl.
-func (s *Socket) Seekable() bool { return false }
-
-// ProcName is the socket's name in /proc/PID/fd.
-func (s *Socket) ProcName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 
 // Release implements vfs.FileImpl: the last descriptor is gone. A TCP
 // connection is closed gracefully (or reset, with SO_LINGER 0) by
@@ -201,7 +178,7 @@ func (s *Socket) Release() {
 
 // Inode is the socket's inode number, as /proc/PID/fd and /proc/net
 // show it.
-func (s *Socket) Inode() uint64 { return s.ino }
+func (s *Socket) Inode() uint64 { return s.Ino }
 
 // Endpoint is the socket's netstack endpoint, for /proc/net to
 // describe (its addresses, state and queues).
@@ -250,26 +227,9 @@ func (s *Socket) EventRegister(e *waiter.Entry) { s.queue.Register(e) }
 // EventUnregister implements vfs.Waitable.
 func (s *Socket) EventUnregister(e *waiter.Entry) { s.queue.Unregister(e) }
 
-// retry runs op until it stops failing with EAGAIN, waiting for the
-// events of mask between tries; with a nil Blocker it tries once. The
-// waiter is registered before the second try, so an event between a
-// failed try and the wait is not lost.
+// retry is socket.Retry on the socket's queue.
 func (s *Socket) retry(mask uint32, block socket.Blocker, op func() error) error {
-	err := op()
-	if err != unix.EAGAIN || block == nil {
-		return err
-	}
-	e, ch := waiter.NewChannelEntry(mask)
-	s.queue.Register(e)
-	defer s.queue.Unregister(e)
-	for {
-		if err = op(); err != unix.EAGAIN {
-			return err
-		}
-		if err := block(ch); err != nil {
-			return err
-		}
-	}
+	return socket.Retry(&s.queue, mask, block, op)
 }
 
 // Bind implements socket.Socket. Ports below

@@ -1,7 +1,6 @@
 package netlink
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -47,10 +46,10 @@ const (
 // Socket is a NETLINK_ROUTE socket: the implementation of its open
 // file.
 type Socket struct {
+	socket.File
 	stack Stack
 	ns    *namespace
 	typ   int
-	ino   uint64
 
 	// queue tells waiters about the socket's readiness.
 	queue waiter.Queue
@@ -120,9 +119,9 @@ func New(stack Stack, typ, protocol int) (*Socket, error) {
 	}
 	s := &Socket{stack: stack, ns: namespaceOf(stack), typ: typ}
 	if src, ok := stack.(inoSource); ok {
-		s.ino = src.NextIno()
+		s.Ino = src.NextIno()
 	} else {
-		s.ino = lastIno.Add(1)
+		s.Ino = lastIno.Add(1)
 	}
 	s.opts.rcvbuf = defaultBuffer
 	s.opts.sndbuf = defaultBuffer
@@ -370,16 +369,8 @@ func (s *Socket) Timeouts() (recv, send time.Duration) {
 	return s.opts.rcvtimeo, s.opts.sndtimeo
 }
 
-// ReadAt implements vfs.FileImpl: read(2) is a receive without flags.
-// The system-call layer routes reads to Recv; this is for callers that
-// see one buffer at a time.
-func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {
-	r, err := s.Recv(nil, len(dst), 0, nil)
-	if err != nil {
-		return 0, err
-	}
-	return copy(dst, r.Data), nil
-}
+// ReadAt implements vfs.FileImpl.
+func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) { return socket.Read(s, dst) }
 
 // WriteAt implements vfs.FileImpl: write(2) is a send without flags,
 // by a caller without capabilities (the FileImpl does not know its
@@ -387,21 +378,6 @@ func (s *Socket) ReadAt(dst []byte, _ int64) (int, error) {
 func (s *Socket) WriteAt(src []byte, _ int64) (int, error) {
 	return s.Send(nil, &socket.Message{Data: append([]byte(nil), src...)}, 0, nil)
 }
-
-// sockDev is the st_dev of sockets (sockfs's anonymous device).
-const sockDev = 0x8
-
-// Stat implements vfs.FileImpl.
-func (s *Socket) Stat(st *unix.Stat_t) error {
-	*st = unix.Stat_t{Mode: unix.S_IFSOCK | 0o777, Nlink: 1, Ino: s.ino, Blksize: 4096, Dev: sockDev}
-	return nil
-}
-
-// Seekable implements vfs.FileImpl.
-func (s *Socket) Seekable() bool { return false }
-
-// ProcName is the socket's name in /proc/PID/fd.
-func (s *Socket) ProcName() string { return fmt.Sprintf("socket:[%d]", s.ino) }
 
 // EventRegister implements vfs.Waitable.
 func (s *Socket) EventRegister(e *waiter.Entry) { s.queue.Register(e) }

@@ -192,28 +192,19 @@ func (s *Socket) Recv(_ *socket.Caller, size, flags int, block socket.Blocker) (
 	if flags&unix.MSG_DONTWAIT != 0 {
 		block = nil
 	}
-	var ch <-chan struct{}
-	for {
-		r, err, ok := s.tryRecv(size, flags)
-		if ok {
-			return r, err
+	var r socket.Received
+	err := socket.Retry(&s.queue, inEvents|waiter.EventErr, block, func() error {
+		got, err, ok := s.tryRecv(size, flags)
+		if !ok {
+			return unix.EAGAIN
 		}
-		if block == nil {
-			return socket.Received{}, unix.EAGAIN
-		}
-		if ch == nil {
-			// Registered before the next try, so that an answer queued
-			// between a try and the wait is not missed.
-			var e *waiter.Entry
-			e, ch = waiter.NewChannelEntry(inEvents | waiter.EventErr)
-			s.queue.Register(e)
-			defer s.queue.Unregister(e)
-			continue
-		}
-		if err := block(ch); err != nil {
-			return socket.Received{}, err
-		}
+		r = got
+		return err
+	})
+	if err != nil {
+		return socket.Received{}, err
 	}
+	return r, nil
 }
 
 // tryRecv receives what is there; ok is false when there is nothing.
