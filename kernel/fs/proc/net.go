@@ -237,7 +237,7 @@ func (fs *FS) readIPv6Route() (string, error) {
 	}
 	var out []route6
 	for _, t := range [][]route6{main, local} {
-		slices.SortStableFunc(t, compareRoute6)
+		slices.SortStableFunc(t, func(a, b route6) int { return inet.CompareIPv6Destinations(a.dst, b.dst) })
 		t = slices.CompactFunc(t, func(a, b route6) bool { return a == b })
 		out = append(out, t...)
 		if !slices.ContainsFunc(t, func(r route6) bool { return r.dst.Bits() == 0 }) {
@@ -247,18 +247,6 @@ func (fs *FS) readIPv6Route() (string, error) {
 	return formatIPv6Route(out), nil
 }
 
-// compareRoute6 is the order of a walk of Linux's IPv6 tables (a radix
-// tree, a node's own routes after its children's): by the bits the two
-// prefixes share, a prefix after the longer ones inside it.
-func compareRoute6(a, b route6) int {
-	n := min(a.dst.Bits(), b.dst.Bits())
-	x, _ := a.dst.Addr().Prefix(n)
-	y, _ := b.dst.Addr().Prefix(n)
-	if c := x.Addr().Compare(y.Addr()); c != 0 {
-		return c
-	}
-	return b.dst.Bits() - a.dst.Bits()
-}
 
 // socketHolders walks every descriptor table of the sandbox. It returns
 // for each socket's inode the filesystem UID of the first process (by

@@ -242,6 +242,21 @@ func (st *Stack) Routes() []Route {
 	return out
 }
 
+// CompareIPv6Destinations is the order in which Linux's IPv6 tables
+// list routes (a radix tree walked with a node's own routes after its
+// children's): by the bits the two prefixes share, a prefix after the
+// longer ones inside it. Netlink dumps and /proc/net/ipv6_route both
+// list in it.
+func CompareIPv6Destinations(a, b netip.Prefix) int {
+	n := min(a.Bits(), b.Bits())
+	x, _ := a.Addr().Prefix(n)
+	y, _ := b.Addr().Prefix(n)
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c
+	}
+	return b.Bits() - a.Bits()
+}
+
 // InterfaceByName returns the interface called name.
 func (st *Stack) InterfaceByName(name string) (Interface, bool) {
 	for _, ifc := range st.Interfaces() {

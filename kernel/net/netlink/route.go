@@ -133,7 +133,7 @@ func routes(st Stack, fam uint8) []route {
 	}
 	order := compare4
 	if fam == unix.AF_INET6 {
-		order = compare6
+		order = func(a, b route) int { return inet.CompareIPv6Destinations(a.dst, b.dst) }
 	}
 	for _, t := range [][]route{main, local} {
 		slices.SortStableFunc(t, order)
@@ -169,18 +169,6 @@ func compare4(a, b route) int {
 	return b.dst.Bits() - a.dst.Bits()
 }
 
-// compare6 is the order of Linux's IPv6 tables (a radix tree walked
-// with a node's own routes after its children's): by the bits the two
-// prefixes share, a prefix after the longer ones inside it.
-func compare6(a, b route) int {
-	n := min(a.dst.Bits(), b.dst.Bits())
-	x, _ := a.dst.Addr().Prefix(n)
-	y, _ := b.dst.Addr().Prefix(n)
-	if c := x.Addr().Compare(y.Addr()); c != 0 {
-		return c
-	}
-	return b.dst.Bits() - a.dst.Bits()
-}
 
 // routeMessage describes rt as Linux's fib_dump_info() (IPv4) and
 // rt6_fill_node() (IPv6) do.
