@@ -247,7 +247,6 @@ func (fs *FS) readIPv6Route() (string, error) {
 	return formatIPv6Route(out), nil
 }
 
-
 // socketHolders walks every descriptor table of the sandbox. It returns
 // for each socket's inode the filesystem UID of the first process (by
 // ID) that holds it, and, with withUnix, the Unix sockets held, each

@@ -169,7 +169,6 @@ func compare4(a, b route) int {
 	return b.dst.Bits() - a.dst.Bits()
 }
 
-
 // routeMessage describes rt as Linux's fib_dump_info() (IPv4) and
 // rt6_fill_node() (IPv6) do.
 func routeMessage(m *message, fam uint8, rt route) []byte {
