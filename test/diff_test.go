@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -105,10 +106,31 @@ func TestNative(t *testing.T) {
 // natively and in the sandbox, on every platform, and compares stdout,
 // stderr and exit status.
 func TestDifferential(t *testing.T) {
+	differential(t, nil, nil)
+}
+
+// TestDifferentialHostNetwork runs the Internet programs (inet_*) again
+// with --network=host: their sockets are then the host's
+// (kernel/net/hostinet), and they must behave as natively all the same.
+func TestDifferentialHostNetwork(t *testing.T) {
+	differential(t, []string{"--network=host"}, func(base string) bool {
+		return strings.HasPrefix(base, "inet_")
+	})
+}
+
+// differential runs the differential programs that keep accepts (all
+// for nil; by programSpecs key) natively and in the sandbox started with
+// the extra global flags, on every platform, and compares the results.
+// The same programs and specs serve every mode: a mode is a row of
+// flags, not a copy of the programs.
+func differential(t *testing.T, flags []string, keep func(base string) bool) {
 	magawaBin(t)
 	cases := diffCases(t)
 	forEachPlatform(t, func(t *testing.T, platform string) {
 		for _, c := range cases {
+			if keep != nil && !keep(strings.TrimSuffix(c.name, "-pie")) {
+				continue
+			}
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
 				p, spec := c.prepare(t)
@@ -116,7 +138,7 @@ func TestDifferential(t *testing.T) {
 				if native.Status != spec.Native {
 					t.Fatalf("native run: %v, want %v (see TestNative)", native.Status, spec.Native)
 				}
-				sandbox := runSandbox(t, platform, p.Path, spec.Args...)
+				sandbox := run(t, runSpec{Argv: sandboxArgv(t, platform, flags, p.Path, spec.Args...)})
 				compareResults(t, native, sandbox)
 			})
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -484,13 +485,14 @@ func TestDoNetwork(t *testing.T) {
 	if string(r.Stdout) != "the host answers /from-the-sandbox" || r.Status != (exitStatus{}) {
 		t.Errorf("wget of a host server in magawa do: %v\nstdout:\n%s\nstderr:\n%s", r.Status, r.Stdout, r.Stderr)
 	}
-	// The host's end of the veth is named magawaPID; other tests (of
-	// other packages, in parallel) may add and remove interfaces.
-	if links := hostLinks(t); strings.Contains(" "+links, " magawa") {
-		t.Errorf("a veth of magawa do is left on the host: %s", links)
+	// The host's end of the veth is named after the magawa process;
+	// other sandboxes may have theirs meanwhile.
+	link := fmt.Sprintf("magawa%d", r.Pid%100000000)
+	if links := hostLinks(t); slices.Contains(strings.Fields(links), link) {
+		t.Errorf("the veth of magawa do (%s) is left on the host: %s", link, links)
 	}
-	if out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput(); err == nil && strings.Contains(string(out), "magawa do") {
-		t.Errorf("a masquerading rule of magawa do is left:\n%s", out)
+	if out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput(); err == nil && strings.Contains(string(out), "magawa do "+link+"\"") {
+		t.Errorf("the masquerading rule of magawa do is left:\n%s", out)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/network"
 	"magawa/internal/sandbox"
 )
 
@@ -81,9 +82,9 @@ type LaunchError struct {
 func (e *LaunchError) Error() string { return e.Msg }
 
 // Launch starts a sandbox process (`magawa boot`) in new PID, mount,
-// IPC, UTS and network namespaces and waits until it is ready: an OCI
-// container created and waiting for start, or a `magawa do` program
-// started.
+// IPC, UTS and network namespaces (no network namespace for
+// sandbox.NetworkHost) and waits until it is ready: an OCI container
+// created and waiting for start, or a `magawa do` program started.
 //
 // Without Detach the calling goroutine's thread is its parent for the
 // parent-death signal, so Launch locks the goroutine to it: the caller
@@ -165,10 +166,17 @@ func Launch(opts Options) (*Process, error) {
 		runtime.LockOSThread()
 		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
-	if opts.NetNS != "" {
+	netns := opts.NetNS
+	if netns != "" {
 		cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
 	}
-	if err := startIn(cmd, opts.NetNS); err != nil {
+	if opts.Config.Network == sandbox.NetworkHost {
+		// The host's network: the sandbox process makes its Internet
+		// sockets in its launcher's namespace and joins no other.
+		cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
+		netns = ""
+	}
+	if err := startIn(cmd, netns); err != nil {
 		configW.Close()
 		syncW.Close()
 		exitR.Close()
@@ -267,25 +275,5 @@ func startIn(cmd *exec.Cmd, path string) error {
 		return fmt.Errorf("the network namespace: %w", err)
 	}
 	defer ns.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer self.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("joining the network namespace %s: %w", path, err)
-			return
-		}
-		err = cmd.Start()
-		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
+	return network.InNamespace(ns, cmd.Start)
 }

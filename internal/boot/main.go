@@ -21,7 +21,10 @@ import (
 // empty root, no capabilities, no_new_privs and the kernel's seccomp
 // allowlist (package confine).
 var Confine = func(cfg *sandbox.Config) error {
-	return confine.Sandbox(confine.Options{Network: cfg.Network == sandbox.NetworkSandbox})
+	return confine.Sandbox(confine.Options{
+		Network:     cfg.Network == sandbox.NetworkSandbox,
+		HostNetwork: cfg.Network == sandbox.NetworkHost,
+	})
 }
 
 // Main is `magawa boot`: the sandbox process. It returns the process's

@@ -31,7 +31,7 @@ type globalFlags struct {
 	systemdCgroup bool
 	rootless      string
 	criu          string
-	// network is the sandbox's network: sandbox or none.
+	// network is the sandbox's network: sandbox, host or none.
 	network string
 }
 
@@ -67,7 +67,7 @@ func Main(args []string) int {
 	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility; cgroupfs is used")
 	fs.StringVar(&g.rootless, "rootless", "auto", "accepted for runc compatibility")
 	fs.StringVar(&g.criu, "criu", "", "accepted for runc compatibility (checkpoint is not supported yet)")
-	fs.StringVar(&g.network, "network", "sandbox", "the sandbox's network: `sandbox` (the container's interfaces served by the sandbox's own TCP/IP stack) or none (loopback only)")
+	fs.StringVar(&g.network, "network", "sandbox", "the sandbox's network: `sandbox` (the container's interfaces served by the sandbox's own TCP/IP stack), host (Internet sockets passed through to the host's stack: fast, less isolated) or none (loopback only)")
 	var version bool
 	fs.BoolVar(&version, "version", false, "print the version")
 	fs.BoolVar(&version, "v", false, "the same as --version")
@@ -86,14 +86,9 @@ func Main(args []string) int {
 		return 0
 	}
 	switch g.network {
-	case "sandbox", "none":
-	case "host":
-		// Passing sockets through to the host's stack is not there yet:
-		// asking for it must not look as if it worked.
-		fmt.Fprintf(os.Stderr, "magawa: --network=host is not supported yet: use sandbox (the container's interfaces, served by the sandbox's TCP/IP stack) or none\n")
-		return 2
+	case "sandbox", "none", "host":
 	default:
-		fmt.Fprintf(os.Stderr, "magawa: --network=%s: want sandbox or none\n", g.network)
+		fmt.Fprintf(os.Stderr, "magawa: --network=%s: want sandbox, host or none\n", g.network)
 		return 2
 	}
 	rest := fs.Args()

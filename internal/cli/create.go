@@ -114,8 +114,14 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		cfg.TaskLimit = *r.Pids.Limit
 	}
 	cfg.NoOverlay = g.overlay == "none"
-	if g.network == "sandbox" {
+	switch g.network {
+	case "sandbox":
 		cfg.Network = sandbox.NetworkSandbox
+	case "host":
+		// The host's stack serves the container's Internet sockets:
+		// no interface is taken over and no namespace joined
+		// (attachNetwork and NetNS are for sandbox mode).
+		cfg.Network = sandbox.NetworkHost
 	}
 	cfg.TTY = sandbox.TTYOff
 	if cfg.Process.Terminal {
@@ -176,7 +182,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Detach:        detach,
 		DebugLog:      g.debugLog,
 		Strace:        g.strace,
-		NetNS:         netnsPath(host),
+		NetNS:         netnsPath(host, cfg.Network),
 		Prepare: func(pid int) error {
 			// The sandbox as a whole is what the host's OOM killer
 			// weighs: every process of it inherits the adjustment.
@@ -243,8 +249,13 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 // container join, if any. Without a network namespace in the
 // configuration runc would share the host's; a sandbox always has one
 // of its own, with loopback only, since it cannot share the host's
-// stack without --network=host.
-func netnsPath(h oci.Host) string {
+// stack without --network=host. With it, the sandbox process stays in
+// the runtime's namespace whatever the configuration names: its sockets
+// are made there.
+func netnsPath(h oci.Host, mode sandbox.NetworkMode) string {
+	if mode == sandbox.NetworkHost {
+		return ""
+	}
 	p, _ := h.Namespace(specs.NetworkNamespace)
 	return p
 }

@@ -74,7 +74,11 @@ func runDo(g *globalFlags, args []string) int {
 	// up, loopback only. What went wrong goes to the log, not to stderr,
 	// which is the program's.
 	var private *network.Private
-	if g.network == "sandbox" && os.Geteuid() == 0 {
+	if g.network == "host" {
+		// Internet sockets are the host's: no private network, and the
+		// sandbox process stays in this one's network namespace.
+		opts.Config.Network = sandbox.NetworkHost
+	} else if g.network == "sandbox" && os.Geteuid() == 0 {
 		private, err = network.NewPrivate()
 		if err != nil {
 			g.logf("warning", "the sandbox has loopback only: %v", err)

@@ -20,6 +20,10 @@ type Options struct {
 	// Network allows the calls that serve network interfaces taken
 	// over from the container's network namespace (NetworkRules).
 	Network bool
+	// HostNetwork allows the calls with which the kernel passes
+	// Internet sockets through to the host (--network=host,
+	// HostNetworkRules).
+	HostNetwork bool
 }
 
 // Environment variables that relax the filter's answer to a call it
@@ -71,6 +75,9 @@ func Sandbox(opts Options) error {
 	rules := Rules(pid)
 	if opts.Network {
 		rules = append(rules, NetworkRules()...)
+	}
+	if opts.HostNetwork {
+		rules = append(rules, HostNetworkRules()...)
 	}
 	prog, err := seccomp.Program(seccomp.NativeArch, rules, onDenied)
 	if err != nil {

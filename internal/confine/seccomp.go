@@ -40,6 +40,11 @@ func Rules(pid int) []seccomp.Rule { return rules(pid) }
 // interfaces of its own (Options.Network).
 func NetworkRules() []seccomp.Rule { return networkRules() }
 
+// HostNetworkRules are added to Rules for a sandbox on the host's
+// network (Options.HostNetwork): TCP and UDP sockets of the host,
+// their options and queue ioctls. Never packet, netlink or raw sockets.
+func HostNetworkRules() []seccomp.Rule { return hostNetworkRules() }
+
 // DescribeSeccomp writes the sandbox process's allowlist for people
 // (`magawa debug seccomp`).
 func DescribeSeccomp(w io.Writer) error {

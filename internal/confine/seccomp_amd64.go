@@ -1,9 +1,12 @@
 package confine
 
 import (
+	"slices"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/internal/seccomp"
+	"magawa/kernel/net/hostinet"
 )
 
 // Clone flags, exactly: the Go runtime's for a new thread (runtime
@@ -206,4 +209,51 @@ func networkRules() []seccomp.Rule {
 		{Nr: unix.SYS_WRITEV, Name: "writev"},
 		{Nr: unix.SYS_SENDMMSG, Name: "sendmmsg"},
 	}
+}
+
+// hostNetworkRules are the calls of kernel/net/hostinet
+// (--network=host): TCP and UDP sockets of either Internet family,
+// always non-blocking and close-on-exec; binding, connecting,
+// listening and naming them (on a descriptor: nothing there to check);
+// the options of the package's allowlist at the IP, IPv6 and TCP levels
+// (SOL_SOCKET's are in Rules already); the queue-size and interface
+// ioctls. accept4, sendmsg, recvmsg, shutdown, ppoll and the epoll
+// calls are in Rules already. AF_PACKET, AF_NETLINK, raw sockets and
+// anything else stay refused.
+func hostNetworkRules() []seccomp.Rule {
+	const flags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
+	rules := []seccomp.Rule{
+		{Nr: unix.SYS_SOCKET, Name: "socket", Checks: []seccomp.Check{
+			seccomp.ArgIn(0, unix.AF_INET, unix.AF_INET6),
+			seccomp.ArgIn(1, unix.SOCK_STREAM|flags, unix.SOCK_DGRAM|flags),
+			seccomp.ArgIn(2, unix.IPPROTO_TCP, unix.IPPROTO_UDP),
+		}},
+		{Nr: unix.SYS_BIND, Name: "bind"},
+		{Nr: unix.SYS_CONNECT, Name: "connect"},
+		{Nr: unix.SYS_LISTEN, Name: "listen"},
+		{Nr: unix.SYS_GETSOCKNAME, Name: "getsockname"},
+		{Nr: unix.SYS_GETPEERNAME, Name: "getpeername"},
+		{Nr: unix.SYS_IOCTL, Name: "ioctl", Checks: []seccomp.Check{seccomp.ArgIn(1, hostinet.HostIoctls...)}},
+	}
+	opts := hostinet.HostOptions()
+	levels := make([]int, 0, len(opts))
+	for level := range opts {
+		levels = append(levels, level)
+	}
+	slices.Sort(levels) // the same filter every time
+	for _, level := range levels {
+		names := make([]uint32, len(opts[level]))
+		for i, n := range opts[level] {
+			names[i] = uint32(n)
+		}
+		for _, nr := range []struct {
+			nr   uint32
+			name string
+		}{{unix.SYS_SETSOCKOPT, "setsockopt"}, {unix.SYS_GETSOCKOPT, "getsockopt"}} {
+			rules = append(rules, seccomp.Rule{Nr: nr.nr, Name: nr.name, Checks: []seccomp.Check{
+				seccomp.ArgIs(1, uint32(level)), seccomp.ArgIn(2, names...),
+			}})
+		}
+	}
+	return rules
 }

@@ -9,3 +9,5 @@ import "magawa/internal/seccomp"
 func rules(pid int) []seccomp.Rule { return nil }
 
 func networkRules() []seccomp.Rule { return nil }
+
+func hostNetworkRules() []seccomp.Rule { return nil }

@@ -68,7 +68,7 @@ func Takeover(pid int) (*Config, []*os.File, error) {
 		cfg   *Config
 		files []*os.File
 	)
-	err = inNamespace(ns, func() error {
+	err = InNamespace(ns, func() error {
 		var err error
 		cfg, files, err = takeover()
 		return err
@@ -82,11 +82,11 @@ func Takeover(pid int) (*Config, []*os.File, error) {
 	return cfg, files, nil
 }
 
-// inNamespace runs fn on an OS thread that is in the network namespace
+// InNamespace runs fn on an OS thread that is in the network namespace
 // ns, and brings the thread back to its own namespace afterwards; a
 // thread that cannot go back is not used again (it ends with the
 // goroutine, still locked).
-func inNamespace(ns *os.File, fn func() error) error {
+func InNamespace(ns *os.File, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -98,7 +98,7 @@ func inNamespace(ns *os.File, fn func() error) error {
 		defer self.Close()
 		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering the sandbox's network namespace: %w", err)
+			errc <- fmt.Errorf("entering the network namespace: %w", err)
 			return
 		}
 		err = fn()

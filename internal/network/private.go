@@ -79,7 +79,7 @@ func NewPrivate() (_ *Private, err error) {
 	if err := setUp(index); err != nil {
 		return nil, fmt.Errorf("the host's end of the veth: %w", err)
 	}
-	err = inNamespace(p.NS, func() error {
+	err = InNamespace(p.NS, func() error {
 		index, err := linkIndex(privateLink)
 		if err != nil {
 			return err

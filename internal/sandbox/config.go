@@ -63,7 +63,9 @@ type Config struct {
 	// Network is the sandbox's network: NetworkSandbox serves the
 	// interfaces of the sandbox process's network namespace (handed
 	// over after the sandbox is built, AttachNetwork) and loopback;
-	// NetworkNone (the zero value) only loopback.
+	// NetworkHost passes Internet sockets through to the host's stack
+	// (kernel/net/hostinet); NetworkNone (the zero value) only
+	// loopback.
 	Network NetworkMode `json:",omitempty"`
 	// Interfaces, when set, are interfaces handed over at launch
 	// (`magawa do`'s private network), their packet sockets passed with
@@ -88,6 +90,10 @@ type NetworkMode string
 const (
 	NetworkNone    NetworkMode = ""
 	NetworkSandbox NetworkMode = "sandbox"
+	// NetworkHost: the sandbox process stays in its launcher's network
+	// namespace and the application's Internet sockets are host
+	// sockets: fast, and less isolated (docs/compatibility.md).
+	NetworkHost NetworkMode = "host"
 )
 
 // Process is a process started in the sandbox: the first one, or one

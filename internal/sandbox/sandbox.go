@@ -87,6 +87,7 @@ func New(cfg Config) (_ *Sandbox, err error) {
 		}),
 		ProtectInit: cfg.ProtectInit,
 		OOMScoreAdj: cfg.OOMScoreAdj,
+		HostNetwork: cfg.Network == NetworkHost,
 		Log:         cfg.Log,
 	}
 	if cfg.Strace != nil {

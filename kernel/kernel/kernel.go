@@ -51,6 +51,10 @@ type Config struct {
 	// Containers want it; `magawa do`, which runs a program as if
 	// directly, does not.
 	ProtectInit bool
+	// HostNetwork makes the sandbox's Internet sockets host sockets
+	// (--network=host, kernel/net/hostinet); netlink sockets and
+	// loopback-only netstack stay the sandbox's.
+	HostNetwork bool
 	// Log receives debug messages (unsupported system calls, faults).
 	Log *log.Logger
 	// Strace, when set, receives one line per system call.

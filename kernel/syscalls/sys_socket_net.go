@@ -7,6 +7,7 @@ import (
 
 	"magawa/kernel/abi"
 	"magawa/kernel/kernel"
+	"magawa/kernel/net/hostinet"
 	"magawa/kernel/net/inet"
 	"magawa/kernel/net/netlink"
 	"magawa/kernel/socket"
@@ -26,6 +27,15 @@ func caller(t *kernel.Task) *socket.Caller {
 
 // newNetSocket makes a socket of a family served by the network stack.
 func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, error) {
+	if (domain == unix.AF_INET || domain == unix.AF_INET6) && t.Kernel().HostNetwork {
+		// Before Network(): a sandbox on the host's network makes
+		// netstack only for netlink.
+		s, err := hostinet.New(domain, typ, protocol)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	st, err := t.Kernel().Network()
 	if err != nil {
 		t.Kernel().Debugf("network stack: %v", err)
