@@ -509,3 +509,46 @@ func hostLinks(t *testing.T) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// TestHostNetworkContainer: a container made with --network=host serves
+// on the host's own loopback, where the host reaches it directly.
+func TestHostNetworkContainer(t *testing.T) {
+	r := newOCIRuntime(t)
+	port := fmt.Sprint(freeTCPPort(t))
+	bundle := r.makeBundle([]string{"/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:" + port, "-h", "/www"}, nil)
+	rootfs := filepath.Join(bundle, "rootfs")
+	os.MkdirAll(filepath.Join(rootfs, "www"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "www/index.html"), []byte("on the host's network\n"), 0o644)
+	const id = "net-host"
+	logPath := filepath.Join(t.TempDir(), "stdout")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := r.cmd("--network=host", "run", "--detach", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	f.Close()
+	if err != nil {
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("run --network=host: %v\n%s", err, b)
+	}
+	t.Cleanup(func() { r.run("delete", "--force", id) })
+	if got := httpGet(t, "http://127.0.0.1:"+port+"/index.html"); string(got) != "on the host's network\n" {
+		t.Errorf("GET from the host: %q", got)
+	}
+	r.must("kill", id, "KILL")
+	r.must("delete", "--force", id)
+}
+
+// freeTCPPort returns a port of the host's loopback that was free a
+// moment ago.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
