@@ -182,7 +182,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Detach:        detach,
 		DebugLog:      g.debugLog,
 		Strace:        g.strace,
-		NetNS:         netnsPath(host, cfg.Network),
+		NetNS:         g.netnsPath(host, cfg.Network),
 		Prepare: func(pid int) error {
 			// The sandbox as a whole is what the host's OOM killer
 			// weighs: every process of it inherits the adjustment.
@@ -249,14 +249,23 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 // container join, if any. Without a network namespace in the
 // configuration runc would share the host's; a sandbox always has one
 // of its own, with loopback only, since it cannot share the host's
-// stack without --network=host. With it, the sandbox process stays in
-// the runtime's namespace whatever the configuration names: its sockets
-// are made there.
-func netnsPath(h oci.Host, mode sandbox.NetworkMode) string {
+// stack without --network=host; so does one whose configuration names
+// the runtime's own namespace (Docker's --network host), which is the
+// host's and not the sandbox's to take. With --network=host, the sandbox
+// process stays in the runtime's namespace whatever the configuration
+// names: its sockets are made there.
+func (g *globalFlags) netnsPath(h oci.Host, mode sandbox.NetworkMode) string {
 	if mode == sandbox.NetworkHost {
 		return ""
 	}
 	p, _ := h.Namespace(specs.NetworkNamespace)
+	if p == "" {
+		return ""
+	}
+	if own, err := network.IsOwnNamespace(p); err == nil && own {
+		g.logf("warning", "linux.namespaces names the host's network namespace (%s): the sandbox has one of its own with lo only (--network=host shares the host's)", p)
+		return ""
+	}
 	return p
 }
 

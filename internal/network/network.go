@@ -54,14 +54,9 @@ func Takeover(pid int) (*Config, []*os.File, error) {
 	defer ns.Close()
 	// Never the runtime's own namespace: taking its interfaces would cut
 	// the host off the network.
-	var theirs, ours unix.Stat_t
-	if err := unix.Fstat(int(ns.Fd()), &theirs); err != nil {
+	if own, err := isOwnNamespace(ns); err != nil {
 		return nil, nil, err
-	}
-	if err := unix.Stat("/proc/thread-self/ns/net", &ours); err != nil {
-		return nil, nil, err
-	}
-	if theirs.Dev == ours.Dev && theirs.Ino == ours.Ino {
+	} else if own {
 		return nil, nil, errors.New("the sandbox is in the host's network namespace: its interfaces are not the sandbox's to take")
 	}
 	var (
@@ -80,6 +75,29 @@ func Takeover(pid int) (*Config, []*os.File, error) {
 		return nil, nil, err
 	}
 	return cfg, files, nil
+}
+
+// IsOwnNamespace reports whether the network namespace at path is the
+// caller's own: a bundle that names it (Docker's --network host does)
+// asks for the host's network, which a sandbox must not take over.
+func IsOwnNamespace(path string) (bool, error) {
+	ns, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer ns.Close()
+	return isOwnNamespace(ns)
+}
+
+func isOwnNamespace(ns *os.File) (bool, error) {
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstat(int(ns.Fd()), &theirs); err != nil {
+		return false, err
+	}
+	if err := unix.Stat("/proc/thread-self/ns/net", &ours); err != nil {
+		return false, err
+	}
+	return theirs.Dev == ours.Dev && theirs.Ino == ours.Ino, nil
 }
 
 // InNamespace runs fn on an OS thread that is in the network namespace
