@@ -6,7 +6,7 @@ BIN := bin/magawa
 # A fresh Debian machine has Go in /usr/local/go but not always on PATH.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test demo bench docs conformance clean e2e
+.PHONY: all build test demo bench docs conformance clean e2e cpython-tests
 
 all: build
 
@@ -53,6 +53,12 @@ docs:
 conformance: build
 	$(GO) build -o bin/conformance ./tools/conformance/cmd
 	bin/conformance -magawa $(BIN) $(CONFORMANCE_FLAGS)
+
+# CPython's regression tests of the IPC and networking modules, natively
+# and in the sandbox, tallied per module (root, python3.11 and
+# libpython3.11-testsuite; minutes). Not part of make test or CI.
+cpython-tests: build
+	tools/cpython-tests/run.sh $(CPYTHON_OUT)
 
 clean:
 	rm -rf bin

@@ -7,7 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/ipc/pipe"
+	unixsock "magawa/kernel/ipc/unix"
 	"magawa/kernel/kernel"
+	"magawa/kernel/net/inet"
+	"magawa/kernel/socket"
 	"magawa/kernel/vfs"
 )
 
@@ -409,9 +412,30 @@ func Ioctl(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, nil
 	}
 	if io, ok := f.Impl.(vfs.IoctlImpl); ok {
-		return io.Ioctl(t, req, a.Pointer(2))
+		r, err := io.Ioctl(t, req, a.Pointer(2))
+		if err != unix.ENOTTY || !inet.IsInterfaceIoctl(req) || !isSocket(f) {
+			return r, err
+		}
+	} else if !inet.IsInterfaceIoctl(req) || !isSocket(f) {
+		return 0, unix.ENOTTY
 	}
-	return 0, unix.ENOTTY
+	// Linux answers the netdevice(7) queries on a socket of any family
+	// whose own ioctl does not know them (net/socket.c, sock_do_ioctl()):
+	// glibc's if_nametoindex and if_indextoname ask a Unix socket.
+	st, err := t.Kernel().Network()
+	if err != nil {
+		return 0, unix.ENODEV
+	}
+	return st.InterfaceIoctl(t, req, a.Pointer(2))
+}
+
+// isSocket reports whether f is a socket of any family.
+func isSocket(f *vfs.File) bool {
+	if _, ok := unixsock.Of(f); ok {
+		return true
+	}
+	_, ok := socket.Of(f)
+	return ok
 }
 
 // Dup implements dup(2).

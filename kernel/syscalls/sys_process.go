@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"bytes"
+
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/abi"
@@ -206,6 +208,48 @@ func Uname(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	copy(u.Machine[:], "x86_64")
 	copy(u.Domainname[:], t.Kernel().UTSDomainname())
 	return 0, copyOutStruct(t, a.Pointer(0), &u)
+}
+
+// Sethostname implements sethostname(2): the sandbox's UTS nodename.
+func Sethostname(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	name, err := copyInUTSName(t, a.Pointer(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.Kernel().SetUTSHostname(name)
+}
+
+// Setdomainname implements setdomainname(2): the sandbox's NIS domain
+// name.
+func Setdomainname(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
+	name, err := copyInUTSName(t, a.Pointer(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.Kernel().SetUTSDomainname(name)
+}
+
+// copyInUTSName reads the length-counted name of sethostname and
+// setdomainname, after their checks in Linux's order (kernel/sys.c):
+// CAP_SYS_ADMIN (EPERM), the length (EINVAL), the memory (EFAULT). The
+// name ends at its first NUL, where uname(2) stops reading it.
+func copyInUTSName(t *kernel.Task, addr uintptr, n int32) (string, error) {
+	if !t.HasCapability(unix.CAP_SYS_ADMIN) {
+		return "", unix.EPERM
+	}
+	if n < 0 || n > 64 { // __NEW_UTS_LEN
+		return "", unix.EINVAL
+	}
+	b := make([]byte, n)
+	if n > 0 {
+		if k, err := t.CopyIn(addr, b); err != nil || k != len(b) {
+			return "", unix.EFAULT
+		}
+	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b), nil
 }
 
 // The kernel identity the sandbox reports: the Linux ABI it implements.

@@ -38,12 +38,36 @@ func (s *Socket) Ioctl(io vfs.IO, request uint32, arg uintptr) (uintptr, error) 
 		return 0, putInt32(io, arg, int32(v))
 	case unix.SIOCATMARK:
 		return 0, putInt32(io, arg, 0) // urgent data is inline
-	case unix.SIOCGIFCONF:
-		return 0, s.interfaceConfig(io, arg)
-	case unix.SIOCGIFFLAGS, unix.SIOCGIFINDEX, unix.SIOCGIFNAME, unix.SIOCGIFMTU,
-		unix.SIOCGIFADDR, unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR, unix.SIOCGIFHWADDR,
-		unix.SIOCGIFTXQLEN, unix.SIOCGIFMETRIC, unix.SIOCGIFMAP:
-		return 0, s.interfaceRequest(io, request, arg)
+	}
+	if IsInterfaceIoctl(request) {
+		return s.stack.InterfaceIoctl(io, request, arg)
+	}
+	return 0, unix.ENOTTY
+}
+
+// IsInterfaceIoctl reports whether request is one of the netdevice(7)
+// queries Stack.InterfaceIoctl answers.
+func IsInterfaceIoctl(request uint32) bool {
+	switch request {
+	case unix.SIOCGIFCONF, unix.SIOCGIFFLAGS, unix.SIOCGIFINDEX, unix.SIOCGIFNAME,
+		unix.SIOCGIFMTU, unix.SIOCGIFADDR, unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR,
+		unix.SIOCGIFHWADDR, unix.SIOCGIFTXQLEN, unix.SIOCGIFMETRIC, unix.SIOCGIFMAP:
+		return true
+	}
+	return false
+}
+
+// InterfaceIoctl answers a netdevice(7) query (IsInterfaceIoctl) about
+// st's interfaces. Linux answers them on a socket of any family, not
+// only an Internet one (net/socket.c, sock_do_ioctl() falls back to
+// dev_ioctl()), and glibc's if_nametoindex and if_indextoname ask a Unix
+// socket, so the system-call layer calls this for the other families.
+func (st *Stack) InterfaceIoctl(io vfs.IO, request uint32, arg uintptr) (uintptr, error) {
+	switch {
+	case request == unix.SIOCGIFCONF:
+		return 0, st.interfaceConfig(io, arg)
+	case IsInterfaceIoctl(request):
+		return 0, st.interfaceRequest(io, request, arg)
 	}
 	return 0, unix.ENOTTY
 }
@@ -59,7 +83,7 @@ func putInt32(io vfs.IO, addr uintptr, v int32) error {
 
 // interfaceRequest answers one SIOCGIF* query about the interface named
 // (or, for SIOCGIFNAME, numbered) in the struct ifreq at arg.
-func (s *Socket) interfaceRequest(io vfs.IO, request uint32, arg uintptr) error {
+func (st *Stack) interfaceRequest(io vfs.IO, request uint32, arg uintptr) error {
 	req := make([]byte, ifreqSize)
 	if n, err := io.CopyIn(arg, req); err != nil || n != len(req) {
 		return unix.EFAULT
@@ -67,13 +91,13 @@ func (s *Socket) interfaceRequest(io vfs.IO, request uint32, arg uintptr) error 
 	var ifc Interface
 	var ok bool
 	if request == unix.SIOCGIFNAME {
-		ifc, ok = s.stack.InterfaceByIndex(int32(binary.LittleEndian.Uint32(req[16:])))
+		ifc, ok = st.InterfaceByIndex(int32(binary.LittleEndian.Uint32(req[16:])))
 	} else {
 		name := req[:unix.IFNAMSIZ]
 		if i := bytes.IndexByte(name, 0); i >= 0 {
 			name = name[:i]
 		}
-		ifc, ok = s.stack.InterfaceByName(string(name))
+		ifc, ok = st.InterfaceByName(string(name))
 	}
 	if !ok {
 		return unix.ENODEV
@@ -100,7 +124,7 @@ func (s *Socket) interfaceRequest(io vfs.IO, request uint32, arg uintptr) error 
 		copy(u[2:16], ifc.HardwareAddr)
 	case unix.SIOCGIFADDR, unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR:
 		var found bool
-		for _, a := range s.stack.InterfaceAddresses() {
+		for _, a := range st.InterfaceAddresses() {
 			if a.Index != ifc.Index || !a.Prefix.Addr().Is4() {
 				continue
 			}
@@ -143,7 +167,7 @@ const txQueueLen = 1000
 // and IPv4 address per interface address, as many as the buffer holds;
 // without a buffer, the length needed. Linux: net/ipv4/devinet.c,
 // inet_gifconf().
-func (s *Socket) interfaceConfig(io vfs.IO, arg uintptr) error {
+func (st *Stack) interfaceConfig(io vfs.IO, arg uintptr) error {
 	conf := make([]byte, ifconfSize)
 	if n, err := io.CopyIn(arg, conf); err != nil || n != len(conf) {
 		return unix.EFAULT
@@ -152,11 +176,11 @@ func (s *Socket) interfaceConfig(io vfs.IO, arg uintptr) error {
 	length := int32(le.Uint32(conf))
 	buf := uintptr(le.Uint64(conf[8:]))
 	var out []byte
-	for _, a := range s.stack.InterfaceAddresses() {
+	for _, a := range st.InterfaceAddresses() {
 		if !a.Prefix.Addr().Is4() {
 			continue
 		}
-		ifc, ok := s.stack.InterfaceByIndex(a.Index)
+		ifc, ok := st.InterfaceByIndex(a.Index)
 		if !ok {
 			continue
 		}
