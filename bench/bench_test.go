@@ -79,13 +79,30 @@ func probeOutput(b *testing.B, probe, platform string, args ...string) []float64
 
 // probeOutputDo is probeOutput with flags for `magawa do`.
 func probeOutputDo(b *testing.B, probe, platform string, doFlags []string, args ...string) []float64 {
+	return probeOutputFlags(b, probe, platform, nil, doFlags, args...)
+}
+
+// probeOutputFlags is probeOutput with magawa's global flags (before
+// the verb) and flags for `magawa do`. The platform "runsc" runs the
+// probe under gVisor's runsc (ptrace platform, no network: its
+// loopback only), when it is installed.
+func probeOutputFlags(b *testing.B, probe, platform string, global, doFlags []string, args ...string) []float64 {
 	dir := build(b)
 	if os.Geteuid() != 0 && platform != "" {
 		b.Skip("needs root: the sandbox's integration paths run as root in CI")
 	}
 	argv := append([]string{filepath.Join(dir, probe)}, args...)
-	if platform != "" {
-		pre := append([]string{magawaBin(dir), "--platform=" + platform, "do"}, doFlags...)
+	switch platform {
+	case "":
+	case "runsc":
+		runsc, err := exec.LookPath("runsc")
+		if err != nil {
+			b.Skip("runsc is not installed (apt-get install runsc)")
+		}
+		argv = append([]string{runsc, "--platform=ptrace", "--network=none", "do"}, argv...)
+	default:
+		pre := append(append([]string{magawaBin(dir), "--platform=" + platform}, global...), "do")
+		pre = append(pre, doFlags...)
 		argv = append(append(pre, "--"), argv...)
 	}
 	out, err := exec.Command(argv[0], argv[1:]...).Output()
