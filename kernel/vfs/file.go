@@ -79,6 +79,12 @@ type File struct {
 	// so that its last close is too.
 	notifyCounted bool
 
+	// releaseMu guards onRelease: what is to be told when the file is
+	// released (epoll instances watching it). A leaf lock: the
+	// functions run after it is dropped.
+	releaseMu sync.Mutex
+	onRelease map[any]func()
+
 	// mu guards offset and flags.
 	mu     sync.Mutex
 	offset int64
@@ -122,12 +128,39 @@ func (f *File) Statx(ctx *Context, mask uint32) (unix.Statx_t, error) {
 	return StatxFromStat(&st), nil
 }
 
+// OnRelease has fn called once when the file is released (its last
+// reference dropped), unless RemoveOnRelease(key) comes first: an epoll
+// instance forgets a file that is closed, as Linux's eventpoll_release()
+// makes it, without holding a reference that would keep it open.
+func (f *File) OnRelease(key any, fn func()) {
+	f.releaseMu.Lock()
+	defer f.releaseMu.Unlock()
+	if f.onRelease == nil {
+		f.onRelease = map[any]func(){}
+	}
+	f.onRelease[key] = fn
+}
+
+// RemoveOnRelease undoes OnRelease(key).
+func (f *File) RemoveOnRelease(key any) {
+	f.releaseMu.Lock()
+	defer f.releaseMu.Unlock()
+	delete(f.onRelease, key)
+}
+
 // IncRef takes a reference.
 func (f *File) IncRef() { f.refs.Add(1) }
 
 // DecRef drops a reference, releasing the file on the last one.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		f.releaseMu.Lock()
+		hooks := f.onRelease
+		f.onRelease = nil
+		f.releaseMu.Unlock()
+		for _, fn := range hooks {
+			fn()
+		}
 		if f.notifyCounted || f.notifying() {
 			f.notifyClose()
 		}

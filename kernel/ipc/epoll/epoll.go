@@ -2,7 +2,9 @@
 // (file, descriptor) pairs, each registered on its file's waiter queue,
 // and a ready list filled by their callbacks. Level-triggered items stay
 // ready while their file is; edge-triggered ones are reported once per
-// event; one-shot ones are disabled after a report.
+// event; one-shot ones are disabled after a report. An item goes when
+// its file is released (vfs.File.OnRelease), as Linux's do: the
+// instance holds no reference to the files it watches.
 //
 // Locking: EventPoll.mu guards the interest and ready lists. File
 // callbacks run under the file's waiter.Queue lock and take EventPoll.mu,
@@ -100,6 +102,7 @@ func (ep *EventPoll) Add(f *vfs.File, fd int32, events uint32, data uint64) erro
 	it.entry = waiter.NewEntry(readinessBits, func(uint32) { ep.markReady(it) })
 	ep.items[key] = it
 	ep.mu.Unlock()
+	f.OnRelease(it, func() { ep.forget(it) })
 	w.EventRegister(it.entry)
 	if w.Readiness(it.events&readinessBits) != 0 {
 		ep.markReady(it)
@@ -139,8 +142,22 @@ func (ep *EventPoll) Delete(f *vfs.File, fd int32) error {
 	delete(ep.items, it.key)
 	it.events = 0
 	ep.mu.Unlock()
+	f.RemoveOnRelease(it)
 	f.Impl.(vfs.Waitable).EventUnregister(it.entry)
 	return nil
+}
+
+// forget drops the item of a file being released: its last descriptor
+// is closed, and Linux's epoll forgets it then (a closed descriptor never
+// reports events, even if its number is reused).
+func (ep *EventPoll) forget(it *item) {
+	ep.mu.Lock()
+	if ep.items[it.key] == it {
+		delete(ep.items, it.key)
+	}
+	it.events = 0
+	ep.mu.Unlock()
+	it.key.file.Impl.(vfs.Waitable).EventUnregister(it.entry)
 }
 
 // Collect takes up to max ready events. Linux: fs/eventpoll.c,
@@ -216,6 +233,7 @@ func (ep *EventPoll) Release() {
 	ep.ready = nil
 	ep.mu.Unlock()
 	for _, it := range items {
+		it.key.file.RemoveOnRelease(it)
 		it.key.file.Impl.(vfs.Waitable).EventUnregister(it.entry)
 	}
 }
