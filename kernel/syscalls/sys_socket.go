@@ -839,7 +839,7 @@ func recvmsg(t *kernel.Task, f *vfs.File, addr uintptr, flags int) (int, error) 
 			return 0, err
 		}
 	}
-	used := 0
+	var ctl []byte
 	if m.Control == 0 {
 		if r.Creds != nil || len(r.Files) > 0 {
 			outFlags |= unix.MSG_CTRUNC
@@ -864,21 +864,25 @@ func recvmsg(t *kernel.Task, f *vfs.File, addr uintptr, flags int) (int, error) 
 		if cb.Trunc {
 			outFlags |= unix.MSG_CTRUNC
 		}
-		used = cb.Used
-		if used > 0 {
-			if k, err := t.CopyOut(uintptr(m.Control), cb.Buf[:used]); err != nil || k != used {
-				return 0, unix.EFAULT
-			}
+		ctl = cb.Buf[:cb.Used]
+	}
+	return n, finishRecvmsg(t, addr, &m, ctl, outFlags)
+}
+
+// finishRecvmsg writes back what recvmsg returns besides the data: the
+// ancillary data ctl into the caller's control buffer (ctl fits: the
+// caller cut it), msg_controllen and msg_flags.
+func finishRecvmsg(t *kernel.Task, addr uintptr, m *msghdr, ctl []byte, flags int32) error {
+	if len(ctl) > 0 {
+		if k, err := t.CopyOut(uintptr(m.Control), ctl); err != nil || k != len(ctl) {
+			return unix.EFAULT
 		}
 	}
-	ctlLen := uint64(used)
+	ctlLen := uint64(len(ctl))
 	if err := copyOutStruct(t, addr+msghdrControllen, &ctlLen); err != nil {
-		return 0, err
+		return err
 	}
-	if err := copyOutStruct(t, addr+msghdrFlags, &outFlags); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return copyOutStruct(t, addr+msghdrFlags, &flags)
 }
 
 // Recvmmsg implements recvmmsg(2): MSG_WAITFORONE stops waiting after

@@ -182,7 +182,8 @@ func netRecvmsg(t *kernel.Task, f *vfs.File, s socket.Socket, addr uintptr, m *m
 	if err != nil {
 		return 0, err
 	}
-	outFlags := int32(r.Flags)
+	// As Linux's ____sys_recvmsg(), msg_flags keeps MSG_CMSG_CLOEXEC.
+	outFlags := int32(r.Flags | flags&unix.MSG_CMSG_CLOEXEC)
 	if m.Name != 0 {
 		if err := copyOutSockaddr(t, uintptr(m.Name), addr+msghdrNamelen, r.From); err != nil {
 			return 0, err
@@ -197,18 +198,6 @@ func netRecvmsg(t *kernel.Task, f *vfs.File, s socket.Socket, addr uintptr, m *m
 		if used < len(r.Control) {
 			outFlags |= unix.MSG_CTRUNC
 		}
-		if used > 0 {
-			if k, err := t.CopyOut(uintptr(m.Control), r.Control[:used]); err != nil || k != used {
-				return 0, unix.EFAULT
-			}
-		}
 	}
-	ctlLen := uint64(used)
-	if err := copyOutStruct(t, addr+msghdrControllen, &ctlLen); err != nil {
-		return 0, err
-	}
-	if err := copyOutStruct(t, addr+msghdrFlags, &outFlags); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return n, finishRecvmsg(t, addr, m, r.Control[:used], outFlags)
 }
