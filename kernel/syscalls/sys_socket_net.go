@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -189,15 +190,45 @@ func netRecvmsg(t *kernel.Task, f *vfs.File, s socket.Socket, addr uintptr, m *m
 			return 0, err
 		}
 	}
-	used := 0
-	if len(r.Control) > 0 {
-		used = min(len(r.Control), int(min(m.Controllen, maxControl)))
-		if m.Control == 0 {
-			used = 0
-		}
-		if used < len(r.Control) {
-			outFlags |= unix.MSG_CTRUNC
-		}
+	space := int(min(m.Controllen, maxControl))
+	if m.Control == 0 {
+		space = 0
 	}
-	return n, finishRecvmsg(t, addr, m, r.Control[:used], outFlags)
+	ctl, trunc := putCmsgs(r.Control, space)
+	if trunc {
+		outFlags |= unix.MSG_CTRUNC
+	}
+	return n, finishRecvmsg(t, addr, m, ctl, outFlags)
+}
+
+// cmsgHeader is sizeof(struct cmsghdr) on x86-64.
+const cmsgHeader = 16
+
+// putCmsgs fits the control messages of ctl into space bytes as Linux's
+// put_cmsg() does, one after the other: a message that does not fit
+// whole is cut, its cmsg_len saying how much of it there is, and after
+// it (or when not even a header fits) nothing more comes; trunc reports
+// any cut (MSG_CTRUNC).
+func putCmsgs(ctl []byte, space int) (out []byte, trunc bool) {
+	for len(ctl) >= cmsgHeader {
+		n := int(binary.LittleEndian.Uint64(ctl))
+		if n < cmsgHeader || n > len(ctl) {
+			break
+		}
+		if space < cmsgHeader {
+			return out, true
+		}
+		msg := append([]byte(nil), ctl[:n]...)
+		if n > space {
+			msg = msg[:space]
+			binary.LittleEndian.PutUint64(msg, uint64(space))
+			return append(out, msg...), true
+		}
+		aligned := min((n+7)&^7, len(ctl))
+		step := min(aligned, space)
+		out = append(out, ctl[:step]...)
+		space -= step
+		ctl = ctl[aligned:]
+	}
+	return out, false
 }

@@ -182,9 +182,18 @@ func TestRefusals(t *testing.T) {
 	if _, err := s.GetSockopt(nil, unix.SOL_TCP, unix.TCP_ZEROCOPY_RECEIVE, 64); err != unix.ENOPROTOOPT {
 		t.Errorf("TCP_ZEROCOPY_RECEIVE: %v", err)
 	}
+	// Descriptors are passed over, as Linux does on an Internet socket:
+	// never handed to the host. Other socket-level records are refused.
 	rights := unix.UnixRights(0)
-	if _, err := s.Send(nil, &socket.Message{Data: []byte("x"), To: loopback4(9), Control: rights}, 0, nil); err != unix.EINVAL {
-		t.Errorf("SCM_RIGHTS: %v, want EINVAL", err)
+	if out, err := checkSendControl(rights); err != nil || len(out) != 0 {
+		t.Errorf("SCM_RIGHTS: %x, %v; want nothing for the host", out, err)
+	}
+	mark := make([]byte, unix.CmsgSpace(4))
+	binary.LittleEndian.PutUint64(mark, uint64(unix.CmsgLen(4)))
+	binary.LittleEndian.PutUint32(mark[8:], unix.SOL_SOCKET)
+	binary.LittleEndian.PutUint32(mark[12:], unix.SO_MARK)
+	if _, err := s.Send(nil, &socket.Message{Data: []byte("x"), To: loopback4(9), Control: mark}, 0, nil); err != unix.EINVAL {
+		t.Errorf("SO_MARK record: %v, want EINVAL", err)
 	}
 	if _, err := New(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP); err == nil {
 		t.Error("a raw socket was made")

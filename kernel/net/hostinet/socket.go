@@ -401,24 +401,37 @@ func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block sock
 	return 0, hostErr(err)
 }
 
-// checkSendControl returns a copy of the ancillary data of a send if
-// every message is well formed and of the IP levels (IP_PKTINFO, IP_TOS,
-// IPV6_HOPLIMIT...): those the host interprets as plain values. Anything
-// else (SOL_SOCKET's above all) is refused with EINVAL rather than
-// handed to the host.
+// checkSendControl returns the ancillary data of a send to hand the
+// host: the records of the IP levels (IP_PKTINFO, IP_TOS,
+// IPV6_HOPLIMIT...), which the host reads as plain values. Descriptors
+// and credentials (SCM_RIGHTS, SCM_CREDENTIALS) are left out, as Linux
+// passes over them on an Internet socket: their numbers are the
+// application's, never to reach the host. Any other record is EINVAL,
+// never handed to the host.
 func checkSendControl(ctl []byte) ([]byte, error) {
 	msgs, err := unix.ParseSocketControlMessage(ctl)
 	if err != nil || len(msgs) == 0 {
 		return nil, unix.EINVAL
 	}
+	var out []byte
 	for _, m := range msgs {
 		switch m.Header.Level {
 		case unix.SOL_IP, unix.SOL_IPV6, unix.SOL_UDP:
+			b := make([]byte, unix.CmsgSpace(len(m.Data)))
+			binary.LittleEndian.PutUint64(b, uint64(unix.CmsgLen(len(m.Data))))
+			binary.LittleEndian.PutUint32(b[8:], uint32(m.Header.Level))
+			binary.LittleEndian.PutUint32(b[12:], uint32(m.Header.Type))
+			copy(b[unix.CmsgLen(0):], m.Data)
+			out = append(out, b...)
+		case unix.SOL_SOCKET:
+			if m.Header.Type != unix.SCM_RIGHTS && m.Header.Type != unix.SCM_CREDENTIALS {
+				return nil, unix.EINVAL
+			}
 		default:
 			return nil, unix.EINVAL
 		}
 	}
-	return append([]byte(nil), ctl...), nil
+	return out, nil
 }
 
 // Receive sizes.

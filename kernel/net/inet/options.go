@@ -15,9 +15,8 @@ import (
 // do_tcp_setsockopt(), do_ip_setsockopt() and do_ipv6_setsockopt() (and
 // their getters) onto netstack's. An option Linux has that is not
 // mapped here answers ENOPROTOOPT, never a pretended success: in
-// particular the options that ask for ancillary data on receive
-// (IP_PKTINFO, IP_RECVTOS, SO_TIMESTAMP...), which recvmsg does not
-// produce yet.
+// particular timestamps (SO_TIMESTAMP...) and the error queue
+// (IP_RECVERR), which recvmsg does not produce.
 
 // intValue reads an int option's value. Linux wants at least an int,
 // except for the IP options that also take one byte (ip_setsockopt's
@@ -269,6 +268,12 @@ func (s *Socket) setIPOption(name int, val []byte) error {
 		so.SetMulticastLoop(v != 0)
 	case unix.IP_MTU_DISCOVER:
 		return errno(s.ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(v)))
+	case unix.IP_RECVTOS:
+		so.SetReceiveTOS(v != 0)
+	case unix.IP_RECVTTL:
+		so.SetReceiveTTL(v != 0)
+	case unix.IP_PKTINFO:
+		so.SetReceivePacketInfo(v != 0)
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -312,6 +317,12 @@ func (s *Socket) setIPv6Option(name int, val []byte) error {
 		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, int(v)))
 	case unix.IPV6_MULTICAST_LOOP:
 		so.SetMulticastLoop(v != 0)
+	case unix.IPV6_RECVTCLASS:
+		so.SetReceiveTClass(v != 0)
+	case unix.IPV6_RECVHOPLIMIT:
+		so.SetReceiveHopLimit(v != 0)
+	case unix.IPV6_RECVPKTINFO:
+		so.SetIPv6ReceivePacketInfo(v != 0)
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -519,6 +530,12 @@ func (s *Socket) ipOption(name int) ([]byte, error) {
 		return socket.Bool(so.GetMulticastLoop()), nil
 	case unix.IP_MTU_DISCOVER:
 		return s.intOption(tcpip.MTUDiscoverOption)
+	case unix.IP_RECVTOS:
+		return socket.Bool(so.GetReceiveTOS()), nil
+	case unix.IP_RECVTTL:
+		return socket.Bool(so.GetReceiveTTL()), nil
+	case unix.IP_PKTINFO:
+		return socket.Bool(so.GetReceivePacketInfo()), nil
 	}
 	return nil, unix.ENOPROTOOPT
 }
@@ -543,6 +560,12 @@ func (s *Socket) ipv6Option(name int) ([]byte, error) {
 		return s.intOption(tcpip.MulticastTTLOption)
 	case unix.IPV6_MULTICAST_LOOP:
 		return socket.Bool(so.GetMulticastLoop()), nil
+	case unix.IPV6_RECVTCLASS:
+		return socket.Bool(so.GetReceiveTClass()), nil
+	case unix.IPV6_RECVHOPLIMIT:
+		return socket.Bool(so.GetReceiveHopLimit()), nil
+	case unix.IPV6_RECVPKTINFO:
+		return socket.Bool(so.GetIPv6ReceivePacketInfo()), nil
 	}
 	return nil, unix.ENOPROTOOPT
 }

@@ -2,6 +2,7 @@ package inet
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -50,6 +51,10 @@ type Socket struct {
 	// errorTaken is set once a call or SO_ERROR has reported a
 	// stream's error: Linux's poll shows POLLERR only until then.
 	errorTaken bool
+
+	// writeMu serializes the datagram sends that change a socket
+	// option for one datagram (withTrafficClass).
+	writeMu sync.Mutex
 }
 
 var _ socket.Socket = (*Socket)(nil)
@@ -477,12 +482,20 @@ func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block sock
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
+	var sc sendControl
 	if len(m.Control) > 0 {
-		if err := checkSendControl(m.Control); err != nil {
+		var err error
+		if s.stream() {
+			err = checkStreamControl(m.Control)
+		} else {
+			sc, err = parseSendControl(s.family, m.Control)
+		}
+		if err != nil {
 			return 0, err
 		}
 	}
 	opts := tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0, EndOfRecord: flags&unix.MSG_EOR != 0}
+	opts.ControlMessages = sc.SendableControlMessages
 	if m.To != nil && !s.stream() {
 		a, f, err := parseAddress(s.family, m.To)
 		switch {
@@ -504,7 +517,9 @@ func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block sock
 		var n int64
 		err := s.retry(waiter.EventOut, block, func() error {
 			var werr tcpip.Error
-			n, werr = s.ep.Write(bytes.NewReader(m.Data), opts)
+			s.withTrafficClass(sc, func() {
+				n, werr = s.ep.Write(bytes.NewReader(m.Data), opts)
+			})
 			return errno(werr)
 		})
 		return int(n), err
@@ -536,12 +551,48 @@ func (s *Socket) Send(c *socket.Caller, m *socket.Message, flags int, block sock
 	return 0, err
 }
 
-// checkSendControl accepts no ancillary data yet: Linux takes IP_TTL,
-// IP_TOS, IPV6_HOPLIMIT and friends here, which are for a later step;
-// until then a sender asking for them learns it (EINVAL) rather than
-// sending without them.
-func checkSendControl(ctl []byte) error {
-	return unix.EINVAL
+// checkStreamControl is what TCP makes of a sendmsg's ancillary data:
+// its socket-level records as any Internet socket's, the others passed
+// over. Linux: tcp_sendmsg_locked() and sock_cmsg_send().
+func checkStreamControl(ctl []byte) error {
+	for len(ctl) >= cmsgHeader {
+		n := int(binary.LittleEndian.Uint64(ctl))
+		if n < cmsgHeader || n > len(ctl) {
+			return unix.EINVAL
+		}
+		if int32(binary.LittleEndian.Uint32(ctl[8:])) == unix.SOL_SOCKET {
+			if err := socketLevelCmsg(int32(binary.LittleEndian.Uint32(ctl[12:]))); err != nil {
+				return err
+			}
+		}
+		ctl = ctl[min(cmsgAlign(n), len(ctl)):]
+	}
+	return nil
+}
+
+// withTrafficClass runs write with the datagram's own IPV6_TCLASS or
+// IP_TOS, which netstack takes only as a socket option: set for the
+// write and put back after, under writeMu so that this socket's other
+// sends with ancillary data do not see it.
+func (s *Socket) withTrafficClass(sc sendControl, write func()) {
+	if sc.tclass == nil && sc.tos == nil {
+		write()
+		return
+	}
+	opt, v := tcpip.IPv4TOSOption, sc.tos
+	if sc.tclass != nil {
+		opt, v = tcpip.IPv6TrafficClassOption, sc.tclass
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	old, err := s.ep.GetSockOptInt(opt)
+	if err != nil {
+		write()
+		return
+	}
+	s.ep.SetSockOptInt(opt, *v)
+	write()
+	s.ep.SetSockOptInt(opt, old)
 }
 
 // recvBufferSize is how much a stream receive reads at once when the
@@ -623,7 +674,12 @@ func (s *Socket) recvDatagram(size int, peek bool, block socket.Blocker) (socket
 		if rerr != nil {
 			return errno(rerr)
 		}
-		r = socket.Received{Data: buf[:res.Count], Len: res.Total, From: sockaddr(s.family, res.RemoteAddr)}
+		r = socket.Received{
+			Data:    buf[:res.Count],
+			Len:     res.Total,
+			From:    sockaddr(s.family, res.RemoteAddr),
+			Control: receivedControl(s.family, res.ControlMessages),
+		}
 		if res.Total > res.Count {
 			r.Flags |= unix.MSG_TRUNC
 		}
