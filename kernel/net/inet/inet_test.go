@@ -162,3 +162,47 @@ func TestTCPThroughSockets(t *testing.T) {
 		t.Errorf("raw socket without CAP_NET_RAW: %v, want EPERM", err)
 	}
 }
+
+// TestMulticastLoopback joins a group on lo and receives what another
+// socket sends to it there (IP_MULTICAST_IF, the default loopback of
+// multicast), and nothing once it left the group.
+func TestMulticastLoopback(t *testing.T) {
+	st := newStack(t)
+	r, _ := New(st, unix.AF_INET, unix.SOCK_DGRAM, 0, root, false)
+	defer r.Release()
+	if err := r.Bind(root, sockaddr4([4]byte{}, 0)); err != nil {
+		t.Fatal(err)
+	}
+	name, _ := r.SockName()
+	port := binary.BigEndian.Uint16(name[2:])
+	group := [4]byte{239, 1, 2, 3}
+	mreqn := append(append(group[:], 127, 0, 0, 1), 1, 0, 0, 0) // ip_mreqn on lo
+	if err := r.SetSockopt(root, unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreqn); err != nil {
+		t.Fatalf("IP_ADD_MEMBERSHIP: %v", err)
+	}
+	w, _ := New(st, unix.AF_INET, unix.SOCK_DGRAM, 0, root, false)
+	defer w.Release()
+	if err := w.SetSockopt(root, unix.SOL_IP, unix.IP_MULTICAST_IF, []byte{127, 0, 0, 1}); err != nil {
+		t.Fatalf("IP_MULTICAST_IF: %v", err)
+	}
+	if got, err := w.GetSockopt(root, unix.SOL_IP, unix.IP_MULTICAST_IF, 4); err != nil || !bytes.Equal(got, []byte{127, 0, 0, 1}) {
+		t.Errorf("IP_MULTICAST_IF reads back %v, %v", got, err)
+	}
+	if _, err := w.Send(root, &socket.Message{Data: []byte("to the group"), To: sockaddr4(group, port)}, 0, block); err != nil {
+		t.Fatalf("send to the group: %v", err)
+	}
+	got, err := r.Recv(root, 64, 0, block)
+	if err != nil || string(got.Data) != "to the group" {
+		t.Fatalf("the member received %q, %v", got.Data, err)
+	}
+	if err := r.SetSockopt(root, unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, mreqn); err != nil {
+		t.Fatalf("IP_DROP_MEMBERSHIP: %v", err)
+	}
+	// What comes next is the unicast marker sent after the group's
+	// datagram, not that datagram.
+	w.Send(root, &socket.Message{Data: []byte("again"), To: sockaddr4(group, port)}, 0, block)
+	w.Send(root, &socket.Message{Data: []byte("marker"), To: sockaddr4([4]byte{127, 0, 0, 1}, port)}, 0, block)
+	if got, err := r.Recv(root, 64, 0, block); err != nil || string(got.Data) != "marker" {
+		t.Errorf("after leaving the group: %q, %v; want the marker", got.Data, err)
+	}
+}

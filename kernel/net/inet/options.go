@@ -31,6 +31,32 @@ func intValue(val []byte, byteOK bool) (int32, error) {
 	return 0, unix.EINVAL
 }
 
+// parseIPMreq reads IP_ADD_MEMBERSHIP's value: a struct ip_mreqn (the
+// group, a local address, an interface index) or the older struct
+// ip_mreq (without the index). Linux: net/ipv4/ip_sockglue.c.
+func parseIPMreq(val []byte) (tcpip.MembershipOption, error) {
+	if len(val) < 8 {
+		return tcpip.MembershipOption{}, unix.EINVAL
+	}
+	m := tcpip.MembershipOption{
+		MulticastAddr: tcpip.AddrFrom4([4]byte(val[:4])),
+		InterfaceAddr: ipv4Any(val[4:8]),
+	}
+	if len(val) >= 12 {
+		m.NIC = tcpip.NICID(binary.LittleEndian.Uint32(val[8:]))
+	}
+	return m, nil
+}
+
+// ipv4Any is the address b, with INADDR_ANY as netstack's "any" (the
+// empty address).
+func ipv4Any(b []byte) tcpip.Address {
+	if [4]byte(b[:4]) == [4]byte{} {
+		return tcpip.Address{}
+	}
+	return tcpip.AddrFrom4([4]byte(b[:4]))
+}
+
 // socketBufferMin is the least SO_SNDBUF or SO_RCVBUF Linux keeps
 // (SOCK_MIN_SNDBUF, rounded as Linux's for x86-64).
 const socketBufferMin = 4608
@@ -243,6 +269,34 @@ func (s *Socket) setTCPOption(name int, val []byte) error {
 
 func (s *Socket) setIPOption(name int, val []byte) error {
 	so := s.ep.SocketOptions()
+	switch name {
+	case unix.IP_ADD_MEMBERSHIP, unix.IP_DROP_MEMBERSHIP:
+		m, err := parseIPMreq(val)
+		if err != nil {
+			return err
+		}
+		if name == unix.IP_ADD_MEMBERSHIP {
+			opt := tcpip.AddMembershipOption(m)
+			return errno(s.ep.SetSockOpt(&opt))
+		}
+		opt := tcpip.RemoveMembershipOption(m)
+		return errno(s.ep.SetSockOpt(&opt))
+	case unix.IP_MULTICAST_IF:
+		opt := tcpip.MulticastInterfaceOption{}
+		switch {
+		case len(val) >= 8:
+			m, err := parseIPMreq(append(make([]byte, 4), val[4:]...))
+			if err != nil {
+				return err
+			}
+			opt.NIC, opt.InterfaceAddr = m.NIC, m.InterfaceAddr
+		case len(val) == 4:
+			opt.InterfaceAddr = ipv4Any(val)
+		default:
+			return unix.EINVAL
+		}
+		return errno(s.ep.SetSockOpt(&opt))
+	}
 	v, err := intValue(val, true)
 	if err != nil {
 		return err
@@ -282,6 +336,23 @@ func (s *Socket) setIPOption(name int, val []byte) error {
 
 func (s *Socket) setIPv6Option(name int, val []byte) error {
 	so := s.ep.SocketOptions()
+	switch name {
+	case unix.IPV6_JOIN_GROUP, unix.IPV6_LEAVE_GROUP:
+		// struct ipv6_mreq: the group, then the interface index.
+		if len(val) < 20 {
+			return unix.EINVAL
+		}
+		m := tcpip.MembershipOption{
+			MulticastAddr: tcpip.AddrFrom16([16]byte(val[:16])),
+			NIC:           tcpip.NICID(binary.LittleEndian.Uint32(val[16:])),
+		}
+		if name == unix.IPV6_JOIN_GROUP {
+			opt := tcpip.AddMembershipOption(m)
+			return errno(s.ep.SetSockOpt(&opt))
+		}
+		opt := tcpip.RemoveMembershipOption(m)
+		return errno(s.ep.SetSockOpt(&opt))
+	}
 	v, err := intValue(val, false)
 	if err != nil {
 		return err
@@ -317,6 +388,9 @@ func (s *Socket) setIPv6Option(name int, val []byte) error {
 		return errno(s.ep.SetSockOptInt(tcpip.MulticastTTLOption, int(v)))
 	case unix.IPV6_MULTICAST_LOOP:
 		so.SetMulticastLoop(v != 0)
+	case unix.IPV6_MULTICAST_IF:
+		opt := tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(v)}
+		return errno(s.ep.SetSockOpt(&opt))
 	case unix.IPV6_RECVTCLASS:
 		so.SetReceiveTClass(v != 0)
 	case unix.IPV6_RECVHOPLIMIT:
@@ -528,6 +602,17 @@ func (s *Socket) ipOption(name int) ([]byte, error) {
 		return s.intOption(tcpip.MulticastTTLOption)
 	case unix.IP_MULTICAST_LOOP:
 		return socket.Bool(so.GetMulticastLoop()), nil
+	case unix.IP_MULTICAST_IF:
+		var opt tcpip.MulticastInterfaceOption
+		if err := s.ep.GetSockOpt(&opt); err != nil {
+			return nil, Errno(err)
+		}
+		b := make([]byte, 4)
+		if opt.InterfaceAddr.Len() == 4 {
+			a := opt.InterfaceAddr.As4()
+			copy(b, a[:])
+		}
+		return b, nil
 	case unix.IP_MTU_DISCOVER:
 		return s.intOption(tcpip.MTUDiscoverOption)
 	case unix.IP_RECVTOS:
@@ -560,6 +645,12 @@ func (s *Socket) ipv6Option(name int) ([]byte, error) {
 		return s.intOption(tcpip.MulticastTTLOption)
 	case unix.IPV6_MULTICAST_LOOP:
 		return socket.Bool(so.GetMulticastLoop()), nil
+	case unix.IPV6_MULTICAST_IF:
+		var opt tcpip.MulticastInterfaceOption
+		if err := s.ep.GetSockOpt(&opt); err != nil {
+			return nil, Errno(err)
+		}
+		return socket.Int(int32(opt.NIC)), nil
 	case unix.IPV6_RECVTCLASS:
 		return socket.Bool(so.GetReceiveTClass()), nil
 	case unix.IPV6_RECVHOPLIMIT:
