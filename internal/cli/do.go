@@ -122,8 +122,7 @@ func runDo(g *globalFlags, args []string) int {
 		private.Close()
 	}
 	if sig != 0 {
-		signal.Reset(sig)
-		unix.Kill(os.Getpid(), sig)
+		dieOf(sig)
 	}
 	return code
 }

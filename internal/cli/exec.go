@@ -207,8 +207,7 @@ func runExecWait(g *globalFlags, args []string) int {
 	}
 	if status.Signal != 0 {
 		// Die of the same signal, so a supervisor's wait sees it.
-		signal.Reset(unix.Signal(status.Signal))
-		unix.Kill(os.Getpid(), unix.Signal(status.Signal))
+		dieOf(unix.Signal(status.Signal))
 	}
 	return status.HostCode()
 }

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"magawa/internal/container"
 )
@@ -126,4 +130,17 @@ func notImplemented(name, what string) command {
 func init() {
 	register(notImplemented("checkpoint", "checkpointing a container"))
 	register(notImplemented("restore", "restoring a container from a checkpoint"))
+}
+
+// dieOf ends magawa as if killed by sig, so that whoever waits for it
+// (a shell, a supervisor) sees the signal its sandboxed program died
+// of. The signal goes to the calling thread, which acts on it as the
+// call returns: sent to the process, it may land on another thread
+// while this one returns and exits with a status instead.
+func dieOf(sig unix.Signal) {
+	signal.Reset(sig)
+	runtime.LockOSThread()
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+	// Should it be blocked here, it still comes, soon.
+	time.Sleep(time.Second)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"time"
 
@@ -235,7 +236,11 @@ func (b ioBuf) CopyOut(addr uintptr, src []byte) (int, error) {
 // replaces it.
 var DieOfSignal = func(sig unix.Signal) {
 	signal.Reset(sig)
-	unix.Kill(unix.Getpid(), sig)
+	// To this thread, which acts on it as the call returns: sent to the
+	// process, it could land on another thread while this one goes on.
+	runtime.LockOSThread()
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+	time.Sleep(time.Second)
 }
 
 // fatalSignals are the signals whose default action kills magawa: the
