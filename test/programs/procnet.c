@@ -69,7 +69,10 @@ struct sockline {
 	unsigned long inode;
 };
 
-/* find looks for the line of inode in file (the header skipped). */
+/* find looks for the line of inode in file (the header skipped) and
+ * says whether it is there. Linux reads /proc/net/tcp a bucket at a
+ * time and may list a socket twice while others come and go (a busy
+ * host's), so lines are not counted. */
 static int find(const char *file, unsigned long inode, struct sockline *out)
 {
 	char *text = slurp(file);
@@ -82,7 +85,7 @@ static int find(const char *file, unsigned long inode, struct sockline *out)
 			continue;
 		if (s.inode == inode) {
 			*out = s;
-			found++;
+			found = 1;
 		}
 	}
 	free(text);
@@ -96,7 +99,7 @@ static void check(const char *what, const char *file, int fd, uint16_t peer)
 {
 	struct sockline s;
 	int n = find(file, inode_of(fd), &s);
-	printf("%s: lines in %s: %d\n", what, file, n);
+	printf("%s: in %s: %s\n", what, file, n ? "yes" : "no");
 	if (n != 1)
 		return;
 	printf("%s: st %02X, local %s, remote %s\n", what, s.st, s.local, s.remote);
@@ -161,7 +164,7 @@ static void sockets(void)
 	if (unbound < 0)
 		die("socket");
 	struct sockline s;
-	printf("unbound udp: lines in /proc/net/udp: %d\n", find("/proc/net/udp", inode_of(unbound), &s));
+	printf("unbound udp: in /proc/net/udp: %s\n", find("/proc/net/udp", inode_of(unbound), &s) ? "yes" : "no");
 
 	/* The fd link names the same inode. */
 	char path[64], link[64], want[64];
