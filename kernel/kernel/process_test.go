@@ -354,9 +354,11 @@ func (s *sandbox) process(pid int32) (kernel.ProcessInfo, bool) {
 // sleeping waits until process pid runs the sleep applet.
 func (s *sandbox) sleeping(pid int32) {
 	s.t.Helper()
+	// Exec gives the process its new arguments before its new name,
+	// and it sleeps only once it runs sleep: all three are waited for.
 	eventually(s.t, fmt.Sprintf("process %d to sleep", pid), func() bool {
 		p, ok := s.process(pid)
-		return ok && len(p.Argv) > 0 && p.Argv[0] == "sleep"
+		return ok && len(p.Argv) > 0 && p.Argv[0] == "sleep" && p.Comm == "sleep" && p.State == 'S'
 	})
 }
 
