@@ -201,8 +201,23 @@ func TestDescribeSeccomp(t *testing.T) {
 	}
 	t.Setenv(confine.TrapEnv, "")
 	t.Setenv(confine.LogEnv, "")
+	for _, c := range []struct {
+		opts  confine.Options
+		extra int
+	}{
+		{confine.Options{Network: true}, len(confine.NetworkRules())},
+		{confine.Options{HostNetwork: true}, len(confine.HostNetworkRules())},
+	} {
+		var b bytes.Buffer
+		if err := confine.DescribeSeccomp(&b, c.opts); err != nil {
+			t.Fatal(err)
+		}
+		if n, want := strings.Count(b.String(), "\n"), len(confine.Rules(1))+c.extra+2; n != want {
+			t.Errorf("%+v: %d lines, want %d (the network mode's rules too)", c.opts, n, want)
+		}
+	}
 	var b bytes.Buffer
-	if err := confine.DescribeSeccomp(&b); err != nil {
+	if err := confine.DescribeSeccomp(&b, confine.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")

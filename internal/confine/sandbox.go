@@ -72,14 +72,7 @@ func Sandbox(opts Options) error {
 	pid := os.Getpid()
 	// The filter first: a missing allowlist fails before anything
 	// changes.
-	rules := Rules(pid)
-	if opts.Network {
-		rules = append(rules, NetworkRules()...)
-	}
-	if opts.HostNetwork {
-		rules = append(rules, HostNetworkRules()...)
-	}
-	prog, err := seccomp.Program(seccomp.NativeArch, rules, onDenied)
+	prog, err := seccomp.Program(seccomp.NativeArch, opts.rules(pid), onDenied)
 	if err != nil {
 		return err
 	}

@@ -45,8 +45,21 @@ func NetworkRules() []seccomp.Rule { return networkRules() }
 // their options and queue ioctls. Never packet, netlink or raw sockets.
 func HostNetworkRules() []seccomp.Rule { return hostNetworkRules() }
 
-// DescribeSeccomp writes the sandbox process's allowlist for people
-// (`magawa debug seccomp`).
-func DescribeSeccomp(w io.Writer) error {
-	return seccomp.Describe(w, Rules(1), OnDeniedFromEnv())
+// rules is the allowlist of the sandbox process pid confined with opts:
+// Rules, and the additions of its network mode.
+func (opts Options) rules(pid int) []seccomp.Rule {
+	rules := Rules(pid)
+	if opts.Network {
+		rules = append(rules, NetworkRules()...)
+	}
+	if opts.HostNetwork {
+		rules = append(rules, HostNetworkRules()...)
+	}
+	return rules
+}
+
+// DescribeSeccomp writes for people the allowlist of a sandbox process
+// confined with opts (`magawa debug seccomp`, for the --network given).
+func DescribeSeccomp(w io.Writer, opts Options) error {
+	return seccomp.Describe(w, opts.rules(1), OnDeniedFromEnv())
 }
