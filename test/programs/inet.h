@@ -155,6 +155,40 @@ static inline uint16_t local_port(int fd)
 	return port_of(&ss);
 }
 
+/* section starts a section of the output, for one family. */
+static inline void section(int af, const char *what)
+{
+	printf("== %s: %s\n", famname(af), what);
+}
+
+/* bind_lo binds fd to the loopback of af at port. */
+static inline int bind_lo(int fd, int af, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = lo_addr(af, &ss, port);
+	return bind(fd, (struct sockaddr *)&ss, len);
+}
+
+/* connect_lo connects fd to the loopback of af at port. */
+static inline int connect_lo(int fd, int af, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = lo_addr(af, &ss, port);
+	return connect(fd, (struct sockaddr *)&ss, len);
+}
+
+/* lo_socket returns a socket of af and type bound to the loopback's
+ * port 0 (dying if it cannot). */
+static inline int lo_socket(int af, int type)
+{
+	int s = socket(af, type, 0);
+	if (s < 0)
+		die("socket");
+	if (bind_lo(s, af, 0) < 0)
+		die("bind");
+	return s;
+}
+
 /*
  * describe prints fd's name (peer 0) or its peer's (peer 1): length,
  * family, what the address is, and whether the port equals want (when

@@ -83,13 +83,8 @@ static void send_with(const char *what, int c, int level, int type, const void *
 static void family(int af)
 {
 	printf("== %s\n", af == AF_INET ? "IPv4" : "IPv6");
-	int s = socket(af, SOCK_DGRAM, 0), c = socket(af, SOCK_DGRAM, 0), one = 1;
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, 0);
-	if (s < 0 || c < 0 || bind(s, (struct sockaddr *)&ss, len) < 0)
-		die("socket");
-	len = lo_addr(af, &ss, local_port(s));
-	if (connect(c, (struct sockaddr *)&ss, len) < 0)
+	int s = lo_socket(af, SOCK_DGRAM), c = socket(af, SOCK_DGRAM, 0), one = 1;
+	if (c < 0 || connect_lo(c, af, local_port(s)) < 0)
 		die("connect");
 	int v4 = af == AF_INET;
 	int lvl = v4 ? IPPROTO_IP : IPPROTO_IPV6;

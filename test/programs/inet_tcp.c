@@ -35,41 +35,15 @@ static void on_sigpipe(int sig)
 	sigpipes++;
 }
 
-static void section(int af, const char *what)
-{
-	printf("== %s: %s\n", famname(af), what);
-}
-
 /* listener returns a socket of af listening on the loopback's port 0,
  * and its port in *port. */
 static int listener(int af, int backlog, uint16_t *port)
 {
-	int l = socket(af, SOCK_STREAM, 0);
-	if (l < 0)
-		die("socket");
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, 0);
-	if (bind(l, (struct sockaddr *)&ss, len) < 0)
-		die("bind");
+	int l = lo_socket(af, SOCK_STREAM);
 	if (listen(l, backlog) < 0)
 		die("listen");
 	*port = local_port(l);
 	return l;
-}
-
-/* connect_lo connects fd to the loopback of af at port. */
-static int connect_lo(int fd, int af, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, port);
-	return connect(fd, (struct sockaddr *)&ss, len);
-}
-
-static int bind_lo(int fd, int af, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, port);
-	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
 /* accept_wait waits for a connection on l (the handshake's last ACK

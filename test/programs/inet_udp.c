@@ -25,22 +25,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static void section(int af, const char *what)
-{
-	printf("== %s: %s\n", famname(af), what);
-}
-
 /* bound returns a UDP socket of af bound to the loopback's port 0. */
 static int bound(int af)
 {
-	int s = socket(af, SOCK_DGRAM, 0);
-	if (s < 0)
-		die("socket");
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, 0);
-	if (bind(s, (struct sockaddr *)&ss, len) < 0)
-		die("bind");
-	return s;
+	return lo_socket(af, SOCK_DGRAM);
 }
 
 /* to_lo sends n bytes of p from fd to the loopback of af at port. */
@@ -49,13 +37,6 @@ static ssize_t to_lo(int fd, int af, uint16_t port, const void *p, size_t n)
 	struct sockaddr_storage ss;
 	socklen_t len = lo_addr(af, &ss, port);
 	return sendto(fd, p, n, 0, (struct sockaddr *)&ss, len);
-}
-
-static int connect_lo(int fd, int af, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, port);
-	return connect(fd, (struct sockaddr *)&ss, len);
 }
 
 /* from receives one datagram on fd (waiting for it) and prints its

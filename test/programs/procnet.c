@@ -51,17 +51,6 @@ static unsigned long inode_of(int fd)
 	return st.st_ino;
 }
 
-static uint16_t sock_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		die("getsockname");
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 /* A line of /proc/net/tcp, tcp6, udp or udp6. */
 struct sockline {
 	char local[33], remote[33];
@@ -103,7 +92,7 @@ static void check(const char *what, const char *file, int fd, uint16_t peer)
 	if (n != 1)
 		return;
 	printf("%s: st %02X, local %s, remote %s\n", what, s.st, s.local, s.remote);
-	yesno("  local port is getsockname's", s.lport == sock_port(fd));
+	yesno("  local port is getsockname's", s.lport == local_port(fd));
 	if (peer)
 		yesno("  remote port is the peer's", s.rport == peer);
 	else
@@ -117,13 +106,7 @@ static void check(const char *what, const char *file, int fd, uint16_t peer)
 
 static int tcp_listener(int af)
 {
-	int s = socket(af, SOCK_STREAM, 0);
-	if (s < 0)
-		die("socket");
-	struct sockaddr_storage ss;
-	socklen_t len = lo_addr(af, &ss, 0);
-	if (bind(s, (struct sockaddr *)&ss, len) < 0)
-		die("bind");
+	int s = lo_socket(af, SOCK_STREAM);
 	if (listen(s, 8) < 0)
 		die("listen");
 	return s;
@@ -132,7 +115,7 @@ static int tcp_listener(int af)
 static void sockets(void)
 {
 	int l = tcp_listener(AF_INET);
-	uint16_t lport = sock_port(l);
+	uint16_t lport = local_port(l);
 	check("tcp listener", "/proc/net/tcp", l, 0);
 
 	int c = socket(AF_INET, SOCK_STREAM, 0);
@@ -147,7 +130,7 @@ static void sockets(void)
 		die("write");
 	wait_for(a, POLLIN);
 	check("tcp client", "/proc/net/tcp", c, lport);
-	check("tcp accepted", "/proc/net/tcp", a, sock_port(c));
+	check("tcp accepted", "/proc/net/tcp", a, local_port(c));
 	close(a);
 	close(c);
 
