@@ -117,6 +117,27 @@ static void the_socket(int af)
 	int zero = 0;
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero);
 	optval("TCP_NODELAY after 0", s, IPPROTO_TCP, TCP_NODELAY);
+	int idle = 30, intvl = 7, cnt = 4, uto = 1500;
+	show("set TCP_KEEPIDLE 30", setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle));
+	optval("TCP_KEEPIDLE", s, IPPROTO_TCP, TCP_KEEPIDLE);
+	show("set TCP_KEEPINTVL 7", setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl));
+	optval("TCP_KEEPINTVL", s, IPPROTO_TCP, TCP_KEEPINTVL);
+	show("set TCP_KEEPCNT 4", setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt));
+	optval("TCP_KEEPCNT", s, IPPROTO_TCP, TCP_KEEPCNT);
+	expect_err("set TCP_KEEPIDLE 0", setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &zero, sizeof zero));
+	show("set TCP_USER_TIMEOUT 1500", setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto));
+	optval("TCP_USER_TIMEOUT", s, IPPROTO_TCP, TCP_USER_TIMEOUT);
+	struct linger lg = {1, 3}, lgot;
+	socklen_t lglen = sizeof lgot;
+	show("set SO_LINGER on, 3 s", setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+	show("get SO_LINGER", getsockopt(s, SOL_SOCKET, SO_LINGER, &lgot, &lglen));
+	printf("SO_LINGER: on %d, %d s, length %u\n", lgot.l_onoff, lgot.l_linger, (unsigned)lglen);
+	lg.l_onoff = 0;
+	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	struct tcp_info ti;
+	socklen_t tilen = sizeof ti;
+	show("TCP_INFO", getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &tilen));
+	printf("TCP_INFO state of a new socket: %d (TCP_CLOSE %d)\n", ti.tcpi_state, TCP_CLOSE);
 	if (af == AF_INET)
 		optval("IPV6_V6ONLY of an IPv4 socket", s, IPPROTO_IPV6, IPV6_V6ONLY);
 	else
@@ -167,6 +188,12 @@ static void connections(int af)
 		exit(2);
 	describe_from("accept4's address", &pa, pl, local_port(c));
 	flags_of("accepted", s);
+	struct tcp_info ti;
+	socklen_t tilen = sizeof ti;
+	getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &tilen);
+	printf("TCP_INFO state of the accepted socket: %d (TCP_ESTABLISHED %d)\n", ti.tcpi_state, TCP_ESTABLISHED);
+	getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &tilen);
+	printf("TCP_INFO state of the listener: %d (TCP_LISTEN %d)\n", ti.tcpi_state, TCP_LISTEN);
 	describe("server's name", s, 0, lport);
 	describe("server's peer", s, 1, local_port(c));
 	optval("SO_ACCEPTCONN of the accepted socket", s, SOL_SOCKET, SO_ACCEPTCONN);

@@ -21,6 +21,7 @@
  */
 #include "inet.h"
 #include <fcntl.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -58,6 +59,35 @@ static void from(const char *what, int fd, uint16_t want)
 	describe_from(label, &ss, len, want);
 }
 
+/* interface_queries asks an IPv4 socket about lo (netdevice(7)): its
+ * address and netmask, and its line of SIOCGIFCONF, which lists every
+ * IPv4 address of the host natively: only lo's is looked at. */
+static void interface_queries(int s)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	show("SIOCGIFADDR lo", ioctl(s, SIOCGIFADDR, &ifr));
+	struct sockaddr_in *a = (struct sockaddr_in *)&ifr.ifr_addr;
+	printf("  family %d, 127.0.0.1: %s\n", a->sin_family, a->sin_addr.s_addr == htonl(INADDR_LOOPBACK) ? "yes" : "no");
+	show("SIOCGIFNETMASK lo", ioctl(s, SIOCGIFNETMASK, &ifr));
+	printf("  netmask %08x\n", ntohl(a->sin_addr.s_addr));
+	struct ifconf conf = {.ifc_len = 0, .ifc_buf = NULL};
+	show("SIOCGIFCONF, no buffer", ioctl(s, SIOCGIFCONF, &conf));
+	yesno("  a length for at least one record", conf.ifc_len >= (int)sizeof(struct ifreq));
+	struct ifreq reqs[64];
+	conf.ifc_len = sizeof reqs;
+	conf.ifc_req = reqs;
+	show("SIOCGIFCONF", ioctl(s, SIOCGIFCONF, &conf));
+	int lo = 0;
+	for (int i = 0; i < conf.ifc_len / (int)sizeof(struct ifreq); i++) {
+		struct sockaddr_in *r = (struct sockaddr_in *)&reqs[i].ifr_addr;
+		if (strcmp(reqs[i].ifr_name, "lo") == 0 && r->sin_addr.s_addr == htonl(INADDR_LOOPBACK))
+			lo++;
+	}
+	printf("  lo with 127.0.0.1: %d\n", lo);
+}
+
 static void the_socket(int af)
 {
 	section(af, "the socket");
@@ -71,6 +101,8 @@ static void the_socket(int af)
 	optval("SO_ERROR", s, SOL_SOCKET, SO_ERROR);
 	optval("SO_REUSEADDR", s, SOL_SOCKET, SO_REUSEADDR);
 	optval("SO_BROADCAST", s, SOL_SOCKET, SO_BROADCAST);
+	if (af == AF_INET)
+		interface_queries(s);
 	if (af == AF_INET6)
 		optval("IPV6_V6ONLY", s, IPPROTO_IPV6, IPV6_V6ONLY);
 	int s2 = socket(af, SOCK_DGRAM, IPPROTO_UDP);
