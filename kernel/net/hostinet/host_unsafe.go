@@ -72,25 +72,33 @@ func hostGetsockopt(fd, level, name, size int) ([]byte, error) {
 	return buf[:min(int(n), size)], nil
 }
 
-// hostSendmsg sends data to the address to (nil: none) with the
-// ancillary data ctl.
-func hostSendmsg(fd int, data, to, ctl []byte, flags int) (int, error) {
-	var iov unix.Iovec
+// newMsghdr is a struct msghdr of one buffer (through iov, which the
+// caller keeps alive across the call), an address and ancillary data,
+// each left out when empty.
+func newMsghdr(iov *unix.Iovec, data, name, ctl []byte) unix.Msghdr {
 	var msg unix.Msghdr
 	if len(data) > 0 {
 		iov.Base = &data[0]
 		iov.SetLen(len(data))
-		msg.Iov = &iov
+		msg.Iov = iov
 		msg.Iovlen = 1
 	}
-	if len(to) > 0 {
-		msg.Name = &to[0]
-		msg.Namelen = uint32(len(to))
+	if len(name) > 0 {
+		msg.Name = &name[0]
+		msg.Namelen = uint32(len(name))
 	}
 	if len(ctl) > 0 {
 		msg.Control = &ctl[0]
 		msg.SetControllen(len(ctl))
 	}
+	return msg
+}
+
+// hostSendmsg sends data to the address to (nil: none) with the
+// ancillary data ctl.
+func hostSendmsg(fd int, data, to, ctl []byte, flags int) (int, error) {
+	var iov unix.Iovec
+	msg := newMsghdr(&iov, data, to, ctl)
 	n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, e
@@ -102,21 +110,7 @@ func hostSendmsg(fd int, data, to, ctl []byte, flags int) (int, error) {
 // sender's address and the ancillary data, cut to what the host filled.
 func hostRecvmsg(fd int, buf, from, ctl []byte, flags int) (n int, fromOut, ctlOut []byte, outFlags int, err error) {
 	var iov unix.Iovec
-	var msg unix.Msghdr
-	if len(buf) > 0 {
-		iov.Base = &buf[0]
-		iov.SetLen(len(buf))
-		msg.Iov = &iov
-		msg.Iovlen = 1
-	}
-	if len(from) > 0 {
-		msg.Name = &from[0]
-		msg.Namelen = uint32(len(from))
-	}
-	if len(ctl) > 0 {
-		msg.Control = &ctl[0]
-		msg.SetControllen(len(ctl))
-	}
+	msg := newMsghdr(&iov, buf, from, ctl)
 	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, nil, nil, 0, e
