@@ -168,8 +168,26 @@ func resources(r *specs.LinuxResources) (*cgroups.Resources, error) {
 	// container's tasks (sandbox.Config.TaskLimit): the host's pids
 	// controller would count the sandbox process's own threads and the
 	// stubs, and a Go runtime that cannot make a thread dies.
-	if b := r.BlockIO; b != nil && b.Weight != nil {
-		res.BlkioWeight = *b.Weight
+	if b := r.BlockIO; b != nil {
+		blockIO(res, b)
+	}
+	// The network classifiers tag the host sockets of the sandbox (its
+	// packet sockets or, with --network=host, the container's own).
+	// Given and not applicable on a host without the controller, they
+	// fail create, as with runc, rather than be dropped.
+	if n := r.Network; n != nil {
+		if n.ClassID != nil {
+			res.NetClsClassid = *n.ClassID
+		}
+		for _, p := range n.Priorities {
+			res.NetPrioIfpriomap = append(res.NetPrioIfpriomap, &cgroups.IfPrioMap{Interface: p.Name, Priority: int64(p.Priority)})
+		}
+	}
+	for name, l := range r.Rdma {
+		if res.Rdma == nil {
+			res.Rdma = make(map[string]cgroups.LinuxRdma)
+		}
+		res.Rdma[name] = cgroups.LinuxRdma{HcaHandles: l.HcaHandles, HcaObjects: l.HcaObjects}
 	}
 	if len(r.Unified) > 0 {
 		if !cgroups.IsCgroup2UnifiedMode() {
@@ -181,4 +199,37 @@ func resources(r *specs.LinuxResources) (*cgroups.Resources, error) {
 		res.HugetlbLimit = append(res.HugetlbLimit, &cgroups.HugepageLimit{Pagesize: h.Pagesize, Limit: h.Limit})
 	}
 	return res, nil
+}
+
+// blockIO translates linux.resources.blockIO: weights and throttles of
+// the host's block devices, which the gofer's and the sandbox's I/O go
+// through.
+func blockIO(res *cgroups.Resources, b *specs.LinuxBlockIO) {
+	if b.Weight != nil {
+		res.BlkioWeight = *b.Weight
+	}
+	if b.LeafWeight != nil {
+		res.BlkioLeafWeight = *b.LeafWeight
+	}
+	for _, d := range b.WeightDevice {
+		var weight, leaf uint16
+		if d.Weight != nil {
+			weight = *d.Weight
+		}
+		if d.LeafWeight != nil {
+			leaf = *d.LeafWeight
+		}
+		res.BlkioWeightDevice = append(res.BlkioWeightDevice, cgroups.NewWeightDevice(d.Major, d.Minor, weight, leaf))
+	}
+	throttles := func(ds []specs.LinuxThrottleDevice) []*cgroups.ThrottleDevice {
+		var out []*cgroups.ThrottleDevice
+		for _, d := range ds {
+			out = append(out, cgroups.NewThrottleDevice(d.Major, d.Minor, d.Rate))
+		}
+		return out
+	}
+	res.BlkioThrottleReadBpsDevice = throttles(b.ThrottleReadBpsDevice)
+	res.BlkioThrottleWriteBpsDevice = throttles(b.ThrottleWriteBpsDevice)
+	res.BlkioThrottleReadIOPSDevice = throttles(b.ThrottleReadIOPSDevice)
+	res.BlkioThrottleWriteIOPSDevice = throttles(b.ThrottleWriteIOPSDevice)
 }
