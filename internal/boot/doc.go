@@ -1,7 +1,7 @@
 // Package boot is the sandbox process: `magawa boot`, which the CLI
-// starts in fresh PID, mount, IPC, UTS and network namespaces for each
-// sandbox. It builds the sandbox (package sandbox), confines itself
-// (package confine) and then either runs its program at once and exits
+// starts in fresh PID, mount, IPC, UTS, cgroup and network namespaces
+// for each sandbox. It builds the sandbox (package sandbox), confines
+// itself (package confine) and then either runs its program at once and exits
 // with its status (`magawa do`) or, for an OCI container, reports that it
 // is created and serves the control socket the runtime's commands talk
 // to (start, kill, exec, ps, pause, resume, state) until its init has

@@ -154,7 +154,10 @@ func Launch(opts Options) (*Process, error) {
 		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET,
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET |
+			// The host's cgroup paths are none of the sandbox's
+			// business; the runtime moves it into its cgroup from outside.
+			unix.CLONE_NEWCGROUP,
 		// Unshared rather than cloned: Go then makes every mount
 		// private before the exec, so nothing the sandbox mounts
 		// propagates back to the host.

@@ -349,7 +349,7 @@ func TestConfinedState(t *testing.T) {
 			}
 		}
 	}
-	for _, ns := range []string{"mnt", "pid", "net", "ipc", "uts"} {
+	for _, ns := range []string{"mnt", "pid", "net", "ipc", "uts", "cgroup"} {
 		ours, _ := os.Readlink("/proc/self/ns/" + ns)
 		theirs, err := os.Readlink(proc + "/ns/" + ns)
 		if err != nil || theirs == ours {

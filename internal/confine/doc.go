@@ -4,7 +4,7 @@
 // of the host as possible. Sandbox is called once everything host-facing
 // is open: the gofer's channels, the memory file and the platform's stub
 // file (memfds), the host's standard streams, the control socket. Its
-// parent started it in fresh mount, PID, IPC, UTS and network namespaces,
+// parent started it in fresh mount, PID, IPC, UTS, cgroup and network namespaces,
 // so it is the init of its own PID namespace.
 //
 // In order:

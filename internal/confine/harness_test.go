@@ -70,7 +70,7 @@ func requireRoot(t testing.TB) {
 // namespaces are those the launcher gives the sandbox process. No
 // Unshareflags: Sandbox makes the mounts private itself, as it must for
 // a launcher that only clones.
-const namespaces = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET
+const namespaces = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 
 // childTimeout bounds every child, so that a hung sandbox fails its test.
 const childTimeout = 5 * time.Minute
