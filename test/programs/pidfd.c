@@ -70,10 +70,16 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	got_code = si->si_code;
 }
 
+/* The thread lives until main writes to this pipe: a fixed sleep lost
+ * the race to main's checks on a loaded machine. */
+static int thread_release[2];
+
 static void *thread_main(void *arg)
 {
+	char c;
 	*(pid_t *)arg = gettid();
-	usleep(20000);
+	while (read(thread_release[0], &c, 1) < 0 && errno == EINTR)
+		;
 	return NULL;
 }
 
@@ -248,8 +254,7 @@ int main(void)
 	/* Thread pidfds. */
 	pid_t tid = 0;
 	pthread_t th;
-	int ready[2];
-	if (pipe(ready) < 0)
+	if (pipe(thread_release) < 0)
 		die("pipe");
 	pthread_create(&th, NULL, thread_main, &tid);
 	while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
@@ -258,6 +263,8 @@ int main(void)
 	int tfd = pidfd_open(tid, PIDFD_THREAD);
 	show("pidfd_open of a thread with PIDFD_THREAD", tfd);
 	revents("thread running", tfd, 0);
+	if (write(thread_release[1], "x", 1) != 1)
+		die("write");
 	pthread_join(th, NULL);
 	/* The join returns when the thread clears its TID, before Linux
 	 * releases the thread: POLLHUP (released) follows shortly. */
