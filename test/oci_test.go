@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -680,5 +681,69 @@ func TestOCIConsoleSocket(t *testing.T) {
 	want := "/dev/pts/0\r\n30 100\r\nhello from the console\r\n"
 	if !strings.HasPrefix(screen.String(), want) {
 		t.Errorf("the console shows %q, want %q", screen.String(), want)
+	}
+}
+
+// TestOCIUserNamespace runs a container whose user namespace maps its
+// IDs 0-65535 to the host's 100000-165535 (as `podman run --uidmap
+// 0:100000:65536` asks), on a root file system chowned to match, as
+// podman prepares one: inside, the files are root's and /proc/self/
+// uid_map shows the mapping; a file the container makes in a bind mount
+// belongs to host user 100000 (100042 after chown 42); IDs outside the
+// map cannot be taken, and host files outside it read as nobody's.
+func TestOCIUserNamespace(t *testing.T) {
+	r := newOCIRuntime(t)
+	shared := t.TempDir()
+	os.WriteFile(filepath.Join(shared, "hosts-own"), []byte("x"), 0o644)
+	os.Chmod(shared, 0o777)
+	script := strings.Join([]string{
+		`cat /proc/self/uid_map /proc/self/gid_map`,
+		`ls -ln /bin/busybox | awk '{ print $3, $4 }'`,
+		`ls -ln /data/hosts-own | awk '{ print $3, $4 }'`,
+		`echo made >/data/made && touch /data/chowned && busybox chown 42:43 /data/chowned && echo chowned`,
+		`busybox chown 70000 /data/made 2>/dev/null || echo chown 70000 refused`,
+		`id -u`,
+	}, "\n")
+	bundle := r.makeBundle([]string{"sh", "-c", script}, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		linux["namespaces"] = append(linux["namespaces"].([]any), map[string]any{"type": "user"})
+		linux["uidMappings"] = []map[string]any{{"containerID": 0, "hostID": 100000, "size": 65536}}
+		linux["gidMappings"] = []map[string]any{{"containerID": 0, "hostID": 200000, "size": 65536}}
+		caps := []string{"CAP_CHOWN"}
+		spec["process"].(map[string]any)["capabilities"] = map[string]any{"bounding": caps, "effective": caps, "permitted": caps}
+		spec["mounts"] = append(spec["mounts"].([]any),
+			map[string]any{"destination": "/data", "type": "bind", "source": shared, "options": []string{"rbind", "rw"}})
+	})
+	rootfs := filepath.Join(bundle, "rootfs")
+	if err := filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 100000, 200000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, code := r.run("run", "--bundle", bundle, "userns")
+	want := strings.Join([]string{
+		"         0     100000      65536",
+		"         0     200000      65536",
+		"0 0",
+		"65534 65534",
+		"chowned",
+		"chown 70000 refused",
+		"0",
+	}, "\n") + "\n"
+	if code != 0 || out != want {
+		t.Errorf("run: exit %d\n%s", code, lineDiff(want, out))
+	}
+	for name, owner := range map[string][2]uint32{"made": {100000, 200000}, "chowned": {100042, 200043}} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(shared, name), &st); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if st.Uid != owner[0] || st.Gid != owner[1] {
+			t.Errorf("/data/%s is %d:%d on the host, want %d:%d", name, st.Uid, st.Gid, owner[0], owner[1])
+		}
 	}
 }

@@ -57,6 +57,13 @@ func requireRoot(t testing.TB) {
 // client of it.
 func inProcess(t testing.TB, exports ...Export) *goferfs.Client {
 	t.Helper()
+	return inProcessWith(t, goferfs.ClientOptions{}, exports...)
+}
+
+// inProcessWith is inProcess with the client's options (a timeout of 30
+// s unless opts sets one).
+func inProcessWith(t testing.TB, opts goferfs.ClientOptions, exports ...Export) *goferfs.Client {
+	t.Helper()
 	srv, err := NewServer(exports)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +77,10 @@ func inProcess(t testing.TB, exports ...Export) *goferfs.Client {
 		srv.Serve(fds[0])
 		close(done)
 	}()
-	c, err := goferfs.NewClient(fds[1], goferfs.ClientOptions{Timeout: 30 * time.Second})
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	c, err := goferfs.NewClient(fds[1], opts)
 	if err != nil {
 		t.Fatal(err)
 	}

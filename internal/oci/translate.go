@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"magawa/internal/sandbox"
+	"magawa/kernel/userns"
 )
 
 // ToSandbox translates a configuration into the sandbox's. bundleDir is
@@ -69,6 +70,13 @@ func ToSandbox(spec *specs.Spec, bundleDir string) (sandbox.Config, error) {
 	}
 
 	if l := spec.Linux; l != nil {
+		// A new user namespace's mappings say which host IDs the
+		// container's files belong to. Joining one by path keeps the
+		// host's IDs: the sandbox process itself is not in it.
+		if _, ok := HostConfig(spec).Namespace(specs.UserNamespace); ok && userNamespacePath(spec) == "" {
+			cfg.UIDMappings = idExtents(l.UIDMappings)
+			cfg.GIDMappings = idExtents(l.GIDMappings)
+		}
 		for _, d := range l.Devices {
 			dev := sandbox.Device{Path: d.Path, Type: d.Type, Major: d.Major, Minor: d.Minor}
 			if d.FileMode != nil {
@@ -340,4 +348,12 @@ func isSandboxDevice(major, minor int64) bool {
 		return true
 	}
 	return false
+}
+
+func idExtents(maps []specs.LinuxIDMapping) []userns.Extent {
+	var out []userns.Extent
+	for _, m := range maps {
+		out = append(out, userns.Extent{Inside: m.ContainerID, Outside: m.HostID, Count: m.Size})
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+	"magawa/kernel/userns"
 )
 
 // namespaceTypes are the namespace types config-linux.md defines, in the
@@ -456,6 +457,7 @@ func (v *validator) idMappings(field string, maps []specs.LinuxIDMapping) {
 		return
 	}
 	rootMapped := false
+	failures := len(v.errs)
 	for i, m := range maps {
 		if m.Size == 0 {
 			v.fail(fmt.Sprintf("%s[%d].size", field, i), "", "must not be zero")
@@ -469,6 +471,9 @@ func (v *validator) idMappings(field string, maps []specs.LinuxIDMapping) {
 	}
 	if !rootMapped {
 		v.fail(field, "", "container ID 0 is not mapped")
+	}
+	if _, err := userns.New(idExtents(maps)); err != nil && len(v.errs) == failures {
+		v.fail(field, "", "%v", err)
 	}
 }
 

@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"fmt"
 	"io"
 	"log"
 
 	"magawa/internal/network"
+	"magawa/kernel/userns"
 )
 
 // Config is one sandbox: the file systems it sees and the process it
@@ -71,6 +73,14 @@ type Config struct {
 	// (`magawa do`'s private network), their packet sockets passed with
 	// the configuration; a container's come later (AttachNetwork).
 	Interfaces *network.Config `json:",omitempty"`
+
+	// UIDMappings and GIDMappings are the user namespace the
+	// container's IDs belong to (OCI linux.uidMappings and
+	// gidMappings): the owners of host files are turned into the
+	// container's through them and back, and /proc/PID/uid_map shows
+	// them. Empty, the container's IDs are the host's.
+	UIDMappings []userns.Extent `json:",omitempty"`
+	GIDMappings []userns.Extent `json:",omitempty"`
 
 	// Confine, when set, is called once everything the sandbox needs
 	// from the host is open (gofer, memory file, platform, stdio) and
@@ -165,4 +175,20 @@ type Device struct {
 	// Mode holds the permission bits (zero: 0666).
 	Mode     uint32
 	UID, GID uint32
+}
+
+// idMaps returns the sandbox's user and group ID maps; nil for the
+// identity.
+func (cfg *Config) idMaps() (uids, gids *userns.Map, err error) {
+	if len(cfg.UIDMappings) > 0 {
+		if uids, err = userns.New(cfg.UIDMappings); err != nil {
+			return nil, nil, fmt.Errorf("uid mappings: %w", err)
+		}
+	}
+	if len(cfg.GIDMappings) > 0 {
+		if gids, err = userns.New(cfg.GIDMappings); err != nil {
+			return nil, nil, fmt.Errorf("gid mappings: %w", err)
+		}
+	}
+	return uids, gids, nil
 }

@@ -115,7 +115,12 @@ func newFileSystems(mf *memfile.File, cfg *Config) (fss *fileSystems, err error)
 	if err != nil {
 		return nil, fmt.Errorf("starting the gofer: %w", err)
 	}
-	client, err := g.Client(goferfs.ClientOptions{MemoryFile: mf})
+	uids, gids, err := cfg.idMaps()
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	client, err := g.Client(goferfs.ClientOptions{MemoryFile: mf, UIDMap: uids, GIDMap: gids})
 	if err != nil {
 		g.Close()
 		return nil, err

@@ -73,6 +73,10 @@ func New(cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.fss.console = useTTY
+	uids, gids, err := cfg.idMaps()
+	if err != nil {
+		return nil, err
+	}
 	var k *kernel.Kernel
 	kcfg := kernel.Config{
 		Platform:   s.p,
@@ -88,6 +92,8 @@ func New(cfg Config) (_ *Sandbox, err error) {
 		ProtectInit: cfg.ProtectInit,
 		OOMScoreAdj: cfg.OOMScoreAdj,
 		HostNetwork: cfg.Network == NetworkHost,
+		UIDMap:      uids,
+		GIDMap:      gids,
 		Log:         cfg.Log,
 	}
 	if cfg.Strace != nil {

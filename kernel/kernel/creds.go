@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/kernel/userns"
 )
 
 // The sandbox's root is root of a user namespace: it has every
@@ -430,33 +432,66 @@ func (t *Task) changeCreds(f func(c *Credentials) error) error {
 	return nil
 }
 
+// The set*id calls refuse an ID the sandbox's user namespace does not
+// map, before any permission check, as Linux's make_kuid and
+// uid_valid do (kernel/sys.c).
+
+// mappedOrUnchanged reports whether each of ids is mapped by m or is
+// (uid_t)-1, "unchanged".
+func mappedOrUnchanged(m *userns.Map, ids ...uint32) bool {
+	for _, id := range ids {
+		if id != noID && !m.Mapped(id) {
+			return false
+		}
+	}
+	return true
+}
+
 // Setuid implements setuid(2).
 func (t *Task) Setuid(uid uint32) error {
+	if !t.k.UIDMap().Mapped(uid) {
+		return unix.EINVAL
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setuid(uid) })
 }
 
 // Setgid implements setgid(2).
 func (t *Task) Setgid(gid uint32) error {
+	if !t.k.GIDMap().Mapped(gid) {
+		return unix.EINVAL
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setgid(gid) })
 }
 
 // Setreuid implements setreuid(2); ^uint32(0) leaves an ID unchanged.
 func (t *Task) Setreuid(ruid, euid uint32) error {
+	if !mappedOrUnchanged(t.k.UIDMap(), ruid, euid) {
+		return unix.EINVAL
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setreuid(ruid, euid) })
 }
 
 // Setregid implements setregid(2).
 func (t *Task) Setregid(rgid, egid uint32) error {
+	if !mappedOrUnchanged(t.k.GIDMap(), rgid, egid) {
+		return unix.EINVAL
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setregid(rgid, egid) })
 }
 
 // Setresuid implements setresuid(2).
 func (t *Task) Setresuid(ruid, euid, suid uint32) error {
+	if !mappedOrUnchanged(t.k.UIDMap(), ruid, euid, suid) {
+		return unix.EINVAL
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setresuid(ruid, euid, suid) })
 }
 
 // Setresgid implements setresgid(2).
 func (t *Task) Setresgid(rgid, egid, sgid uint32) error {
+	if !mappedOrUnchanged(t.k.GIDMap(), rgid, egid, sgid) {
+		return unix.EINVAL
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setresgid(rgid, egid, sgid) })
 }
 
@@ -465,7 +500,7 @@ func (t *Task) Setresgid(rgid, egid, sgid uint32) error {
 func (t *Task) Setfsuid(uid uint32) uint32 {
 	old := t.creds.FSUID
 	t.changeCreds(func(c *Credentials) error {
-		if !c.setfsuid(uid) {
+		if !t.k.UIDMap().Mapped(uid) || !c.setfsuid(uid) {
 			return unix.EPERM
 		}
 		return nil
@@ -477,7 +512,7 @@ func (t *Task) Setfsuid(uid uint32) uint32 {
 func (t *Task) Setfsgid(gid uint32) uint32 {
 	old := t.creds.FSGID
 	t.changeCreds(func(c *Credentials) error {
-		if !c.setfsgid(gid) {
+		if !t.k.GIDMap().Mapped(gid) || !c.setfsgid(gid) {
 			return unix.EPERM
 		}
 		return nil
@@ -487,6 +522,11 @@ func (t *Task) Setfsgid(gid uint32) uint32 {
 
 // Setgroups implements setgroups(2).
 func (t *Task) Setgroups(groups []uint32) error {
+	for _, g := range groups {
+		if !t.k.GIDMap().Mapped(g) {
+			return unix.EINVAL
+		}
+	}
 	return t.changeCreds(func(c *Credentials) error { return c.setgroups(groups) })
 }
 

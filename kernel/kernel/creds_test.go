@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/kernel/userns"
 )
 
 func rootCreds() Credentials { return Credentials{} }
@@ -463,5 +465,45 @@ func TestSpecRlimits(t *testing.T) {
 		if _, err := spec.rlimits(); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestUnmappedIDs checks that with a user namespace of 65536 IDs, root
+// can take any ID inside it and none outside (EINVAL, before the
+// permission check), as in a Linux user namespace.
+func TestUnmappedIDs(t *testing.T) {
+	k := newTestKernel()
+	m, err := userns.New([]userns.Extent{{Inside: 0, Outside: 100000, Count: 65536}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Config.UIDMap, k.Config.GIDMap = m, m
+	root := k.newTestTask(nil, nil, Credentials{})
+	for name, err := range map[string]error{
+		"setuid":    root.Setuid(70000),
+		"setgid":    root.Setgid(70000),
+		"setreuid":  root.Setreuid(noID, 70000),
+		"setregid":  root.Setregid(70000, noID),
+		"setresuid": root.Setresuid(noID, noID, 65536),
+		"setresgid": root.Setresgid(65536, noID, noID),
+		"setgroups": root.Setgroups([]uint32{1, 70000}),
+	} {
+		if err != unix.EINVAL {
+			t.Errorf("%s to an unmapped ID: %v, want EINVAL", name, err)
+		}
+	}
+	if old := root.Setfsuid(70000); old != 0 || root.creds.FSUID != 0 {
+		t.Errorf("setfsuid(70000): old %d, now %d; want it unchanged", old, root.creds.FSUID)
+	}
+	if err := root.Setgroups([]uint32{1, 65535}); err != nil {
+		t.Errorf("setgroups within the map: %v", err)
+	}
+	if err := root.Setresuid(65535, 65535, 65535); err != nil {
+		t.Errorf("setresuid within the map: %v", err)
+	}
+	// A task without CAP_SETUID asking for an unmapped ID gets EINVAL
+	// too, not EPERM.
+	if err := root.Setuid(70000); err != unix.EINVAL {
+		t.Errorf("setuid(70000) without privilege: %v", err)
 	}
 }

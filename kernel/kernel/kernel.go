@@ -12,6 +12,7 @@ import (
 	"magawa/kernel/memfile"
 	"magawa/kernel/mm"
 	"magawa/kernel/platform"
+	"magawa/kernel/userns"
 	"magawa/kernel/vfs"
 	"magawa/kernel/vfs/lock"
 )
@@ -55,6 +56,10 @@ type Config struct {
 	// (--network=host, kernel/net/hostinet); netlink sockets and
 	// loopback-only netstack stay the sandbox's.
 	HostNetwork bool
+	// UIDMap and GIDMap are the sandbox's user namespace: how its IDs
+	// relate to the host's (OCI linux.uidMappings and gidMappings); nil
+	// is the identity.
+	UIDMap, GIDMap *userns.Map
 	// Log receives debug messages (unsupported system calls, faults).
 	Log *log.Logger
 	// Strace, when set, receives one line per system call.
@@ -223,4 +228,20 @@ func (k *Kernel) Run(spec ProcessSpec) (ExitStatus, error) {
 		return ExitStatus{}, err
 	}
 	return k.Wait(), nil
+}
+
+// UIDMap is the sandbox's user-ID map (package userns).
+func (k *Kernel) UIDMap() *userns.Map {
+	if k.Config.UIDMap == nil {
+		return userns.Identity
+	}
+	return k.Config.UIDMap
+}
+
+// GIDMap is the sandbox's group-ID map.
+func (k *Kernel) GIDMap() *userns.Map {
+	if k.Config.GIDMap == nil {
+		return userns.Identity
+	}
+	return k.Config.GIDMap
 }

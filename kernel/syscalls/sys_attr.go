@@ -90,7 +90,19 @@ func fchownat(t *kernel.Task, dirfd int32, pathAddr uintptr, uid, gid uint32, fl
 	if err != nil {
 		return 0, err
 	}
+	if err := chownMapped(t, uid, gid); err != nil {
+		return 0, err
+	}
 	return 0, t.Kernel().VFS.Chown(ctx, p, uid, gid)
+}
+
+// chownMapped refuses an owner the sandbox's user namespace does not
+// map, after the file is found, as Linux's chown_common does.
+func chownMapped(t *kernel.Task, uid, gid uint32) error {
+	if uid != ^uint32(0) && !t.Kernel().UIDMap().Mapped(uid) || gid != ^uint32(0) && !t.Kernel().GIDMap().Mapped(gid) {
+		return unix.EINVAL
+	}
+	return nil
 }
 
 // Fchown implements fchown(2).
@@ -100,6 +112,9 @@ func Fchown(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
+	if err := chownMapped(t, a.Uint(1), a.Uint(2)); err != nil {
+		return 0, err
+	}
 	return 0, t.Kernel().VFS.Chown(t.FileContext(), p, a.Uint(1), a.Uint(2))
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"magawa/kernel/fs/gofer/wire"
 	"magawa/kernel/memfile"
+	"magawa/kernel/userns"
 )
 
 // ClientOptions tune a Client.
@@ -30,12 +31,18 @@ type ClientOptions struct {
 	// are not mappable shared (as files the kernel cannot map, they
 	// get copies, read-only).
 	MemoryFile *memfile.File
+	// UIDMap and GIDMap turn the host's file owners into the
+	// container's and back (package userns); nil is the identity. A
+	// host owner outside a map reads as the overflow ID, and an owner
+	// the container names outside it cannot be set (EINVAL).
+	UIDMap, GIDMap *userns.Map
 }
 
 // Client is the connection to one gofer: its control channel and a pool
 // of request channels. It is safe for concurrent use.
 type Client struct {
-	timeout time.Duration
+	timeout        time.Duration
+	uidMap, gidMap *userns.Map
 
 	// ctlMu serializes the control channel, used only to open request
 	// channels.
@@ -96,7 +103,14 @@ func NewClient(fd int, opts ClientOptions) (*Client, error) {
 	case opts.IdleFDs < 0:
 		opts.IdleFDs = 0
 	}
-	c := &Client{timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxChannels), mf: opts.MemoryFile}
+	c := &Client{timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxChannels), mf: opts.MemoryFile,
+		uidMap: opts.UIDMap, gidMap: opts.GIDMap}
+	if c.uidMap == nil {
+		c.uidMap = userns.Identity
+	}
+	if c.gidMap == nil {
+		c.gidMap = userns.Identity
+	}
 	c.fds.max = opts.IdleFDs
 	c.ctlFD.Store(-1)
 	ctl, err := c.newChannelFD(fd)
@@ -306,4 +320,22 @@ func closeFDs(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)
 	}
+}
+
+// hostOwner turns an owner the container names into the host's; -1
+// ("unchanged") passes as it is.
+func (c *Client) hostOwner(uid, gid uint32) (uint32, uint32, error) {
+	hostUID, hostGID := uid, gid
+	var ok bool
+	if uid != ^uint32(0) {
+		if hostUID, ok = c.uidMap.ToHost(uid); !ok {
+			return 0, 0, unix.EINVAL
+		}
+	}
+	if gid != ^uint32(0) {
+		if hostGID, ok = c.gidMap.ToHost(gid); !ok {
+			return 0, 0, unix.EINVAL
+		}
+	}
+	return hostUID, hostGID, nil
 }

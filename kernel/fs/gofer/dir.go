@@ -101,7 +101,11 @@ func (d dirInode) create(op wire.Op, name string, attrs vfs.NewAttrs, target str
 			return nil, unix.ENAMETOOLONG
 		}
 	}
-	req := wire.CreateReq{Name: name, Mode: want | attrs.Mode&0o7777, UID: attrs.UID, GID: attrs.GID, Target: target}
+	uid, gid, err := d.fs.c.hostOwner(attrs.UID, attrs.GID)
+	if err != nil {
+		return nil, err
+	}
+	req := wire.CreateReq{Name: name, Mode: want | attrs.Mode&0o7777, UID: uid, GID: gid, Target: target}
 	var r wire.CreateReply
 	d.fs.renameMu.RLock()
 	defer d.fs.renameMu.RUnlock()

@@ -306,18 +306,22 @@ func (n *inode) setStat(attr *vfs.SetAttr) error {
 	if n.deleted.Load() {
 		return n.setStatOpen(attr)
 	}
+	uid, gid, err := n.fs.c.hostOwner(ownerOrUnchanged(attr))
+	if err != nil {
+		return err
+	}
 	req := wire.SetAttrReq{
 		Expect: n.st.key,
 		Mask:   attr.Mask,
 		Mode:   attr.Mode & 0o7777,
-		UID:    attr.UID,
-		GID:    attr.GID,
+		UID:    uid,
+		GID:    gid,
 		Size:   attr.Size,
 		Atime:  wire.Timestamp{Sec: attr.Atime.Sec, Nsec: uint32(attr.Atime.Nsec)},
 		Mtime:  wire.Timestamp{Sec: attr.Mtime.Sec, Nsec: uint32(attr.Mtime.Nsec)},
 	}
 	var a wire.Attr
-	err := n.withPath(func(p string) error {
+	err = n.withPath(func(p string) error {
 		req.Path = p
 		_, err := n.fs.c.call(wire.OpSetAttr, n.fs.export, &req, &a, false)
 		return err
@@ -345,14 +349,11 @@ func (n *inode) setStatOpen(attr *vfs.SetAttr) error {
 	defer f.unpin()
 	fd := f.fd
 	if attr.Mask&(unix.STATX_UID|unix.STATX_GID) != 0 {
-		uid, gid := -1, -1
-		if attr.Mask&unix.STATX_UID != 0 {
-			uid = int(attr.UID)
+		uid, gid, err := n.fs.c.hostOwner(ownerOrUnchanged(attr))
+		if err != nil {
+			return err
 		}
-		if attr.Mask&unix.STATX_GID != 0 {
-			gid = int(attr.GID)
-		}
-		if err := unix.Fchown(fd, uid, gid); err != nil {
+		if err := unix.Fchown(fd, int(int32(uid)), int(int32(gid))); err != nil {
 			return err
 		}
 	}
@@ -509,3 +510,15 @@ var (
 	_ vfs.AppendImpl   = (*regularFile)(nil)
 	_ vfs.MappableImpl = (*mappableFile)(nil)
 )
+
+// ownerOrUnchanged returns the owner attr sets, -1 for each ID it leaves.
+func ownerOrUnchanged(attr *vfs.SetAttr) (uid, gid uint32) {
+	uid, gid = ^uint32(0), ^uint32(0)
+	if attr.Mask&unix.STATX_UID != 0 {
+		uid = attr.UID
+	}
+	if attr.Mask&unix.STATX_GID != 0 {
+		gid = attr.GID
+	}
+	return uid, gid
+}

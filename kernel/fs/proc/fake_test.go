@@ -12,6 +12,7 @@ import (
 
 	"magawa/kernel/kernel"
 	"magawa/kernel/net/inet"
+	"magawa/kernel/userns"
 	"magawa/kernel/vfs"
 )
 
@@ -140,6 +141,8 @@ func (k *fakeKernel) SetHostname(name string) error {
 	return nil
 }
 func (k *fakeKernel) DefaultOOMScoreAdj() int32 { return 0 }
+func (k *fakeKernel) UIDMap() *userns.Map       { return userns.Identity }
+func (k *fakeKernel) GIDMap() *userns.Map       { return userns.Identity }
 
 func (k *fakeKernel) Domainname() string {
 	k.mu.Lock()

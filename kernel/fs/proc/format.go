@@ -577,8 +577,3 @@ func formatSmaps(maps []Mapping, resident func(start, end uint64) uint64) string
 	}
 	return b.String()
 }
-
-// idMap is uid_map and gid_map: the sandbox is one user namespace whose
-// IDs are its own, mapped one to one. Linux: kernel/user_namespace.c,
-// uid_m_show().
-const idMap = "         0          0 4294967295\n"

@@ -7,6 +7,7 @@ import (
 	"magawa/kernel/kernel"
 	"magawa/kernel/mm"
 	"magawa/kernel/net/inet"
+	"magawa/kernel/userns"
 	"magawa/kernel/vfs"
 )
 
@@ -50,6 +51,8 @@ func (a kernelAdapter) Hostname() string              { return a.k.UTSHostname()
 func (a kernelAdapter) SetHostname(name string) error { return a.k.SetUTSHostname(name) }
 func (a kernelAdapter) Domainname() string            { return a.k.UTSDomainname() }
 func (a kernelAdapter) DefaultOOMScoreAdj() int32     { return a.k.OOMScoreAdj }
+func (a kernelAdapter) UIDMap() *userns.Map           { return a.k.UIDMap() }
+func (a kernelAdapter) GIDMap() *userns.Map           { return a.k.GIDMap() }
 func (a kernelAdapter) SetDomainname(n string) error  { return a.k.SetUTSDomainname(n) }
 func (a kernelAdapter) VFS() *vfs.VFS                 { return a.k.VFS }
 func (a kernelAdapter) IPCLimits() kernel.IPCLimits   { return a.k.IPCLimits() }

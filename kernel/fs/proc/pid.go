@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/kernel/userns"
 	"magawa/kernel/vfs"
 )
 
@@ -128,8 +129,8 @@ func init() {
 		fileEntry("cgroup", 0o444, false, constant("0::/\n"), nil),
 		fileEntry("oom_score", 0o444, false, readOOMScore, nil),
 		fileEntry("oom_score_adj", 0o644, false, readOOMScoreAdj, writeOOMScoreAdj),
-		fileEntry("uid_map", 0o644, false, constant(idMap), refuse(unix.EPERM)),
-		fileEntry("gid_map", 0o644, false, constant(idMap), refuse(unix.EPERM)),
+		fileEntry("uid_map", 0o644, false, readIDMap((*FS).uidMap), refuse(unix.EPERM)),
+		fileEntry("gid_map", 0o644, false, readIDMap((*FS).gidMap), refuse(unix.EPERM)),
 		fileEntry("setgroups", 0o644, false, constant("allow\n"), refuse(unix.EPERM)),
 	}
 }
@@ -258,6 +259,21 @@ func (fs *FS) newNSDir(d *pidDir, n node) vfs.Inode {
 }
 
 // constant returns a reader of fixed contents.
+// readIDMap reads uid_map or gid_map: the sandbox is one user namespace,
+// whose map the container's configuration gives (the identity without
+// one). Linux: kernel/user_namespace.c, uid_m_show().
+func readIDMap(which func(*FS) *userns.Map) func(*FS, *target, *reader) ([]byte, error) {
+	return func(fs *FS, g *target, r *reader) ([]byte, error) {
+		if _, err := g.task(); err != nil {
+			return nil, err
+		}
+		return []byte(which(fs).String()), nil
+	}
+}
+
+func (fs *FS) uidMap() *userns.Map { return fs.k.UIDMap() }
+func (fs *FS) gidMap() *userns.Map { return fs.k.GIDMap() }
+
 func constant(s string) func(*FS, *target, *reader) ([]byte, error) {
 	return func(fs *FS, g *target, r *reader) ([]byte, error) {
 		if _, err := g.task(); err != nil {

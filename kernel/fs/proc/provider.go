@@ -5,6 +5,7 @@ import (
 
 	"magawa/kernel/kernel"
 	"magawa/kernel/net/inet"
+	"magawa/kernel/userns"
 	"magawa/kernel/vfs"
 )
 
@@ -39,6 +40,10 @@ type Kernel interface {
 	// DefaultOOMScoreAdj is the oom_score_adj of a process that has not
 	// set its own: the container's process.oomScoreAdj.
 	DefaultOOMScoreAdj() int32
+	// UIDMap and GIDMap are the sandbox's user namespace's ID maps
+	// (uid_map, gid_map).
+	UIDMap() *userns.Map
+	GIDMap() *userns.Map
 	// IPCLimits and NetTunables are the sandbox's IPC and network
 	// namespace tunables (/proc/sys); the Update methods change them as
 	// kernel.Kernel's do: change edits a copy, kept unless it fails.
