@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -152,6 +153,22 @@ func TestPodman(t *testing.T) {
 	t.Run("user", func(t *testing.T) {
 		p := p.with(t)
 		p.expect("--user 1000:1000", p.podman("", "run", "--rm", "--user", "1000:1000", img, "sh", "-c", "id -u; id -g; touch /tmp/f && stat -c %u:%g /tmp/f"), 0, str("1000\n1000\n1000:1000\n"))
+	})
+	t.Run("uidmap", func(t *testing.T) {
+		// podman chowns its copy of the image to the mapped IDs; inside,
+		// the files are root's again, and what the container writes to a
+		// volume belongs to the mapped host user.
+		p := p.with(t)
+		vol := filepath.Join(p.dir, "uidmap-volume")
+		os.MkdirAll(vol, 0o777)
+		os.Chmod(vol, 0o777)
+		p.expect("--uidmap 0:100000:65536", p.podman("", "run", "--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", "-v", vol+":/data", img,
+			"sh", "-c", "cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; echo x >/data/out; id -u"), 0,
+			str("         0     100000      65536\n0:0\n0\n"))
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(vol, "out"), &st); err != nil || st.Uid != 100000 || st.Gid != 100000 {
+			t.Errorf("the container root's file in the volume: owner %d:%d (%v), want 100000:100000 on the host", st.Uid, st.Gid, err)
+		}
 	})
 	t.Run("stdin", func(t *testing.T) {
 		p := p.with(t)
