@@ -397,6 +397,128 @@ func TestSandboxNetworkDNS(t *testing.T) {
 	r.must("delete", "--force", id)
 }
 
+// TestSandboxNetworkPacket runs programs/sandbox_only/packet.c in a
+// container on a veth, as TestSandboxNetwork's, with CAP_NET_RAW: its
+// packet sockets on the sandbox's interface (SOCK_RAW of ETH_P_ALL,
+// SOCK_DGRAM of ETH_P_IP, one with a socket filter) see the UDP
+// datagrams the host sends to the sandbox's address, with their
+// Ethernet, IP and UDP headers, and the frames they send reach the
+// host's UDP socket; without CAP_NET_RAW, socket(2) is EPERM.
+func TestSandboxNetworkPacket(t *testing.T) {
+	r := newOCIRuntime(t)
+	prog := programs(t)["sandbox_only/packet"]
+	tn := newTestNetwork(t, 4)
+	pc, err := net.ListenPacket("udp4", net.JoinHostPort(tn.HostAddr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	argv := []string{"/bin/packet", tn.Container, tn.HostAddr, tn.ContainerAddr, fmt.Sprint(port)}
+	bundle := r.makeBundle(argv, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		for _, ns := range linux["namespaces"].([]any) {
+			if m := ns.(map[string]any); m["type"] == "network" {
+				m["path"] = "/run/netns/" + tn.NS
+			}
+		}
+		caps := []string{"CAP_NET_RAW", "CAP_KILL"}
+		spec["process"].(map[string]any)["capabilities"] = map[string]any{
+			"bounding": caps, "effective": caps, "permitted": caps,
+		}
+	})
+	exe, err := os.ReadFile(prog.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "rootfs/bin/packet"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const id = "net-packet"
+	stdout := r.create(id, bundle)
+	r.must("start", id)
+
+	// The sandbox's two answers, each from its port 7778.
+	answers := make(chan string, 2)
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if a := from.(*net.UDPAddr); a.IP.String() == tn.ContainerAddr && a.Port == 7778 {
+				answers <- string(buf[:n])
+			}
+		}
+	}()
+	conn, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP(tn.HostAddr)}, &net.UDPAddr{IP: net.ParseIP(tn.ContainerAddr), Port: 7777})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got := map[string]bool{}
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for len(got) < 2 {
+		select {
+		case a := <-answers:
+			got[a] = true
+		case <-tick.C:
+			conn.Write([]byte("hello from the host"))
+		case <-deadline:
+			b, _ := os.ReadFile(stdout)
+			t.Fatalf("the sandbox's frames did not reach the host (got %v); its output:\n%s", got, b)
+		}
+	}
+	for _, want := range []string{"raw from the sandbox", "cooked from the sandbox"} {
+		if !got[want] {
+			t.Errorf("the host did not receive %q; it received %v", want, got)
+		}
+	}
+	r.waitStatus(id, "stopped")
+	b, _ := os.ReadFile(stdout)
+	want := strings.Join([]string{
+		"SIOCGIFINDEX on a packet socket: ok",
+		"if_nametoindex agrees: yes",
+		"SIOCGIFHWADDR on a packet socket: ok",
+		"hardware type: 1",
+		"bind SOCK_RAW to the interface: ok",
+		"getsockname: ok",
+		"name: length 18, family 17, protocol 0x3, our interface yes, hatype 1, halen 6, our address yes",
+		"SO_ATTACH_FILTER: ok",
+		"SO_GET_FILTER of the count: ok",
+		"SO_GET_FILTER: ok",
+		"filter: 9 instructions, read back the same: yes",
+		"ready",
+		"epoll: SOCK_RAW readable: yes",
+		"SOCK_RAW: the host's datagram, IP and UDP headers and payload: yes",
+		"SOCK_RAW: Ethernet destination ours: yes, type 0x800",
+		"SOCK_RAW: from length 20, family 17, protocol 0x800, our interface yes, hatype 1, pkttype 0, halen 6, the frame's source yes",
+		"SOCK_DGRAM: the host's datagram from its IP header: yes",
+		"SOCK_DGRAM: from protocol 0x800, pkttype 0, the host's address yes",
+		"filtered: MSG_PEEK|MSG_TRUNC into 4 bytes gave the frame's length: yes",
+		"filtered: first frame the host's datagram: yes",
+		"PACKET_STATISTICS: ok",
+		"filtered: counted: yes",
+		"UDP socket: hello from the host",
+		"non-blocking receive with nothing queued: EAGAIN",
+		"send of a frame on SOCK_RAW: whole",
+		"send of a datagram on SOCK_DGRAM: whole",
+		"socket(AF_PACKET, SOCK_STREAM): errno ESOCKTNOSUPPORT",
+		"PACKET_VERSION: errno ENOPROTOOPT",
+		"PACKET_RX_RING: errno ENOPROTOOPT",
+		"socket(AF_PACKET) without CAP_NET_RAW: errno EPERM",
+		"socket(AF_PACKET, SOCK_DGRAM) without CAP_NET_RAW: errno EPERM",
+		"done",
+	}, "\n") + "\n"
+	if string(b) != want {
+		t.Errorf("packet sockets in the sandbox (- want, + got):\n%s", lineDiff(want, string(b)))
+	}
+	r.must("delete", "--force", id)
+}
+
 // serveDNS answers A queries for name with addr, and every other query
 // with no answer, until pc is closed.
 func serveDNS(pc net.PacketConn, name string, addr net.IP) {

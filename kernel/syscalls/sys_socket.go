@@ -16,11 +16,11 @@ import (
 
 // This file is the socket family of calls. Unix domain sockets
 // (kernel/ipc/unix) are served here; the families of the network stack
-// (Internet and netlink sockets, kernel/socket) are decoded here and
-// served in sys_socket_net.go. Other families fail as a kernel without
-// them does (EAFNOSUPPORT). Socket packages never sleep; calls that
-// wait hand them a Blocker built here from the task's interruptible
-// Block and the socket's SO_RCVTIMEO or SO_SNDTIMEO.
+// (Internet, netlink and packet sockets, kernel/socket) are decoded here
+// and served in sys_socket_net.go. Other families fail as a kernel
+// without them does (EAFNOSUPPORT). Socket packages never sleep; calls
+// that wait hand them a Blocker built here from the task's
+// interruptible Block and the socket's SO_RCVTIMEO or SO_SNDTIMEO.
 
 // Limits of the socket calls. Linux: include/linux/socket.h and
 // net/socket.c.
@@ -202,7 +202,7 @@ func socketArgs(domain, typ, protocol int32) (int, int, error) {
 		return 0, 0, unix.EINVAL
 	}
 	switch domain {
-	case unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK:
+	case unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK, unix.AF_PACKET:
 		// The family checks the type and protocol.
 		return int(typ), flags, nil
 	case unix.AF_UNIX:
@@ -963,10 +963,37 @@ func Setsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if n, err := t.CopyIn(a.Pointer(3), val); err != nil || n != len(val) {
 		return 0, unix.EFAULT
 	}
+	if ns != nil && level == unix.SOL_SOCKET && name == unix.SO_ATTACH_FILTER && ns.Family() == unix.AF_PACKET {
+		if val, err = copyInFilter(t, val); err != nil {
+			return 0, err
+		}
+	}
 	if ns != nil {
 		return 0, ns.SetSockopt(caller(t), int(level), name, val)
 	}
 	return 0, s.SetSockopt(name, val, t.Credentials().HasCap(unix.CAP_NET_ADMIN))
+}
+
+// copyInFilter reads the program SO_ATTACH_FILTER's struct sock_fprog
+// (fprog, as the caller passed it) points to: its struct sock_filter
+// records, what the family takes as the option's value. The struct must
+// be whole and the program 1 to BPF_MAXINSNS instructions long (EINVAL).
+// Linux: net/core/filter.c, copy_bpf_fprog_from_user() and
+// bpf_check_basics_ok().
+func copyInFilter(t *kernel.Task, fprog []byte) ([]byte, error) {
+	if len(fprog) != unix.SizeofSockFprog {
+		return nil, unix.EINVAL
+	}
+	n := int(binary.LittleEndian.Uint16(fprog))
+	addr := uintptr(binary.LittleEndian.Uint64(fprog[8:]))
+	if addr == 0 || n == 0 || n > unix.BPF_MAXINSNS {
+		return nil, unix.EINVAL
+	}
+	prog := make([]byte, n*unix.SizeofSockFilter)
+	if k, err := t.CopyIn(addr, prog); err != nil || k != len(prog) {
+		return nil, unix.EFAULT
+	}
+	return prog, nil
 }
 
 // Getsockopt implements getsockopt(2): the value is cut to the caller's
@@ -989,6 +1016,9 @@ func Getsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	var val []byte
+	if ns != nil && level == unix.SOL_SOCKET && name == unix.SO_GET_FILTER && ns.Family() == unix.AF_PACKET {
+		return 0, getFilter(t, ns, valAddr, lenAddr, n)
+	}
 	if ns != nil && level == unix.SOL_SOCKET && name == unix.SO_PEERNAME {
 		if val, err = ns.PeerName(); err != nil {
 			return 0, err
@@ -1020,6 +1050,27 @@ func Getsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 		}
 	}
 	return 0, copyOutStruct(t, lenAddr, &n)
+}
+
+// getFilter is getsockopt(SO_GET_FILTER): the socket's filter, whose
+// length the caller gives and is told in instructions, not bytes: 0 asks
+// for the count alone; a buffer too short for the program is EINVAL.
+// Linux: net/core/filter.c, sk_get_filter().
+func getFilter(t *kernel.Task, s socket.Socket, valAddr, lenAddr uintptr, n int32) error {
+	prog, err := s.GetSockopt(caller(t), unix.SOL_SOCKET, unix.SO_GET_FILTER, int(n))
+	if err != nil {
+		return err
+	}
+	count := int32(len(prog) / unix.SizeofSockFilter)
+	if n != 0 && count != 0 {
+		if n < count {
+			return unix.EINVAL
+		}
+		if k, err := t.CopyOut(valAddr, prog); err != nil || k != len(prog) {
+			return unix.EFAULT
+		}
+	}
+	return copyOutStruct(t, lenAddr, &count)
 }
 
 // socketReadv and socketWritev are read(2), readv(2), write(2) and

@@ -11,14 +11,15 @@ import (
 	"magawa/kernel/net/hostinet"
 	"magawa/kernel/net/inet"
 	"magawa/kernel/net/netlink"
+	"magawa/kernel/net/packet"
 	"magawa/kernel/socket"
 	"magawa/kernel/vfs"
 )
 
 // This file is the socket calls for the families served by the network
-// stack (kernel/socket): Internet and netlink sockets. sys_socket.go
-// decodes the calls and hands a socket.Socket here; Unix sockets stay
-// there, on their own path.
+// stack (kernel/socket): Internet, netlink and packet sockets.
+// sys_socket.go decodes the calls and hands a socket.Socket here; Unix
+// sockets stay there, on their own path.
 
 // caller is what a socket operation knows of t.
 func caller(t *kernel.Task) *socket.Caller {
@@ -37,6 +38,11 @@ func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, err
 		}
 		return s, nil
 	}
+	if domain == unix.AF_PACKET && t.Kernel().HostNetwork {
+		// The host's interfaces are not the sandbox's to capture on,
+		// and its own stack, made for netlink alone, carries nothing.
+		return nil, unix.EAFNOSUPPORT
+	}
 	st, err := t.Kernel().Network()
 	if err != nil {
 		t.Kernel().Debugf("network stack: %v", err)
@@ -47,6 +53,8 @@ func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, err
 		return inet.New(st, domain, typ, protocol, caller(t), pingAllowed(t))
 	case unix.AF_NETLINK:
 		return netlink.New(st, typ, protocol)
+	case unix.AF_PACKET:
+		return packet.New(st, typ, protocol, caller(t))
 	}
 	return nil, unix.EAFNOSUPPORT
 }

@@ -91,7 +91,7 @@ func (st *Stack) configure() error {
 	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &moderate); err != nil {
 		return fmt.Errorf("tcp receive buffer moderation: %s", err)
 	}
-	if err := s.CreateNICWithOptions(loopbackIndex, loopback.New(), stack.NICOptions{Name: "lo"}); err != nil {
+	if err := s.CreateNICWithOptions(loopbackIndex, newPacketTap(loopback.New()), stack.NICOptions{Name: "lo"}); err != nil {
 		return fmt.Errorf("creating lo: %s", err)
 	}
 	for _, p := range []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128")} {
@@ -116,8 +116,13 @@ func (st *Stack) Sockets(fn func(*Socket)) {
 	}
 }
 
-// NextIno numbers a socket's inode: the stack's Internet and netlink
-// sockets share the counter.
+// Netstack is the stack's netstack, for the families served over it
+// beside Internet sockets: packet sockets (kernel/net/packet) register
+// their endpoints with its interfaces and write frames through it.
+func (st *Stack) Netstack() *stack.Stack { return st.stack }
+
+// NextIno numbers a socket's inode: the stack's Internet, netlink and
+// packet sockets share the counter.
 func (st *Stack) NextIno() uint64 { return st.lastIno.Add(1) }
 
 // Close ends every connection and stops the stack's goroutines.
