@@ -642,25 +642,58 @@ func TestHostNetworkContainer(t *testing.T) {
 	os.MkdirAll(filepath.Join(rootfs, "www"), 0o755)
 	os.WriteFile(filepath.Join(rootfs, "www/index.html"), []byte("on the host's network\n"), 0o644)
 	const id = "net-host"
-	logPath := filepath.Join(t.TempDir(), "stdout")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
+	runDetached := func(bundle, id string) {
+		t.Helper()
+		// The container's output goes to a file: a pipe would stay open
+		// in the detached sandbox.
+		logPath := filepath.Join(t.TempDir(), "stdout")
+		f, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := r.cmd("--network=host", "run", "--detach", "--bundle", bundle, id)
+		cmd.Stdout, cmd.Stderr = f, f
+		err = cmd.Run()
+		f.Close()
+		if err != nil {
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("run --network=host: %v\n%s", err, b)
+		}
+		t.Cleanup(func() { r.run("delete", "--force", id) })
 	}
-	cmd := r.cmd("--network=host", "run", "--detach", "--bundle", bundle, id)
-	cmd.Stdout, cmd.Stderr = f, f
-	err = cmd.Run()
-	f.Close()
-	if err != nil {
-		b, _ := os.ReadFile(logPath)
-		t.Fatalf("run --network=host: %v\n%s", err, b)
-	}
-	t.Cleanup(func() { r.run("delete", "--force", id) })
+	runDetached(bundle, id)
 	if got := httpGet(t, "http://127.0.0.1:"+port+"/index.html"); string(got) != "on the host's network\n" {
 		t.Errorf("GET from the host: %q", got)
 	}
 	r.must("kill", id, "KILL")
 	r.must("delete", "--force", id)
+
+	// A bundle naming a network namespace (a CNI plugin's veth): the
+	// container's sockets are the host stack's in that namespace, so
+	// its server answers on the veth's address, and the interface keeps
+	// its addresses (nothing is taken over).
+	tn := newTestNetwork(t, 5)
+	inNS := r.makeBundle([]string{"/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"}, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		var nss []any
+		for _, ns := range linux["namespaces"].([]any) {
+			if ns.(map[string]any)["type"] != "network" {
+				nss = append(nss, ns)
+			}
+		}
+		linux["namespaces"] = append(nss, map[string]any{"type": "network", "path": "/run/netns/" + tn.NS})
+	})
+	os.MkdirAll(filepath.Join(inNS, "rootfs/www"), 0o755)
+	os.WriteFile(filepath.Join(inNS, "rootfs/www/index.html"), []byte("in the bundle's namespace\n"), 0o644)
+	runDetached(inNS, id+"-ns")
+	if got := httpGet(t, "http://"+tn.ContainerAddr+"/index.html"); string(got) != "in the bundle's namespace\n" {
+		t.Errorf("GET across the veth: %q", got)
+	}
+	if addrs := tn.nsAddresses(t); !strings.Contains(addrs, tn.ContainerAddr+"/24") {
+		t.Errorf("the namespace's interface lost its address with --network=host:\n%s", addrs)
+	}
+	r.must("kill", id+"-ns", "KILL")
+	r.must("delete", "--force", id+"-ns")
 }
 
 // freeTCPPort returns a port of the host's loopback that was free a

@@ -175,9 +175,9 @@ func Launch(opts Options) (*Process, error) {
 	}
 	if opts.Config.Network == sandbox.NetworkHost {
 		// The host's network: the sandbox process makes its Internet
-		// sockets in its launcher's namespace and joins no other.
+		// sockets in the namespace it joins (NetNS) or else in its
+		// launcher's, never in a new, empty one.
 		cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
-		netns = ""
 	}
 	if err := startIn(cmd, netns); err != nil {
 		configW.Close()

@@ -118,9 +118,10 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	case "sandbox":
 		cfg.Network = sandbox.NetworkSandbox
 	case "host":
-		// The host's stack serves the container's Internet sockets:
-		// no interface is taken over and no namespace joined
-		// (attachNetwork and NetNS are for sandbox mode).
+		// The host's stack serves the container's Internet sockets,
+		// in the network namespace the configuration names (a CNI
+		// plugin's veth), or else the runtime's: no interface is taken
+		// over (attachNetwork is for sandbox mode).
 		cfg.Network = sandbox.NetworkHost
 	}
 	cfg.TTY = sandbox.TTYOff
@@ -251,18 +252,19 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 // of its own, with loopback only, since it cannot share the host's
 // stack without --network=host; so does one whose configuration names
 // the runtime's own namespace (Docker's --network host), which is the
-// host's and not the sandbox's to take. With --network=host, the sandbox
-// process stays in the runtime's namespace whatever the configuration
-// names: its sockets are made there.
+// host's and not the sandbox's to take. With --network=host, the
+// sandbox process makes its sockets in the namespace the configuration
+// names, as runsc's does, and in the runtime's without one (never in a
+// new, empty one).
 func (g *globalFlags) netnsPath(h oci.Host, mode sandbox.NetworkMode) string {
-	if mode == sandbox.NetworkHost {
-		return ""
-	}
 	p, _ := h.Namespace(specs.NetworkNamespace)
 	if p == "" {
 		return ""
 	}
 	if own, err := network.IsOwnNamespace(p); err == nil && own {
+		if mode == sandbox.NetworkHost {
+			return ""
+		}
 		g.logf("warning", "linux.namespaces names the host's network namespace (%s): the sandbox has one of its own with lo only (--network=host shares the host's)", p)
 		return ""
 	}

@@ -14,8 +14,8 @@ import (
 // (credentials are per thread, and the Go runtime has several) and makes
 // the process not dumpable: its /proc entries (descriptors, memory) are
 // then closed to other processes of its uid. Both confined processes use
-// it: the sandbox process keeps nothing, the gofer the file capabilities
-// it serves with.
+// it: the sandbox process keeps nothing (CAP_NET_BIND_SERVICE on the
+// host's network), the gofer the file capabilities it serves with.
 func DropCapabilities(keep []int) error {
 	var kept uint64
 	for _, c := range keep {

@@ -98,7 +98,15 @@ func Sandbox(opts Options) error {
 	// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, CAP_NET_*,
 	// CAP_SYS_CHROOT, CAP_SETUID. Not dumpable: /proc/1 is closed to the
 	// other processes of the sandbox's PID namespace, the gofer included.
-	if err := DropCapabilities(nil); err != nil {
+	// On the host's network the one exception is CAP_NET_BIND_SERVICE:
+	// the host's stack decides about its ports, and a container's server
+	// on port 80 needs it (the kernel checks the container's own
+	// capability first, kernel/net/hostinet).
+	var keep []int
+	if opts.HostNetwork {
+		keep = []int{unix.CAP_NET_BIND_SERVICE}
+	}
+	if err := DropCapabilities(keep); err != nil {
 		return err
 	}
 	if err := seccomp.Install(prog); err != nil {

@@ -32,7 +32,10 @@ func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, err
 	if (domain == unix.AF_INET || domain == unix.AF_INET6) && t.Kernel().HostNetwork {
 		// Before Network(): a sandbox on the host's network makes
 		// netstack only for netlink.
-		s, err := hostinet.New(domain, typ, protocol)
+		k := t.Kernel()
+		s, err := hostinet.New(domain, typ, protocol, hostinet.Options{
+			UnprivilegedPortStart: func() int32 { return k.NetTunables().IPUnprivilegedPortStart },
+		})
 		if err != nil {
 			return nil, err
 		}

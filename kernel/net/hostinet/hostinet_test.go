@@ -3,6 +3,7 @@ package hostinet
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func port(t *testing.T, s *Socket) uint16 {
 
 func mustNew(t *testing.T, family, typ int) *Socket {
 	t.Helper()
-	s, err := New(family, typ, 0)
+	s, err := New(family, typ, 0, Options{})
 	if err != nil {
 		t.Fatalf("New(%d, %d): %v", family, typ, err)
 	}
@@ -128,7 +129,7 @@ func TestConnectRefused(t *testing.T) {
 	l.Bind(nil, loopback4(0))
 	p := port(t, l)
 	l.Release() // the port is free and nobody listens
-	c, _ := New(unix.AF_INET, unix.SOCK_STREAM, 0)
+	c, _ := New(unix.AF_INET, unix.SOCK_STREAM, 0, Options{})
 	defer c.Release()
 	if err := c.Connect(nil, loopback4(p), blocker(t)); err != unix.ECONNREFUSED {
 		t.Errorf("Connect: %v, want ECONNREFUSED", err)
@@ -195,10 +196,10 @@ func TestRefusals(t *testing.T) {
 	if _, err := s.Send(nil, &socket.Message{Data: []byte("x"), To: loopback4(9), Control: mark}, 0, nil); err != unix.EINVAL {
 		t.Errorf("SO_MARK record: %v, want EINVAL", err)
 	}
-	if _, err := New(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP); err == nil {
+	if _, err := New(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP, Options{}); err == nil {
 		t.Error("a raw socket was made")
 	}
-	if _, err := New(unix.AF_PACKET, unix.SOCK_DGRAM, 0); !errors.Is(err, unix.EAFNOSUPPORT) {
+	if _, err := New(unix.AF_PACKET, unix.SOCK_DGRAM, 0, Options{}); !errors.Is(err, unix.EAFNOSUPPORT) {
 		t.Errorf("AF_PACKET: %v", err)
 	}
 }
@@ -214,5 +215,37 @@ func TestTimeouts(t *testing.T) {
 	}
 	if v, err := s.GetSockopt(nil, unix.SOL_SOCKET, unix.SO_RCVTIMEO, socket.TimevalSize); err != nil || string(v) != string(tv) {
 		t.Errorf("SO_RCVTIMEO: %x, %v", v, err)
+	}
+}
+
+// TestPrivilegedPort checks that the sandbox, not the host, decides who
+// binds a port below ip_unprivileged_port_start: the sandbox process
+// may hold CAP_NET_BIND_SERVICE on the host's network, so without the
+// check any container process could take port 80.
+func TestPrivilegedPort(t *testing.T) {
+	start := int32(1024)
+	s, err := New(unix.AF_INET, unix.SOCK_STREAM, 0, Options{UnprivilegedPortStart: func() int32 { return start }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	sa := func(port uint16) []byte {
+		b := make([]byte, 16)
+		b[0] = unix.AF_INET
+		b[2], b[3] = byte(port>>8), byte(port)
+		b[4] = 127
+		b[7] = 1
+		return b
+	}
+	user := &socket.Caller{HasCap: func(int) bool { return false }}
+	if err := s.Bind(user, sa(80)); err != unix.EACCES {
+		t.Errorf("bind to port 80 without CAP_NET_BIND_SERVICE: %v, want EACCES", err)
+	}
+	// With the sysctl at 0 (Docker sets it so), anyone may bind port 80;
+	// the host then decides (this test may not be root: either answer
+	// from the host is fine, but not the sandbox's EACCES).
+	start = 0
+	if err := s.Bind(user, sa(80)); err == unix.EACCES && os.Geteuid() == 0 {
+		t.Errorf("bind to port 80 with ip_unprivileged_port_start 0: %v", err)
 	}
 }

@@ -27,6 +27,10 @@ type Socket struct {
 	// register; the poller notifies it of the host's events.
 	queue waiter.Queue
 
+	// unprivilegedPortStart is the sandbox's
+	// net.ipv4.ip_unprivileged_port_start (Options).
+	unprivilegedPortStart func() int32
+
 	mu sync.Mutex
 	// rcvtimeo and sndtimeo are SO_RCVTIMEO and SO_SNDTIMEO: kept
 	// here, since the kernel, not the host, waits (the host descriptor
@@ -43,12 +47,20 @@ var lastIno atomic.Uint64
 
 func nextIno() uint64 { return 1<<28 + lastIno.Add(1) }
 
+// Options are the sandbox's settings a host socket honours.
+type Options struct {
+	// UnprivilegedPortStart returns the sandbox's
+	// net.ipv4.ip_unprivileged_port_start: binding a lower port needs
+	// CAP_NET_BIND_SERVICE in the sandbox. nil: 1024, Linux's default.
+	UnprivilegedPortStart func() int32
+}
+
 // New returns a host socket of family (AF_INET or AF_INET6), type
 // (SOCK_STREAM or SOCK_DGRAM) and protocol (0, or the type's TCP or UDP).
 // Raw and ICMP sockets are not passed through: the sandbox process has
 // no capability to make the former, and the latter would widen what the
 // seccomp filter lets the kernel open.
-func New(family, typ, protocol int) (*Socket, error) {
+func New(family, typ, protocol int, opts Options) (*Socket, error) {
 	if family != unix.AF_INET && family != unix.AF_INET6 {
 		return nil, unix.EAFNOSUPPORT
 	}
@@ -72,7 +84,12 @@ func New(family, typ, protocol int) (*Socket, error) {
 	if err != nil {
 		return nil, hostErr(err)
 	}
-	return newSocket(family, typ, protocol, fd)
+	sock, err := newSocket(family, typ, protocol, fd)
+	if err != nil {
+		return nil, err
+	}
+	sock.unprivilegedPortStart = opts.UnprivilegedPortStart
+	return sock, nil
 }
 
 // newSocket wraps fd, which it owns from then on (closed on failure).
@@ -226,8 +243,10 @@ func (s *Socket) hostAddr(sa []byte, wrong error, allowed ...int) ([]byte, error
 	return out, nil
 }
 
-// Bind implements socket.Socket. The host decides about privileged
-// ports: the sandbox process has no CAP_NET_BIND_SERVICE.
+// Bind implements socket.Socket. A port below the sandbox's
+// ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE in the sandbox,
+// checked here: the sandbox process keeps that one capability on the
+// host's network (package confine), so the host would allow any port.
 func (s *Socket) Bind(c *socket.Caller, sa []byte) error {
 	allowed := []int{s.family}
 	if s.family == unix.AF_INET {
@@ -238,6 +257,9 @@ func (s *Socket) Bind(c *socket.Caller, sa []byte) error {
 	a, err := s.hostAddr(sa, unix.EAFNOSUPPORT, allowed...)
 	if err != nil {
 		return err
+	}
+	if port := addrPort(a); port != 0 && int32(port) < s.portStart() && c != nil && !c.HasCap(unix.CAP_NET_BIND_SERVICE) {
+		return unix.EACCES
 	}
 	return hostErr(hostBind(s.fd, a))
 }
@@ -515,4 +537,21 @@ func (s *Socket) Timeouts() (recv, send time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rcvtimeo, s.sndtimeo
+}
+
+// portStart is the lowest port binding without CAP_NET_BIND_SERVICE.
+func (s *Socket) portStart() int32 {
+	if s.unprivilegedPortStart == nil {
+		return 1024
+	}
+	return s.unprivilegedPortStart()
+}
+
+// addrPort is the port of a sockaddr_in or sockaddr_in6 (network byte
+// order at offset 2 in both), 0 for a shorter address.
+func addrPort(sa []byte) uint16 {
+	if len(sa) < 4 {
+		return 0
+	}
+	return uint16(sa[2])<<8 | uint16(sa[3])
 }
