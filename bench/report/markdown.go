@@ -288,7 +288,7 @@ func writeMethod(b *strings.Builder, res *suite.Results) {
 - Containers outside the veth cases share a network namespace with only lo, up, as an engine sets one up (a namespace a runtime makes has lo down, and runsc then has no loopback at all).
 - start: `+"`run`"+` (create, start, the process's exit, delete) of /bin/true, timed from outside; `+"`do`"+` with --network=none for runsc and magawa alike (loopback only, no veth of their own). Native: a fork and exec of /bin/true.
 - memory: the summed proportional set size of every host process of the sandbox (sandbox, gofer, stubs; the container's process for runc; the process natively), a second after it starts sleeping.
-- network: across the veth, the server runs in a network namespace holding one end of a veth pair (in a container whose bundle names the namespace; natively under `+"`ip netns exec`"+`), its client (the tcprtt and tcpbw probes, wrk with one thread and 32 connections) on the host. magawa and runsc take the interface over with their netstack; magawa's --network=host keeps its sandbox in the namespace of the process that launches it, so `+"`create`"+` runs in the veth's namespace (nsenter) and the sandbox's sockets are that namespace's host stack's.
+- network: across the veth, the server runs in a network namespace holding one end of a veth pair (in a container whose bundle names the namespace; natively under `+"`ip netns exec`"+`), its client (the tcprtt and tcpbw probes, wrk with one thread and 32 connections) on the host. magawa and runsc take the interface over with their netstack; with magawa's --network=host the sandbox joins the namespace and its sockets are that namespace's host stack's.
 - Benchmarks are not tests: nothing here asserts a time.
 `)
 }

@@ -170,15 +170,6 @@ func (s *Sample) Start(ctx context.Context, veth bool, args ...string) (*Server,
 	srv.dir = dir
 	s.W.track(srv.id, s.RT)
 	argv := append(append([]string{s.RT.Bin}, s.RT.global()...), "create", "--bundle", dir, srv.id)
-	if veth && s.RT.HostNet {
-		// magawa --network=host keeps the sandbox process in the
-		// namespace of the runtime that launches it, whatever the
-		// bundle names (as Docker's --network host would have it): it
-		// is launched in the veth's namespace, whose stack then serves
-		// the sandbox's sockets. nsenter, not `ip netns exec`, which
-		// also mounts a /sys of its own, without the cgroup file system.
-		argv = append([]string{"nsenter", "--net=" + s.W.Veth.Path(), "--"}, argv...)
-	}
 	if _, err := outputFiles(command(ctx, argv...), dir, s.RT.Name+" create"); err != nil {
 		srv.Stop()
 		return nil, err
