@@ -110,7 +110,8 @@ func Mmap(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 // (kernel/fs/gofer/pagecache.go). Other files have no pages in the
 // memory file: a MAP_SHARED mapping of one is a copy, which is the same
 // thing as long as nobody writes, so it may never get PROT_WRITE (ENODEV
-// at mmap, EACCES at mprotect).
+// at mmap, EACCES at mprotect). A file that is not regular maps only if
+// it is a vfs.SpecialMappableImpl that accepts the mapping.
 func fileMapping(f *vfs.File, opts *mm.MmapOpts, off int64) error {
 	if off < 0 {
 		return unix.EOVERFLOW // Linux: mm/mmap.c, file_mmap_ok()
@@ -140,6 +141,17 @@ func fileMapping(f *vfs.File, opts *mm.MmapOpts, off int64) error {
 	typ := st.Mode & unix.S_IFMT
 	if typ == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 5) {
 		return nil // /dev/zero: anonymous memory. Linux: drivers/char/mem.c, mmap_zero().
+	}
+	if sm, ok := f.Impl.(vfs.SpecialMappableImpl); ok && typ != unix.S_IFREG {
+		// A packet socket's ring: the file says what maps.
+		if err := sm.CheckMmap(uint64(off), (uint64(opts.Length)+mm.PageSize-1)&^(mm.PageSize-1)); err != nil {
+			return err
+		}
+		opts.File, opts.Offset, opts.MaxProt = f, uint64(off), maxProt
+		if pn, ok := f.Impl.(interface{ ProcName() string }); ok {
+			opts.Name = pn.ProcName()
+		}
+		return nil
 	}
 	if typ != unix.S_IFREG || !f.Impl.Seekable() {
 		return unix.ENODEV

@@ -1019,6 +1019,9 @@ func Getsockopt(t *kernel.Task, a *kernel.SyscallArguments) (uintptr, error) {
 	if ns != nil && level == unix.SOL_SOCKET && name == unix.SO_GET_FILTER && ns.Family() == unix.AF_PACKET {
 		return 0, getFilter(t, ns, valAddr, lenAddr, n)
 	}
+	if ns != nil && level == unix.SOL_PACKET && name == unix.PACKET_HDRLEN && ns.Family() == unix.AF_PACKET {
+		return 0, packetHeaderLen(t, ns, valAddr, lenAddr, n)
+	}
 	if ns != nil && level == unix.SOL_SOCKET && name == unix.SO_PEERNAME {
 		if val, err = ns.PeerName(); err != nil {
 			return 0, err

@@ -57,9 +57,36 @@ func newNetSocket(t *kernel.Task, domain, typ, protocol int) (socket.Socket, err
 	case unix.AF_NETLINK:
 		return netlink.New(st, typ, protocol)
 	case unix.AF_PACKET:
-		return packet.New(st, typ, protocol, caller(t))
+		return packet.New(st, t.Kernel().MemoryFile, typ, protocol, caller(t))
 	}
 	return nil, unix.EAFNOSUPPORT
+}
+
+// packetHeaderLen is getsockopt(PACKET_HDRLEN), which reads before it
+// writes: the caller's int names the TPACKET version whose frame header
+// length it asks for. The buffer must hold an int (EINVAL); the answer is
+// one. Linux: net/packet/af_packet.c, packet_getsockopt().
+func packetHeaderLen(t *kernel.Task, ns socket.Socket, valAddr, lenAddr uintptr, n int32) error {
+	s, ok := ns.(*packet.Socket)
+	if !ok {
+		return unix.ENOPROTOOPT
+	}
+	if n < 4 {
+		return unix.EINVAL
+	}
+	var version int32
+	if err := copyInStruct(t, valAddr, &version); err != nil {
+		return err
+	}
+	v, err := s.HeaderLen(version)
+	if err != nil {
+		return err
+	}
+	if err := copyOutStruct(t, valAddr, &v); err != nil {
+		return err
+	}
+	n = 4
+	return copyOutStruct(t, lenAddr, &n)
 }
 
 // pingAllowed reports whether one of t's groups is in

@@ -67,3 +67,14 @@ type CachedMappable interface {
 	// block (host I/O): the caller holds none of its locks.
 	SyncMapping(start, end uint64) error
 }
+
+// SpecialMappableImpl is implemented by open files that are not regular
+// files yet have pages of their own to map (a packet socket's receive
+// ring). mmap(2) refuses other such files (ENODEV); for these it asks
+// CheckMmap first, with the file offset and the length rounded up to
+// pages, since each decides what may be mapped (Linux: the file's own
+// f_op->mmap), and then maps the Mappable's pages as a regular file's.
+type SpecialMappableImpl interface {
+	MappableImpl
+	CheckMmap(offset, length uint64) error
+}

@@ -51,7 +51,7 @@ func IsInterfaceIoctl(request uint32) bool {
 	switch request {
 	case unix.SIOCGIFCONF, unix.SIOCGIFFLAGS, unix.SIOCGIFINDEX, unix.SIOCGIFNAME,
 		unix.SIOCGIFMTU, unix.SIOCGIFADDR, unix.SIOCGIFNETMASK, unix.SIOCGIFBRDADDR,
-		unix.SIOCGIFHWADDR, unix.SIOCGIFTXQLEN, unix.SIOCGIFMETRIC, unix.SIOCGIFMAP:
+		unix.SIOCGIFHWADDR, unix.SIOCGIFTXQLEN, unix.SIOCGIFMETRIC, unix.SIOCGIFMAP, unix.SIOCETHTOOL:
 		return true
 	}
 	return false
@@ -66,6 +66,8 @@ func (st *Stack) InterfaceIoctl(io vfs.IO, request uint32, arg uintptr) (uintptr
 	switch {
 	case request == unix.SIOCGIFCONF:
 		return 0, st.interfaceConfig(io, arg)
+	case request == unix.SIOCETHTOOL:
+		return 0, st.ethtool(io, arg)
 	case IsInterfaceIoctl(request):
 		return 0, st.interfaceRequest(io, request, arg)
 	}
@@ -203,6 +205,64 @@ func (st *Stack) interfaceConfig(io vfs.IO, arg uintptr) error {
 		le.PutUint32(conf, uint32(n))
 	}
 	if n, err := io.CopyOut(arg, conf[:4]); err != nil || n != 4 {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// Sizes of the ethtool structures (include/uapi/linux/ethtool.h).
+const (
+	ethtoolValueSize  = 8  // struct ethtool_value: cmd, data
+	ethtoolTSInfoSize = 44 // struct ethtool_ts_info
+)
+
+// ethtool answers SIOCETHTOOL, the queries libpcap makes of an interface
+// before it captures: its time stamping (ETHTOOL_GET_TS_INFO: software
+// receive time stamps only, no PTP clock, what Linux reports of a
+// device whose driver says nothing, as veth and lo do), and its offloads
+// (ETHTOOL_GGRO and the like, which size libpcap's ring frames): an
+// Ethernet interface hands the sandbox frames the host aggregated, up to
+// 64 KiB (AttachEthernet), which is what generic receive offload looks
+// like to a capture; nothing else is offloaded (netstack sends frames of
+// at most the MTU). Other commands, the settings included, are
+// EOPNOTSUPP, as for a driver without them. Linux: net/ethtool/ioctl.c,
+// dev_ethtool().
+func (st *Stack) ethtool(io vfs.IO, arg uintptr) error {
+	req := make([]byte, ifreqSize)
+	if n, err := io.CopyIn(arg, req); err != nil || n != len(req) {
+		return unix.EFAULT
+	}
+	name := req[:unix.IFNAMSIZ]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	ifc, ok := st.InterfaceByName(string(name))
+	if !ok {
+		return unix.ENODEV
+	}
+	le := binary.LittleEndian
+	data := uintptr(le.Uint64(req[16:]))
+	cmd := make([]byte, 4)
+	if n, err := io.CopyIn(data, cmd); err != nil || n != len(cmd) {
+		return unix.EFAULT
+	}
+	var out []byte
+	switch c := le.Uint32(cmd); c {
+	case unix.ETHTOOL_GET_TS_INFO:
+		out = make([]byte, ethtoolTSInfoSize)
+		le.PutUint32(out, c)
+		le.PutUint32(out[4:], unix.SOF_TIMESTAMPING_RX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE)
+		le.PutUint32(out[8:], ^uint32(0)) // phc_index -1: no PTP clock
+	case unix.ETHTOOL_GGRO, unix.ETHTOOL_GTSO, unix.ETHTOOL_GUFO, unix.ETHTOOL_GGSO, unix.ETHTOOL_GFLAGS:
+		out = make([]byte, ethtoolValueSize)
+		le.PutUint32(out, c)
+		if c == unix.ETHTOOL_GGRO && ifc.ARPType == unix.ARPHRD_ETHER {
+			le.PutUint32(out[4:], 1)
+		}
+	default:
+		return unix.EOPNOTSUPP
+	}
+	if n, err := io.CopyOut(data, out); err != nil || n != len(out) {
 		return unix.EFAULT
 	}
 	return nil

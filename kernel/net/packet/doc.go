@@ -13,7 +13,8 @@
 // reports as Linux's (sll_pkttype). Each frame is filtered (the
 // socket's classic BPF program, filter.go), counted, and queued while
 // SO_RCVBUF has room (each frame costing its bytes and an skb's
-// overhead), else dropped and counted (PACKET_STATISTICS). A send builds
+// overhead), else dropped and counted (PACKET_STATISTICS); or, with a
+// receive ring, written into it (below). A send builds
 // one frame and hands it to netstack, which writes it on the interface
 // at once: SOCK_RAW's as given, SOCK_DGRAM's with an Ethernet header to
 // sll_addr; the sender does not receive its own frame back as outgoing
@@ -27,6 +28,24 @@
 // an interface (SO_BINDTODEVICE), which netstack loops inside its
 // network layer where no packet socket sees them.
 //
+// Receive ring (ring.go). PACKET_RX_RING makes a ring of TPACKET_V1 or
+// TPACKET_V2 slots in one run of memory-file pages; mmap of the socket
+// (vfs.SpecialMappableImpl: offset 0, the ring's whole length) maps
+// those very pages into the application, and the kernel writes each
+// frame through its own mapping of the memory file into the head slot,
+// if the application has handed it back (tp_status TP_STATUS_KERNEL),
+// else drops and counts it, as Linux's tpacket_rcv() does: header,
+// struct sockaddr_ll, the frame at Linux's offsets, then tp_status with
+// an atomic store. The ring is the application's memory too, which it
+// may scribble on at any moment: the kernel reads nothing of it but
+// tp_status words, takes any non-zero one as the application's, and
+// writes only inside the slot it took. While a ring exists frames go
+// there, not to the receive queue (but for PACKET_COPY_THRESH's whole
+// copies of frames a slot cuts short), so recvmsg finds those alone.
+// While an address space maps the ring (vfs.Mappable registrations) it
+// can be neither replaced nor taken down (EBUSY); its pages live as long
+// as the socket, and mappings hold references of their own.
+//
 // Served: bind (sll_protocol, sll_ifindex), getsockname, recvfrom and
 // recvmsg with a full struct sockaddr_ll, MSG_PEEK, MSG_TRUNC,
 // MSG_DONTWAIT and the other flags refused with Linux's EINVAL,
@@ -35,18 +54,21 @@
 // forms), SO_RCVTIMEO, SO_SNDTIMEO, SO_ATTACH_FILTER, SO_DETACH_FILTER,
 // SO_LOCK_FILTER, SO_GET_FILTER, SO_MARK, SO_PRIORITY,
 // PACKET_ADD_MEMBERSHIP and PACKET_DROP_MEMBERSHIP (multicast and
-// all-multicast; see addMembership), PACKET_AUXDATA (tp_status is
-// TP_STATUS_USER, with TP_STATUS_CSUMNOTREADY on lo), PACKET_ORIGDEV,
-// PACKET_IGNORE_OUTGOING, PACKET_STATISTICS, SIOCINQ and SIOCOUTQ.
+// all-multicast, promiscuous on lo alone; see addMembership),
+// PACKET_AUXDATA (tp_status is TP_STATUS_USER, with
+// TP_STATUS_CSUMNOTREADY on lo), PACKET_ORIGDEV, PACKET_IGNORE_OUTGOING,
+// PACKET_STATISTICS, the receive ring (PACKET_RX_RING, PACKET_VERSION,
+// PACKET_HDRLEN, PACKET_RESERVE, PACKET_COPY_THRESH, mmap; PACKET_LOSS
+// and PACKET_TIMESTAMP kept), SIOCINQ and SIOCOUTQ. libpcap, and so
+// tcpdump, capture through the ring (with -p on an Ethernet interface).
 //
 // Not served, answering an error rather than pretending: SOCK_PACKET
-// (ESOCKTNOSUPPORT); the memory-mapped rings (PACKET_RX_RING,
-// PACKET_TX_RING, PACKET_VERSION...: ENOPROTOOPT), so libpcap, which
-// captures only through a ring, and tcpdump do not run; fanout,
-// PACKET_VNET_HDR, timestamps (SO_TIMESTAMP...: ENOPROTOOPT);
-// promiscuous mode and extra unicast addresses (EOPNOTSUPP); the
-// ancillary filter loads about netlink attributes and payload offsets
-// (EINVAL). A socket bound to every interface receives from those that
+// (ESOCKTNOSUPPORT); TPACKET_V3 (EINVAL, so libpcap falls back to
+// TPACKET_V2) and the transmit ring (PACKET_TX_RING: ENOPROTOOPT);
+// fanout, PACKET_VNET_HDR, timestamps (SO_TIMESTAMP...: ENOPROTOOPT);
+// promiscuous mode but on lo, and extra unicast addresses (EOPNOTSUPP);
+// the ancillary filter loads about netlink attributes and payload
+// offsets (EINVAL). A socket bound to every interface receives from those that
 // existed when it bound: the sandbox's are all there before its program
 // starts. Frames for other hosts' addresses never reach the sandbox (the
 // host's device and netstack's link endpoint drop them), so
@@ -55,10 +77,13 @@
 //
 // Locking. Socket.bindMu serializes the changes of a socket's
 // registration (bind, Release) and is taken before Socket.mu, which
-// guards the binding, the receive queue, the frames in flight and the
-// options. netstack delivers frames with its lock of the interface's
-// packet sockets held and takes that lock to register one, so mu is
-// never held while netstack is called, and a frame is checked against
-// the current binding when it arrives. Waiters are notified with no
-// lock held.
+// guards the binding, the receive queue, the ring, the frames in flight
+// and the options. netstack delivers frames with its lock of the
+// interface's packet sockets held and takes that lock to register one,
+// so mu is never held while netstack is called, and a frame is checked
+// against the current binding when it arrives. Address spaces call the
+// ring's vfs.Mappable methods with mm.MM.mu held, which therefore comes
+// before Socket.mu, and may release the socket (munmap of its last
+// mapping) with it held; nothing here takes an address space's lock.
+// Waiters are notified with no lock held.
 package packet

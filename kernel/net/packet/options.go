@@ -14,10 +14,10 @@ import (
 // This file holds the socket options, SOL_SOCKET's (net/core/sock.c)
 // and SOL_PACKET's (net/packet/af_packet.c, packet_setsockopt() and
 // packet_getsockopt()), and the ioctls. An option Linux has that is not
-// listed here answers ENOPROTOOPT: the rings (PACKET_RX_RING,
-// PACKET_TX_RING, PACKET_VERSION, PACKET_HDRLEN, PACKET_RESERVE,
-// PACKET_LOSS), fanout, PACKET_VNET_HDR, PACKET_TIMESTAMP, timestamps
-// (SO_TIMESTAMP...) and SO_BINDTODEVICE.
+// listed here answers ENOPROTOOPT: the transmit ring (PACKET_TX_RING),
+// fanout, PACKET_VNET_HDR, PACKET_QDISC_BYPASS, timestamps
+// (SO_TIMESTAMP...) and SO_BINDTODEVICE. The receive ring's options are
+// here, the ring itself in ring.go.
 
 // options are the socket's options. Socket.mu guards them.
 type options struct {
@@ -44,6 +44,21 @@ type options struct {
 	// flags are SO_REUSEADDR and the like: Linux keeps them on any
 	// socket, and they mean nothing to a packet socket there either.
 	flags map[int]bool
+	// version is PACKET_VERSION, the TPACKET version of the ring's
+	// frame headers, and reserve PACKET_RESERVE, room the ring leaves
+	// before each frame: both fixed while there is a ring.
+	version int
+	reserve uint32
+	// copyThresh is PACKET_COPY_THRESH: frames a ring's slot cuts short
+	// are also queued whole.
+	copyThresh int32
+	// loss is PACKET_LOSS, which only a transmit ring would heed, and
+	// tstamp PACKET_TIMESTAMP, the SOF_TIMESTAMPING_* flags asking for
+	// hardware time stamps in the ring: kept, as Linux keeps them for a
+	// device without hardware time stamps, which the sandbox's are (the
+	// ring's are always the kernel's clock).
+	loss   bool
+	tstamp int32
 }
 
 // storedOptions are the boolean SOL_SOCKET options kept but of no
@@ -206,6 +221,44 @@ func (s *Socket) setPacketOption(name int, val []byte) error {
 		}
 		s.dropMembership(m)
 		return nil
+	case unix.PACKET_RX_RING:
+		return s.setRing(val)
+	case unix.PACKET_VERSION, unix.PACKET_RESERVE, unix.PACKET_LOSS, unix.PACKET_TIMESTAMP, unix.PACKET_COPY_THRESH:
+		// An int, exactly (Linux: optlen != sizeof(int) is EINVAL).
+		if len(val) != 4 {
+			return unix.EINVAL
+		}
+		v := int32(binary.LittleEndian.Uint32(val))
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch name {
+		case unix.PACKET_VERSION:
+			if v != tpacketV1 && v != tpacketV2 {
+				return unix.EINVAL // TPACKET_V3 included: see ring.go
+			}
+			if s.ring != nil {
+				return unix.EBUSY
+			}
+			s.opts.version = int(v)
+		case unix.PACKET_RESERVE:
+			if v < 0 {
+				return unix.EINVAL // above INT_MAX as unsigned
+			}
+			if s.ring != nil {
+				return unix.EBUSY
+			}
+			s.opts.reserve = uint32(v)
+		case unix.PACKET_LOSS:
+			if s.ring != nil {
+				return unix.EBUSY
+			}
+			s.opts.loss = v != 0
+		case unix.PACKET_TIMESTAMP:
+			s.opts.tstamp = v
+		case unix.PACKET_COPY_THRESH:
+			s.opts.copyThresh = v
+		}
+		return nil
 	case unix.PACKET_AUXDATA, unix.PACKET_ORIGDEV, unix.PACKET_IGNORE_OUTGOING:
 		if len(val) < 4 {
 			return unix.EINVAL
@@ -237,7 +290,10 @@ func (s *Socket) setPacketOption(name int, val []byte) error {
 // or given a second unicast address (the host's device and netstack's
 // link endpoint filter frames by address before the sandbox sees them):
 // PACKET_MR_PROMISC and PACKET_MR_UNICAST are EOPNOTSUPP rather than
-// accepted and not done. Other types are accepted and mean nothing, as
+// accepted and not done, but for PACKET_MR_PROMISC on lo, which carries
+// no other host's frames to hide, so that promiscuity changes nothing
+// there, as on Linux (libpcap asks for it unless told not to: tcpdump
+// -i lo runs without -p). Other types are accepted and mean nothing, as
 // on Linux.
 func (s *Socket) addMembership(m membership) error {
 	ifc, ok := s.stack.InterfaceByIndex(m.ifindex)
@@ -267,7 +323,11 @@ func (s *Socket) addMembership(m membership) error {
 		if m.alen != addrLen {
 			return unix.EINVAL
 		}
-	case unix.PACKET_MR_PROMISC, unix.PACKET_MR_UNICAST:
+	case unix.PACKET_MR_PROMISC:
+		if ifc.ARPType != unix.ARPHRD_LOOPBACK {
+			return unix.EOPNOTSUPP
+		}
+	case unix.PACKET_MR_UNICAST:
 		return unix.EOPNOTSUPP
 	}
 	m.count = 1
@@ -353,14 +413,31 @@ func (s *Socket) socketOption(name int) ([]byte, error) {
 	return nil, unix.ENOPROTOOPT
 }
 
-// packetOption reads a SOL_PACKET option. The flags need an int's room
-// (EINVAL); PACKET_STATISTICS is cut to the room and clears the
-// counters, as Linux's does.
+// packetOption reads a SOL_PACKET option. The flags and numbers need an
+// int's room (EINVAL); PACKET_STATISTICS is cut to the room and clears
+// the counters, as Linux's does. PACKET_HDRLEN, which reads the caller's
+// value first, is HeaderLen.
 func (s *Socket) packetOption(name, size int) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var v bool
+	var n int32
 	switch name {
+	case unix.PACKET_VERSION, unix.PACKET_RESERVE, unix.PACKET_TIMESTAMP:
+		switch name {
+		case unix.PACKET_VERSION:
+			n = int32(s.opts.version)
+		case unix.PACKET_RESERVE:
+			n = int32(s.opts.reserve)
+		case unix.PACKET_TIMESTAMP:
+			n = s.opts.tstamp
+		}
+		if size < 4 {
+			return nil, unix.EINVAL
+		}
+		return socket.Int(n), nil
+	case unix.PACKET_LOSS:
+		v = s.opts.loss
 	case unix.PACKET_STATISTICS:
 		// tp_packets counts the frames dropped too.
 		b := make([]byte, tpacketStatLen)

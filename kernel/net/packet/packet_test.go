@@ -15,6 +15,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 
+	"magawa/kernel/memfile"
 	"magawa/kernel/net/inet"
 	"magawa/kernel/socket"
 	"magawa/kernel/waiter"
@@ -51,9 +52,11 @@ const (
 )
 
 // testNet is a stack with lo and two Ethernet interfaces served by
-// channel endpoints: eth0 (10.0.0.2/24) and eth1.
+// channel endpoints: eth0 (10.0.0.2/24) and eth1, and a memory file for
+// rings.
 type testNet struct {
 	st         *inet.Stack
+	mf         *memfile.File
 	eth0, eth1 *channel.Endpoint
 }
 
@@ -64,7 +67,12 @@ func newTestNet(t testing.TB) *testNet {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	n := &testNet{st: st, eth0: channel.New(64, 1514, tcpip.LinkAddress(ourMAC)), eth1: channel.New(64, 1514, tcpip.LinkAddress(otherMAC))}
+	mf, err := memfile.New(256 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mf.Close() })
+	n := &testNet{st: st, mf: mf, eth0: channel.New(64, 1514, tcpip.LinkAddress(ourMAC)), eth1: channel.New(64, 1514, tcpip.LinkAddress(otherMAC))}
 	if err := st.AttachLink(eth0, "eth0", ethernet.New(n.eth0)); err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +149,9 @@ func sll(proto uint16, ifindex int32, addr []byte) []byte {
 	return a.encode(sockaddrLen)
 }
 
-func newSocket(t *testing.T, st *inet.Stack, typ int, proto uint16) *Socket {
+func newSocket(t *testing.T, n *testNet, typ int, proto uint16) *Socket {
 	t.Helper()
-	s, err := New(st, typ, int(ntohs(proto)), root)
+	s, err := New(n.st, n.mf, typ, int(ntohs(proto)), root)
 	if err != nil {
 		t.Fatalf("socket(AF_PACKET, %d, %#x): %v", typ, proto, err)
 	}
@@ -195,7 +203,7 @@ func TestCreate(t *testing.T) {
 		{"raw", unix.SOCK_RAW, root, nil},
 		{"dgram", unix.SOCK_DGRAM, root, nil},
 	} {
-		s, err := New(n.st, c.typ, int(ntohs(ethPAll)), c.caller)
+		s, err := New(n.st, n.mf, c.typ, int(ntohs(ethPAll)), c.caller)
 		if err != c.err {
 			t.Errorf("%s: %v, want %v", c.name, err, c.err)
 		}
@@ -203,7 +211,7 @@ func TestCreate(t *testing.T) {
 			s.Release()
 		}
 	}
-	s := newSocket(t, n.st, unix.SOCK_DGRAM, unix.ETH_P_IP)
+	s := newSocket(t, n, unix.SOCK_DGRAM, unix.ETH_P_IP)
 	for _, o := range []struct {
 		name int
 		want int32
@@ -220,13 +228,13 @@ func TestCreate(t *testing.T) {
 // SOCK_DGRAM one, each frame's packet type from its destination.
 func TestReceive(t *testing.T) {
 	n := newTestNet(t)
-	raw := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	raw := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	bind(t, raw, 0, eth0)
 	// What the stack sends in answer (ICMP, ARP) is not this test's.
 	if err := raw.SetSockopt(root, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, []byte{1, 0, 0, 0}); err != nil {
 		t.Fatal(err)
 	}
-	cooked := newSocket(t, n.st, unix.SOCK_DGRAM, unix.ETH_P_IP)
+	cooked := newSocket(t, n, unix.SOCK_DGRAM, unix.ETH_P_IP)
 	if r := raw.Readiness(waiter.EventIn | waiter.EventOut); r != waiter.EventOut {
 		t.Errorf("readiness with nothing queued: %#x, want OUT", r)
 	}
@@ -270,7 +278,7 @@ func TestReceive(t *testing.T) {
 	inject(n.eth1, ether(otherMAC, peerMAC, testType, []byte("on eth1")))
 	expectNothing(t, raw, "bound to eth0, after a frame on eth1")
 	// An unbound socket receives from every interface.
-	all := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	all := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	all.SetSockopt(root, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, []byte{1, 0, 0, 0})
 	inject(n.eth1, ether(otherMAC, peerMAC, testType, []byte("on eth1")))
 	if r, from := recv(t, all); string(r.Data[14:]) != "on eth1" || from.ifindex != eth1 {
@@ -282,7 +290,7 @@ func TestReceive(t *testing.T) {
 // what getsockname says of each binding.
 func TestBind(t *testing.T) {
 	n := newTestNet(t)
-	s := newSocket(t, n.st, unix.SOCK_DGRAM, 0)
+	s := newSocket(t, n, unix.SOCK_DGRAM, 0)
 	if name, _ := s.SockName(); len(name) != addrOffset || parseLinkAddr(append(name, make([]byte, 8)...)) != (linkAddr{}) {
 		t.Errorf("unbound name: %x, want 12 bytes of AF_PACKET, nothing else", name)
 	}
@@ -337,10 +345,10 @@ func TestBind(t *testing.T) {
 // what other packet sockets see of it, and that the sender sees nothing.
 func TestSend(t *testing.T) {
 	n := newTestNet(t)
-	tap := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	tap := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	bind(t, tap, 0, eth0)
 
-	raw := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	raw := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	bind(t, raw, 0, eth0)
 	frame := ether(peerMAC, ourMAC, testType, []byte("a raw frame"))
 	if k, err := raw.Send(root, &socket.Message{Data: frame, To: sll(0, eth0, nil)}, 0, nil); err != nil || k != len(frame) {
@@ -355,7 +363,7 @@ func TestSend(t *testing.T) {
 	}
 	expectNothing(t, raw, "the sender of a frame")
 
-	cooked := newSocket(t, n.st, unix.SOCK_DGRAM, testType)
+	cooked := newSocket(t, n, unix.SOCK_DGRAM, testType)
 	if _, err := cooked.Send(root, &socket.Message{Data: []byte("cooked"), To: sll(testType, eth0, peerMAC)}, 0, nil); err != nil {
 		t.Fatalf("cooked send: %v", err)
 	}
@@ -385,7 +393,7 @@ func TestSend(t *testing.T) {
 	sent(n.eth0)
 	expectNothing(t, tap, "PACKET_IGNORE_OUTGOING")
 
-	unbound := newSocket(t, n.st, unix.SOCK_RAW, 0)
+	unbound := newSocket(t, n, unix.SOCK_RAW, 0)
 	for _, c := range []struct {
 		name string
 		s    *Socket
@@ -437,7 +445,7 @@ func TestSend(t *testing.T) {
 // zeros; frames written on lo come back in.
 func TestLoopback(t *testing.T) {
 	n := newTestNet(t)
-	s := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	s := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	bind(t, s, 0, 1)
 	if err := s.SetSockopt(root, unix.SOL_PACKET, unix.PACKET_AUXDATA, []byte{1, 0, 0, 0}); err != nil {
 		t.Fatal(err)
@@ -479,9 +487,9 @@ func TestLoopback(t *testing.T) {
 
 	// A frame written on lo: its header is Linux's of zeros; SOCK_DGRAM
 	// sockets of its protocol receive it without.
-	cooked := newSocket(t, n.st, unix.SOCK_DGRAM, testType)
+	cooked := newSocket(t, n, unix.SOCK_DGRAM, testType)
 	frame := ether(make([]byte, 6), make([]byte, 6), testType, []byte("written on lo"))
-	if _, err := newSocket(t, n.st, unix.SOCK_RAW, 0).Send(root, &socket.Message{Data: frame, To: sll(0, 1, nil)}, 0, nil); err != nil {
+	if _, err := newSocket(t, n, unix.SOCK_RAW, 0).Send(root, &socket.Message{Data: frame, To: sll(0, 1, nil)}, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if r, from := recv(t, cooked); string(r.Data) != "written on lo" || from.pkttype != unix.PACKET_HOST {
@@ -506,7 +514,7 @@ func TestLoopback(t *testing.T) {
 // cuts frames, and that PACKET_STATISTICS counts them and the drops.
 func TestFilterAndStatistics(t *testing.T) {
 	n := newTestNet(t)
-	s := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	s := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	bind(t, s, 0, eth0)
 	s.SetSockopt(root, unix.SOL_PACKET, unix.PACKET_AUXDATA, []byte{1, 0, 0, 0})
 	// UDP to port 5000 over IPv4, the first 20 bytes; nothing else.
@@ -581,7 +589,7 @@ func TestFilterAndStatistics(t *testing.T) {
 // TestOptions covers the options' checks and the ones not served.
 func TestOptions(t *testing.T) {
 	n := newTestNet(t)
-	s := newSocket(t, n.st, unix.SOCK_RAW, ethPAll)
+	s := newSocket(t, n, unix.SOCK_RAW, ethPAll)
 	mreq := func(ifindex int32, typ, alen uint16, addr ...byte) []byte {
 		b := make([]byte, packetMreqLen)
 		binary.LittleEndian.PutUint32(b, uint32(ifindex))
@@ -596,8 +604,8 @@ func TestOptions(t *testing.T) {
 		val          []byte
 		err          error
 	}{
-		{"PACKET_RX_RING", unix.SOL_PACKET, unix.PACKET_RX_RING, make([]byte, 16), unix.ENOPROTOOPT},
-		{"PACKET_VERSION", unix.SOL_PACKET, unix.PACKET_VERSION, []byte{1, 0, 0, 0}, unix.ENOPROTOOPT},
+		{"PACKET_TX_RING", unix.SOL_PACKET, unix.PACKET_TX_RING, make([]byte, 16), unix.ENOPROTOOPT},
+		{"PACKET_VNET_HDR", unix.SOL_PACKET, unix.PACKET_VNET_HDR, []byte{1, 0, 0, 0}, unix.ENOPROTOOPT},
 		{"PACKET_FANOUT", unix.SOL_PACKET, unix.PACKET_FANOUT, []byte{1, 0, 0, 0}, unix.ENOPROTOOPT},
 		{"SO_TIMESTAMP", unix.SOL_SOCKET, unix.SO_TIMESTAMP, []byte{1, 0, 0, 0}, unix.ENOPROTOOPT},
 		{"SOL_IP", unix.SOL_IP, unix.IP_TTL, []byte{1, 0, 0, 0}, unix.ENOPROTOOPT},
@@ -610,6 +618,8 @@ func TestOptions(t *testing.T) {
 		{"multicast", unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq(eth0, unix.PACKET_MR_MULTICAST, 6, 1, 0x80, 0xc2, 0, 0, 0x0e), nil},
 		{"all multicast", unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq(eth0, unix.PACKET_MR_ALLMULTI, 0), nil},
 		{"promiscuous", unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq(eth0, unix.PACKET_MR_PROMISC, 0), unix.EOPNOTSUPP},
+		{"promiscuous on lo", unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq(1, unix.PACKET_MR_PROMISC, 0), nil},
+		{"another unicast address", unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq(eth0, unix.PACKET_MR_UNICAST, 6, 2, 0, 0, 0, 0, 9), unix.EOPNOTSUPP},
 		{"drop of none", unix.SOL_PACKET, unix.PACKET_DROP_MEMBERSHIP, mreq(eth0, unix.PACKET_MR_PROMISC, 0), nil},
 		{"SO_ATTACH_FILTER of nothing", unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, nil, unix.EINVAL},
 		{"SO_DETACH_FILTER of none", unix.SOL_SOCKET, unix.SO_DETACH_FILTER, nil, unix.ENOENT},
@@ -629,8 +639,8 @@ func TestOptions(t *testing.T) {
 	if _, err := s.GetSockopt(root, unix.SOL_PACKET, unix.PACKET_AUXDATA, 2); err != unix.EINVAL {
 		t.Errorf("getsockopt PACKET_AUXDATA in 2 bytes: %v, want EINVAL", err)
 	}
-	if _, err := s.GetSockopt(root, unix.SOL_PACKET, unix.PACKET_HDRLEN, 4); err != unix.ENOPROTOOPT {
-		t.Errorf("getsockopt PACKET_HDRLEN: %v, want ENOPROTOOPT", err)
+	if _, err := s.GetSockopt(root, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 4); err != unix.ENOPROTOOPT {
+		t.Errorf("getsockopt PACKET_VNET_HDR: %v, want ENOPROTOOPT", err)
 	}
 	// Receive flags Linux refuses.
 	for _, f := range []int{unix.MSG_WAITALL, unix.MSG_OOB, unix.MSG_CMSG_CLOEXEC} {
@@ -651,7 +661,7 @@ func TestOptions(t *testing.T) {
 // TestControlAndIoctl: a send's ancillary data, and SIOCINQ.
 func TestControlAndIoctl(t *testing.T) {
 	n := newTestNet(t)
-	s := newSocket(t, n.st, unix.SOCK_DGRAM, testType)
+	s := newSocket(t, n, unix.SOCK_DGRAM, testType)
 	cmsg := func(level, typ int32, data ...byte) []byte {
 		b := make([]byte, 16, 24)
 		binary.LittleEndian.PutUint64(b, uint64(16+len(data)))
@@ -704,7 +714,7 @@ func (f *fakeIO) CopyOut(addr uintptr, src []byte) (int, error) {
 // TestBlockingReceive waits for a frame injected a moment later.
 func TestBlockingReceive(t *testing.T) {
 	n := newTestNet(t)
-	s := newSocket(t, n.st, unix.SOCK_DGRAM, testType)
+	s := newSocket(t, n, unix.SOCK_DGRAM, testType)
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		inject(n.eth0, ether(ourMAC, peerMAC, testType, []byte("later")))
@@ -732,8 +742,8 @@ func FuzzSocketInput(f *testing.F) {
 	f.Add(sll(testType, eth0, peerMAC), []byte("data"), []byte{}, uint16(unix.SOL_PACKET), uint8(unix.PACKET_ADD_MEMBERSHIP), make([]byte, 16))
 	f.Add(sll(0, 1, nil), ether(ourMAC, peerMAC, testType, nil), []byte{}, uint16(unix.SOL_SOCKET), uint8(unix.SO_ATTACH_FILTER), filterBytes(insn{code: ret | modeK, k: 1}))
 	n := newTestNet(f)
-	raw, _ := New(n.st, unix.SOCK_RAW, int(ntohs(ethPAll)), root)
-	cooked, _ := New(n.st, unix.SOCK_DGRAM, int(ntohs(ethPAll)), root)
+	raw, _ := New(n.st, n.mf, unix.SOCK_RAW, int(ntohs(ethPAll)), root)
+	cooked, _ := New(n.st, n.mf, unix.SOCK_DGRAM, int(ntohs(ethPAll)), root)
 	f.Cleanup(raw.Release)
 	f.Cleanup(cooked.Release)
 	f.Fuzz(func(t *testing.T, sa, data, ctl []byte, level uint16, name uint8, val []byte) {

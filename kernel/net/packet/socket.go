@@ -11,6 +11,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 
+	"magawa/kernel/memfile"
 	"magawa/kernel/net/inet"
 	"magawa/kernel/socket"
 	"magawa/kernel/waiter"
@@ -48,6 +49,10 @@ type Socket struct {
 	typ   int
 	// rx is what the socket registers with netstack's interfaces.
 	rx *receiver
+	// mf is the memory file, which a receive ring's pages come from;
+	// pages is the ring as address spaces map it.
+	mf    *memfile.File
+	pages *ringPages
 
 	// queue tells waiters about the socket's readiness.
 	queue waiter.Queue
@@ -78,6 +83,11 @@ type Socket struct {
 	// it does not receive back (Linux's skb_loop_sk()).
 	sending []*outgoing
 	opts    options
+	// ring is PACKET_RX_RING's, nil for none: while there is one, the
+	// frames go there, not to rq. mapped counts the address spaces
+	// mapping it (vfs.Mappable's registrations).
+	ring   *ring
+	mapped int
 }
 
 // frame is one queued frame.
@@ -87,8 +97,10 @@ type frame struct {
 	// filter's length; origLen its length before the cut.
 	data    []byte
 	origLen int
-	// from is the sender's address, as recvfrom reports it.
-	from linkAddr
+	// from is the sender's address, as recvfrom reports it, in fromLen
+	// bytes (0: a whole struct sockaddr_ll).
+	from    linkAddr
+	fromLen int
 	// netOffset is where the network header starts in data (0 for
 	// SOCK_DGRAM), PACKET_AUXDATA's tp_net.
 	netOffset int
@@ -110,11 +122,12 @@ var _ socket.Socket = (*Socket)(nil)
 // New returns a packet socket of type typ (SOCK_RAW or SOCK_DGRAM)
 // receiving protocol (socket(2)'s argument: an Ethernet protocol in
 // network byte order; 0 receives nothing until a bind names one) on
-// every interface of st. It needs CAP_NET_RAW, checked before the type
-// as Linux does (net/packet/af_packet.c, packet_create()). SOCK_PACKET,
-// the obsolete interface Linux also serves, is not served
-// (ESOCKTNOSUPPORT, as for the types Linux refuses).
-func New(st *inet.Stack, typ, protocol int, c *socket.Caller) (*Socket, error) {
+// every interface of st; a receive ring's pages come from mf. It needs
+// CAP_NET_RAW, checked before the type as Linux does
+// (net/packet/af_packet.c, packet_create()). SOCK_PACKET, the obsolete
+// interface Linux also serves, is not served (ESOCKTNOSUPPORT, as for
+// the types Linux refuses).
+func New(st *inet.Stack, mf *memfile.File, typ, protocol int, c *socket.Caller) (*Socket, error) {
 	if c == nil || !c.HasCap(unix.CAP_NET_RAW) {
 		return nil, unix.EPERM
 	}
@@ -126,13 +139,16 @@ func New(st *inet.Stack, typ, protocol int, c *socket.Caller) (*Socket, error) {
 		stack: st,
 		ns:    st.Netstack(),
 		typ:   typ,
+		mf:    mf,
 		// Linux takes socket(2)'s protocol as a 16-bit value in network
 		// byte order, whatever else the int holds.
 		proto: ntohs(uint16(protocol)),
 	}
 	s.rx = &receiver{s: s}
+	s.pages = &ringPages{s: s}
 	s.opts.rcvbuf = defaultBuffer
 	s.opts.sndbuf = defaultBuffer
+	s.opts.version = tpacketV1
 	if s.proto != 0 {
 		if err := s.ns.RegisterPacketEndpoint(0, tcpip.NetworkProtocolNumber(s.proto), s.rx); err != nil {
 			return nil, inet.Errno(err)
@@ -165,8 +181,10 @@ func (s *Socket) WriteAt(src []byte, _ int64) (int, error) {
 	return s.Send(nil, &socket.Message{Data: src}, 0, nil)
 }
 
-// Release implements vfs.FileImpl: the last descriptor is closed; the
-// socket stops receiving and what was queued is dropped.
+// Release implements vfs.FileImpl: the last descriptor is closed and
+// no mapping is left (a mapping holds the file); the socket stops
+// receiving, and what was queued and the ring are dropped. It may be
+// called with mm.MM.mu held (munmap of the last mapping).
 func (s *Socket) Release() {
 	s.bindMu.Lock()
 	defer s.bindMu.Unlock()
@@ -177,7 +195,8 @@ func (s *Socket) Release() {
 	}
 	s.closed = true
 	proto, ifindex := s.proto, s.ifindex
-	s.rq, s.rmem = nil, 0
+	s.purgeLocked()
+	s.freeRingLocked()
 	s.mu.Unlock()
 	if proto != 0 {
 		s.ns.UnregisterPacketEndpoint(tcpip.NICID(ifindex), tcpip.NetworkProtocolNumber(proto), s.rx)
@@ -191,12 +210,15 @@ func (s *Socket) EventRegister(e *waiter.Entry) { s.queue.Register(e) }
 // EventUnregister implements vfs.Waitable.
 func (s *Socket) EventUnregister(e *waiter.Entry) { s.queue.Unregister(e) }
 
-// Readiness implements vfs.Waitable: readable with a frame queued,
-// always writable (a send goes out at once or fails).
+// Readiness implements vfs.Waitable: readable with a frame queued or,
+// with a ring, when the slot before the ring's head holds a frame for
+// the application (Linux's packet_poll(): a ring is readable until the
+// application has handed back the last slot filled); always writable (a
+// send goes out at once or fails).
 func (s *Socket) Readiness(mask uint32) uint32 {
 	s.mu.Lock()
 	r := uint32(outEvents)
-	if len(s.rq) > 0 {
+	if len(s.rq) > 0 || s.ring != nil && s.ring.readable() {
 		r |= inEvents
 	}
 	s.mu.Unlock()
@@ -519,6 +541,9 @@ func (s *Socket) tryRecv(size int, peek bool) (socket.Received, bool) {
 		Len:  len(f.data),
 		From: f.from.encode(sockaddrLen),
 	}
+	if f.fromLen != 0 {
+		r.From = f.from.encode(f.fromLen)
+	}
 	if n < len(f.data) {
 		r.Flags |= unix.MSG_TRUNC
 	}
@@ -618,6 +643,15 @@ func (r *receiver) HandlePacket(nic tcpip.NICID, netProto tcpip.NetworkProtocolN
 		}
 	}
 	s.packets++
+	if s.ring != nil {
+		if c := s.ringReceiveLocked(&f, time.Now()); c != nil {
+			s.rq = append(s.rq, *c)
+			s.rmem += c.origLen + skbOverhead
+		}
+		s.mu.Unlock()
+		s.queue.Notify(inEvents)
+		return
+	}
 	if s.rmem >= s.opts.rcvbuf {
 		s.drops++
 		s.mu.Unlock()

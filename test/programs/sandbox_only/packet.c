@@ -8,8 +8,10 @@
  * port 7777 until it has the two this program sends back to its port
  * from port 7778: one written as a whole Ethernet frame on a SOCK_RAW
  * socket, one as an IP datagram on a SOCK_DGRAM socket, to the host's
- * hardware address as the first frame told it. Needs CAP_NET_RAW. Never
- * run natively: it would capture on one of the host's interfaces.
+ * hardware address as the first frame told it. A socket with a
+ * TPACKET_V2 receive ring, mapped, finds the host's datagram in a slot.
+ * Needs CAP_NET_RAW. Never run natively: it would capture on one of the
+ * host's interfaces.
  */
 #include "../common.h"
 #include "report.h"
@@ -23,11 +25,14 @@
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SANDBOX_PORT 7777
@@ -127,6 +132,80 @@ static int packet_socket(int type, int proto, int ifindex)
 	return fd;
 }
 
+/*
+ * The receive ring: TPACKET_V2, 4 bytes reserved before each frame, 8
+ * blocks of a page, two frames each.
+ */
+#define RING_BLOCK 4096
+#define RING_BLOCKS 8
+#define RING_FRAME 2048
+#define RING_FRAMES (RING_BLOCKS * RING_BLOCK / RING_FRAME)
+
+static int ring_socket(int ifindex, uint8_t **ring)
+{
+	int fd = packet_socket(SOCK_RAW, ETH_P_IP, ifindex);
+	int v = TPACKET_V3;
+	socklen_t len = sizeof v;
+	expect_err("PACKET_HDRLEN of TPACKET_V3", getsockopt(fd, SOL_PACKET, PACKET_HDRLEN, &v, &len));
+	expect_err("PACKET_VERSION TPACKET_V3", setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v));
+	v = TPACKET_V2;
+	TRY("PACKET_HDRLEN of TPACKET_V2", getsockopt(fd, SOL_PACKET, PACKET_HDRLEN, &v, &len));
+	line("TPACKET_V2 header: %d bytes", v);
+	v = TPACKET_V2;
+	TRY("PACKET_VERSION TPACKET_V2", setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v));
+	v = 4;
+	TRY("PACKET_RESERVE", setsockopt(fd, SOL_PACKET, PACKET_RESERVE, &v, sizeof v));
+	struct tpacket_req bad = {RING_BLOCK, RING_BLOCKS, RING_FRAME, RING_FRAMES - 1};
+	expect_err("PACKET_RX_RING of a wrong frame count", setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &bad, sizeof bad));
+	struct tpacket_req req = {RING_BLOCK, RING_BLOCKS, RING_FRAME, RING_FRAMES};
+	TRY("PACKET_RX_RING", setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req));
+	expect_err("PACKET_RX_RING again", setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req));
+	errno = 0;
+	void *p = mmap(NULL, RING_BLOCK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	expect_err("mmap of less than the ring", p == MAP_FAILED ? -1 : 0);
+	p = mmap(NULL, RING_BLOCK * RING_BLOCKS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	line("mmap of the ring: %s", p == MAP_FAILED ? errname(errno) : "ok");
+	if (p == MAP_FAILED)
+		exit(1);
+	*ring = p;
+	return fd;
+}
+
+/*
+ * ring_hello waits for the ring to be readable, then looks through its
+ * slots for the host's datagram, handing every slot back, and reports
+ * what the slot's header says of it.
+ */
+static void ring_hello(int fd, uint8_t *ring, int ifindex, const uint8_t *host_mac)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	line("ring: poll readable: %s", poll(&p, 1, 20000) == 1 && p.revents == POLLIN ? "yes" : "no");
+	int found = 0;
+	for (int i = 0; i < RING_FRAMES; i++) {
+		struct tpacket2_hdr *h = (void *)(ring + i / (RING_BLOCK / RING_FRAME) * RING_BLOCK + i % (RING_BLOCK / RING_FRAME) * RING_FRAME);
+		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+		if (!(status & TP_STATUS_USER))
+			continue;
+		struct sockaddr_ll *sll = (void *)((uint8_t *)h + TPACKET_ALIGN(sizeof *h));
+		uint8_t *frame = (uint8_t *)h + h->tp_mac;
+		if (!found && h->tp_snaplen > 14 && is_hello(frame + 14, h->tp_snaplen - 14)) {
+			found = 1;
+			long age = time(NULL) - (long)h->tp_sec;
+			line("ring: status %#x, tp_len %s tp_snaplen, tp_mac %u, tp_net %u, stamped now %s, VLAN %u %u", status, h->tp_len == h->tp_snaplen ? "==" : "!=", h->tp_mac, h->tp_net, age >= 0 && age < 30 ? "yes" : "no",
+			     h->tp_vlan_tci, h->tp_vlan_tpid);
+			line("ring: address family %d, protocol %#x, our interface %s, hatype %d, pkttype %d, halen %d, the host's %s",
+			     sll->sll_family, ntohs(sll->sll_protocol), sll->sll_ifindex == ifindex ? "yes" : "no", sll->sll_hatype,
+			     sll->sll_pkttype, sll->sll_halen, memcmp(sll->sll_addr, host_mac, 6) ? "no" : "yes");
+		}
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	}
+	line("ring: the host's datagram: %s", found ? "yes" : "no");
+	struct tpacket_req none = {0};
+	expect_err("PACKET_RX_RING teardown while mapped", setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof none));
+	TRY("munmap of the ring", munmap(ring, RING_BLOCK * RING_BLOCKS));
+	TRY("PACKET_RX_RING teardown", setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof none));
+}
+
 /* drop_net_raw takes CAP_NET_RAW out of the calling process's sets. */
 static void drop_net_raw(void)
 {
@@ -199,6 +278,8 @@ int main(int argc, char **argv)
 	socklen_t blen = 16;
 	TRY("SO_GET_FILTER", getsockopt(filtered, SOL_SOCKET, SO_GET_FILTER, back, &blen));
 	line("filter: %u instructions, read back the same: %s", flen, blen == flen && !memcmp(back, prog, sizeof prog) ? "yes" : "no");
+	uint8_t *ring;
+	int ringfd = ring_socket(ifindex, &ring);
 	int unused = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(0x88b5));
 	int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(SANDBOX_PORT)};
@@ -225,6 +306,8 @@ int main(int argc, char **argv)
 	line("SOCK_RAW: from length %u, family %d, protocol %#x, our interface %s, hatype %d, pkttype %d, halen %d, the frame's source %s",
 	     fromlen, from.sll_family, ntohs(from.sll_protocol), from.sll_ifindex == ifindex ? "yes" : "no", from.sll_hatype,
 	     from.sll_pkttype, from.sll_halen, memcmp(from.sll_addr, host_mac, 6) ? "no" : "yes");
+
+	ring_hello(ringfd, ring, ifindex, host_mac);
 
 	n = next_hello(cooked, 0, buf, sizeof buf, &from, &fromlen);
 	if (n == 0)
@@ -267,10 +350,8 @@ int main(int argc, char **argv)
 	/* What is refused. */
 	errno = 0;
 	expect_err("socket(AF_PACKET, SOCK_STREAM)", socket(AF_PACKET, SOCK_STREAM, 0));
-	int v = 2;
-	expect_err("PACKET_VERSION", setsockopt(raw, SOL_PACKET, PACKET_VERSION, &v, sizeof v));
 	struct tpacket_req req = {4096, 4, 2048, 8};
-	expect_err("PACKET_RX_RING", setsockopt(raw, SOL_PACKET, PACKET_RX_RING, &req, sizeof req));
+	expect_err("PACKET_TX_RING", setsockopt(raw, SOL_PACKET, PACKET_TX_RING, &req, sizeof req));
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid < 0)
