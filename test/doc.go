@@ -48,7 +48,8 @@
 //	MAGAWA_BIN           use this magawa binary instead of building
 //	                     ./cmd/magawa
 //	MAGAWA_PLATFORMS     platforms to test, comma-separated (default
-//	                     "ptrace"); subtests are named <platform>/<case>
+//	                     "ptrace,systrap"); subtests are named
+//	                     <platform>/<case>
 //	MAGAWA_TEST_NO_SKIP  if set, a missing prerequisite (root, gcc,
 //	                     busybox) fails the test instead of skipping it;
 //	                     CI sets it so that nothing is skipped there

@@ -71,12 +71,12 @@ func requireRoot(t testing.TB) {
 }
 
 // platforms returns the platforms of the test matrix: $MAGAWA_PLATFORMS
-// (comma- or space-separated), "ptrace" by default.
+// (comma- or space-separated), ptrace and systrap by default.
 func platforms() []string {
 	v := os.Getenv("MAGAWA_PLATFORMS")
 	ps := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 	if len(ps) == 0 {
-		return []string{"ptrace"}
+		return []string{"ptrace", "systrap"}
 	}
 	return ps
 }

@@ -80,6 +80,12 @@ func rules(pid int) []seccomp.Rule {
 		// thread with SIGSTOP (Context.Interrupt).
 		{Nr: unix.SYS_TGKILL, Name: "tgkill", Checks: []check{argIs(0, self)}},
 		{Nr: unix.SYS_TGKILL, Name: "tgkill", Checks: []check{argIs(2, uint32(unix.SIGSTOP))}},
+		// The systrap platform interrupts a stub thread running
+		// application code with SIGUSR2, which its handler turns into
+		// a hand-off to the kernel like a fault. Any PID is one of the
+		// sandbox's PID namespace (stubs and the gofer), which kill's
+		// SIGKILL below can end anyway: no new power over them.
+		{Nr: unix.SYS_TGKILL, Name: "tgkill", Checks: []check{argIs(2, uint32(unix.SIGUSR2))}},
 		// kill: to this process (a fatal signal the console passes on
 		// after restoring the terminal), or SIGKILL, with which the
 		// platform ends a stub and a stub being started ends itself

@@ -1,0 +1,111 @@
+// Package systrap is the platform that runs application code in stub
+// processes under a seccomp filter that traps every system call
+// (SECCOMP_RET_TRAP): the host delivers SIGSYS to a small handler in the
+// stub, which hands the thread to the kernel through memory the two
+// share, and the kernel hands it back the same way. No ptrace stop, no
+// register transfer by system call: a system call costs one signal
+// delivery and one rt_sigreturn in the stub, and, while both sides are
+// busy, no sleep at all.
+//
+// # What it owns
+//
+//   - The zygote (systrap.go): the first stub, started by New, before the
+//     sandbox process confines itself, so that stubs are not under the
+//     kernel's own seccomp allowlist (that filter's SECCOMP_RET_KILL_PROCESS
+//     would win over the stub filter's trap at the application's first call
+//     outside it). The zygote drops every capability and sets no_new_privs
+//     itself; the sandbox's pivot_root later moves its root like every
+//     other process's in the namespace. It is traced by a goroutine locked
+//     to its own OS thread and only ever clones itself (CLONE_PARENT: each
+//     stub is a child of the sandbox process) into a new stub.
+//   - One stub per address space (addrspace.go). Its first thread is
+//     seized by the address space's master goroutine, locked to its own OS
+//     thread, which injects mmap of the memory file, munmap, mprotect and
+//     the clone of each application thread, as on ptrace. That thread blocks
+//     every signal but SIGTRAP (its own int3) and never runs application
+//     code. Application threads are never traced.
+//   - The slot file (slots.go): a memfd the sandbox process maps whole, cut
+//     in 64 KiB slots, one per application thread: a state page, then the
+//     thread's alternate signal stack. The stub maps a thread's slot above
+//     its own page, outside the application's range. The host writes the
+//     signal frame (siginfo, ucontext, XSAVE area) there; the kernel reads
+//     and writes it in place (frame.go) and rt_sigreturn loads it back, FP
+//     state included. fs_base and gs_base, which a frame does not hold, go
+//     through the state page (the handler uses RDFSBASE/WRFSBASE, so New
+//     refuses a host without FSGSBASE).
+//   - The stub's code and filters (stub.go, source in testdata/stub.S).
+//     An application thread runs under two filters: the stub's (calls only
+//     from the stub's page, any other ABI kills) and the thread filter,
+//     which allows only the handler's own four calls, each at its own
+//     instruction with its own number: FUTEX_WAKE, FUTEX_WAIT,
+//     rt_sigreturn, exit. Every other call, from anywhere, traps.
+//
+// # The hand-off
+//
+// A slot's state word says who has the thread: stateRunning (the
+// application), stateEvent (the kernel: the frame is its to read and
+// change), stateExit (the kernel wants the thread gone), stateDead (the
+// host cleared it at the thread's exit: CLONE_CHILD_CLEARTID, which also
+// wakes the futex). The handler stores the frame's addresses and fs/gs
+// base, exchanges the word to stateEvent, wakes the kernel's thread if it
+// said it sleeps (kSleep), then spins a few hundred PAUSEs for
+// stateRunning before it sleeps on the word (sSleep). Context.Switch
+// mirrors it: writes the registers into the frame, exchanges the word to
+// stateRunning, wakes the handler if it sleeps, and waits. Each side sets
+// its sleep flag with an exchange and then reads the word again before
+// it sleeps, and each side exchanges the word before it reads the other's
+// flag, so one of the two always sees the other (no lost wake-up).
+//
+// Spinning is shaped by the two CPUs these hosts have. Only the handler
+// spins, for the kernel's answer, and not after a call the kernel was
+// slow to serve (one that blocked), nor after it had to wake the kernel's
+// thread (the host tends to place a thread it wakes on the waker's CPU,
+// where spinning would keep it off). The kernel's side always sleeps: a
+// kernel thread spinning for the next event was measured to cost more
+// than the wake-up it saves. So a busy program pays at most one sleep
+// per call, and an idle sandbox has every stub thread and kernel thread
+// asleep on a futex; a sleeping kernel thread wakes once a second to make
+// sure its stub thread still exists (the host does not clear the word
+// for the last thread of a stub killed whole).
+//
+// Interrupt sends SIGUSR2 to the stub thread (tgkill; the sandbox
+// process's allowlist has that rule for it); the handler hands the thread
+// over like a fault and Switch reports EventInterrupted. Sent while the
+// thread is in the handler, it stays blocked until rt_sigreturn and then
+// stops the thread at once: a spurious interrupt, as on ptrace. Other
+// signals from the host are ignored in the stub, or, for those the
+// handler takes, recognised by their si_code (sent signals carry
+// SI_USER, SI_TKILL, ...) and the application resumed past them.
+//
+// # What the application can and cannot do
+//
+// The slots are in the stub's memory, so the application can write them.
+// The kernel therefore checks everything it reads there: the frame's
+// parts must lie in the thread's own stack, the XSAVE area must carry
+// its magic and a sane size, registers are data, and any state other than
+// stateEvent ends the thread (ErrContextDead). It writes back, at every
+// resume, the signal mask and alternate stack rt_sigreturn will load, so
+// a frame the application forged cannot keep them. A stub maps only its
+// own threads' slots, so a forged hand-off can only be for a thread of
+// the same address space, whose memory (code included) the forger can
+// already change at will. A slot is reused only by the same stub, or,
+// after the stub is dead and reaped, by any: never while another stub can
+// write it.
+//
+// Known gap: an application that jumps to the handler's rt_sigreturn
+// with a frame of its own can block SIGUSR2 in its host thread until its
+// next trap; a thread that then only computes cannot be interrupted (the
+// kernel must kill it with its address space).
+//
+// # Locking
+//
+// addressSpace.mu guards the address space's master, released, slots,
+// free and threads. slotPool.mu guards the pool's free list; a slot's
+// references are atomic. zygote.mu serialises forks. A context's threads
+// map, pendingFP and spin bookkeeping belong to the goroutine using the
+// context; the fields Interrupt and CPUTime read from other goroutines
+// (interrupted, running, last) are atomics, with the same order between
+// Interrupt and Switch as on ptrace: Interrupt sets interrupted and then
+// loads running, Switch stores running and then swaps interrupted.
+// Lock order: addressSpace.mu, then slotPool.mu.
+package systrap
