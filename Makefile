@@ -6,13 +6,21 @@ BIN := bin/magawa
 # A fresh Debian machine has Go in /usr/local/go but not always on PATH.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test demo bench bench-quick docs conformance clean e2e cpython-tests
+.PHONY: all build test demo bench bench-quick docs conformance clean e2e cpython-tests vm-image
 
 all: build
 
 # A static binary: no cgo.
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/magawa
+
+# The micro-VM sandbox's guest image (--sandbox=vm): a Debian kernel
+# (apt-get download and dpkg-deb -x, nothing installed; needs apt's
+# lists: apt-get update) and an initramfs around the static
+# magawa-agent, in .cache/vm (outside git). docs/vm.md.
+vm-image:
+	CGO_ENABLED=0 $(GO) build -o bin/magawa-agent ./cmd/magawa-agent
+	$(GO) run ./tools/vmimage -dir .cache/vm -agent bin/magawa-agent
 
 # Unit tests, then the conformance and end-to-end tests of test/ (these
 # build their own magawa and C programs; run as root so none are skipped).

@@ -54,6 +54,12 @@ type Options struct {
 	// verb.
 	Exe  string
 	Args []string
+	// Verb is the hidden verb that runs the sandbox process: empty is
+	// `boot`; the micro-VM sandbox's is `vm-boot` (package vm).
+	Verb string
+	// Payload, when set, is sent as the configuration instead of
+	// Config (the sandbox process of another kind reads its own).
+	Payload any
 }
 
 // Process is a launched sandbox process.
@@ -112,7 +118,11 @@ func Launch(opts Options) (*Process, error) {
 		return nil, err
 	}
 	defer exitW.Close()
-	args := append(append([]string{}, opts.Args...), "boot",
+	verb := opts.Verb
+	if verb == "" {
+		verb = "boot"
+	}
+	args := append(append([]string{}, opts.Args...), verb,
 		"--config-fd=3", "--sync-fd=4", "--exit-fd=5")
 	extra := []*os.File{configR, syncW, exitW}
 	if opts.Control != nil {
@@ -198,8 +208,12 @@ func Launch(opts Options) (*Process, error) {
 	}
 	// A large configuration (a long environment) fills the pipe: write
 	// it while the sandbox reads.
+	var payload any = opts.Config
+	if opts.Payload != nil {
+		payload = opts.Payload
+	}
 	go func() {
-		json.NewEncoder(configW).Encode(opts.Config)
+		json.NewEncoder(configW).Encode(payload)
 		configW.Close()
 	}()
 	var msg readyMessage

@@ -33,6 +33,11 @@ type globalFlags struct {
 	criu          string
 	// network is the sandbox's network: sandbox, host or none.
 	network string
+	// sandbox is the kind of sandbox: kernel (the application
+	// kernel) or vm (a micro-VM per container); vm holds the VM's
+	// flags.
+	sandbox string
+	vm      vmFlags
 }
 
 // command is one verb.
@@ -68,6 +73,8 @@ func Main(args []string) int {
 	fs.StringVar(&g.rootless, "rootless", "auto", "accepted for runc compatibility")
 	fs.StringVar(&g.criu, "criu", "", "accepted for runc compatibility (checkpoint is not supported yet)")
 	fs.StringVar(&g.network, "network", "sandbox", "the sandbox's network: `sandbox` (the container's interfaces served by the sandbox's own TCP/IP stack), host (Internet sockets passed through to the host's stack: fast, less isolated) or none (loopback only)")
+	fs.StringVar(&g.sandbox, "sandbox", sandboxKernel, "the kind of sandbox a container gets: `kernel` (magawa's application kernel) or vm (a micro-VM with its own guest kernel, under QEMU)")
+	g.vm.register(fs)
 	var version bool
 	fs.BoolVar(&version, "version", false, "print the version")
 	fs.BoolVar(&version, "v", false, "the same as --version")
@@ -89,6 +96,12 @@ func Main(args []string) int {
 	case "sandbox", "none", "host":
 	default:
 		fmt.Fprintf(os.Stderr, "magawa: --network=%s: want sandbox, host or none\n", g.network)
+		return 2
+	}
+	switch g.sandbox {
+	case sandboxKernel, sandboxVM:
+	default:
+		fmt.Fprintf(os.Stderr, "magawa: --sandbox=%s: want %s or %s\n", g.sandbox, sandboxKernel, sandboxVM)
 		return 2
 	}
 	rest := fs.Args()

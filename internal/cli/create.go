@@ -18,6 +18,7 @@ import (
 	"magawa/internal/network"
 	"magawa/internal/oci"
 	"magawa/internal/sandbox"
+	"magawa/internal/vm"
 )
 
 func init() {
@@ -125,6 +126,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		cfg.Network = sandbox.NetworkHost
 	}
 	cfg.TTY = sandbox.TTYOff
+	if g.sandbox == sandboxVM && cfg.Process.Terminal {
+		return nil, nil, errors.New("process.terminal is not supported by the VM sandbox yet")
+	}
 	if cfg.Process.Terminal {
 		cfg.TTY = sandbox.TTYOn
 		if detach && f.consoleSocket == "" {
@@ -138,7 +142,19 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err != nil {
 		return nil, nil, err
 	}
-	cg, err := cgroup.New(cgroupPath, host.Resources)
+	resources := host.Resources
+	var vmc *vm.VMConfig
+	if g.sandbox == sandboxVM {
+		// QEMU, the kernel and the initramfs are checked before
+		// anything is made. The bundle's limits bound the container
+		// inside the VM (its size, its cgroup there); the host's
+		// cgroup holds the VM and accounts for it.
+		if vmc, err = g.vm.config(g.debugLog); err != nil {
+			return nil, nil, err
+		}
+		resources = nil
+	}
+	cg, err := cgroup.New(cgroupPath, resources)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,7 +192,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		return nil, nil, err
 	}
 	defer control.Close()
-	proc, err = boot.Launch(boot.Options{
+	opts := boot.Options{
 		Config:        cfg,
 		Control:       control,
 		ConsoleSocket: f.consoleSocket,
@@ -194,7 +210,15 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 			}
 			return cg.Enter(pid)
 		},
-	})
+	}
+	sandboxKind := ""
+	if vmc != nil {
+		if err := vmLaunchOptions(&opts, vmc, spec, bundle, id, c.Dir()); err != nil {
+			return nil, nil, err
+		}
+		sandboxKind = sandboxVM
+	}
+	proc, err = boot.Launch(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox: %w", err)
 	}
@@ -213,6 +237,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		Annotations: spec.Annotations,
 		Hooks:       spec.Hooks,
 		CgroupPath:  cgroupPath,
+		Sandbox:     sandboxKind,
 	}
 	if err := c.Save(); err != nil {
 		return nil, nil, err
@@ -232,7 +257,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	}
 	// The hooks have set up the network namespace (Docker's does it
 	// there): its interfaces go to the sandbox now.
-	if cfg.Network == sandbox.NetworkSandbox {
+	if cfg.Network == sandbox.NetworkSandbox && vmc == nil {
 		if err := attachNetwork(c, proc.Pid()); err != nil {
 			return nil, nil, err
 		}

@@ -43,6 +43,9 @@ type State struct {
 	// Hooks are the bundle's, run by start (poststart) and delete
 	// (poststop) after the bundle may have changed.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	// Sandbox is the kind of sandbox: empty for the application
+	// kernel, "vm" for a micro-VM (whose supervisor is Pid).
+	Sandbox string `json:"sandbox,omitempty"`
 }
 
 // ErrNotExist says there is no container of that ID.

@@ -1,0 +1,622 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/internal/vm/agentapi"
+)
+
+// Container statuses, as OCI names them.
+const (
+	statusCreated = "created"
+	statusRunning = "running"
+	statusStopped = "stopped"
+)
+
+type agent struct {
+	reaper *reaper
+
+	// mu guards containers, shares and each container's status and
+	// execs.
+	mu         sync.Mutex
+	containers map[string]*container
+	// shares are the mounted shares: tag -> directory.
+	shares map[string]string
+}
+
+func newAgent() *agent {
+	return &agent{reaper: newReaper(), containers: map[string]*container{}, shares: map[string]string{}}
+}
+
+type container struct {
+	id     string
+	dir    string // containersDir/ID: upper, work, rootfs
+	rootfs string
+	cgroup string // its directory in the guest's cgroup2 tree
+	init   *process
+	// start is the write end of the init helper's start pipe; status
+	// reads its status pipe.
+	start  *os.File
+	status *json.Decoder
+	statR  *os.File
+	// Guarded by agent.mu.
+	state string
+	execs map[string]*process
+}
+
+// process is a process the agent started: a container's init or an
+// exec'd one.
+type process struct {
+	pid    int // in the guest's PID namespace
+	stdin  *stdin
+	stdout *stream
+	stderr *stream
+	// terminal is the master of the process's terminal, or nil.
+	terminal *os.File
+	// done is closed once the process has been reaped; ws is then its
+	// status.
+	done chan struct{}
+	ws   unix.WaitStatus
+}
+
+func validID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") || len(id) > 1024 {
+		return fmt.Errorf("invalid container ID %q", id)
+	}
+	return nil
+}
+
+func (a *agent) container(id string) (*container, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("no container %q", id)
+	}
+	return c, nil
+}
+
+// process finds a container's init (execID empty) or exec'd process.
+func (a *agent) process(containerID, execID string) (*container, *process, error) {
+	c, err := a.container(containerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if execID == "" {
+		return c, c.init, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := c.execs[execID]
+	if !ok {
+		return nil, nil, fmt.Errorf("no process %q in container %q", execID, containerID)
+	}
+	return c, p, nil
+}
+
+// mountShare mounts a share of the host once, at sharesDir/TAG.
+func (a *agent) mountShare(s *agentapi.Share) (string, error) {
+	if s.Tag == "" || strings.ContainsAny(s.Tag, "/\x00") || s.Tag == "." || s.Tag == ".." {
+		return "", fmt.Errorf("invalid share tag %q", s.Tag)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if dir, ok := a.shares[s.Tag]; ok {
+		return dir, nil
+	}
+	dir := filepath.Join(sharesDir, s.Tag)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	var flags uintptr = unix.MS_NODEV
+	if s.Readonly {
+		flags |= unix.MS_RDONLY
+	}
+	var err error
+	switch s.Fs {
+	case "9p", "":
+		// A read-only share (an image) may be cached; one the host
+		// may write to (a volume) is not.
+		cache := "cache=mmap"
+		if s.Readonly {
+			cache = "cache=loose"
+		}
+		err = unix.Mount(s.Tag, dir, "9p", flags, "trans=virtio,version=9p2000.L,msize=512000,"+cache)
+	case "virtiofs":
+		if err = loadModules(groupVirtiofs); err == nil {
+			err = unix.Mount(s.Tag, dir, "virtiofs", flags, "")
+		}
+	default:
+		err = fmt.Errorf("unknown file system %q", s.Fs)
+	}
+	if err != nil {
+		return "", fmt.Errorf("mounting share %s (%s): %w", s.Tag, s.Fs, err)
+	}
+	a.shares[s.Tag] = dir
+	return dir, nil
+}
+
+// createContainer builds a container and its init, which waits for
+// start.
+func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error) {
+	if err := validID(req.Id); err != nil {
+		return err
+	}
+	if req.Process == nil {
+		return errors.New("a container without a process")
+	}
+	a.mu.Lock()
+	if _, ok := a.containers[req.Id]; ok {
+		a.mu.Unlock()
+		return fmt.Errorf("container %q exists", req.Id)
+	}
+	c := &container{id: req.Id, dir: filepath.Join(containersDir, req.Id), execs: map[string]*process{}}
+	a.containers[req.Id] = c
+	a.mu.Unlock()
+	defer func() {
+		if err != nil {
+			a.mu.Lock()
+			delete(a.containers, req.Id)
+			a.mu.Unlock()
+			c.cleanup()
+		}
+	}()
+
+	shares := map[string]string{}
+	for _, s := range req.Shares {
+		dir, err := a.mountShare(s)
+		if err != nil {
+			return err
+		}
+		shares[s.Tag] = dir
+	}
+	lower, ok := shares[req.RootShare]
+	if !ok {
+		return fmt.Errorf("the root share %q is not among the shares", req.RootShare)
+	}
+	// The image read-only below, the guest's memory above.
+	upper, work := filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work")
+	c.rootfs = filepath.Join(c.dir, "rootfs")
+	for _, d := range []string{upper, work, c.rootfs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
+	if err := unix.Mount("overlay", c.rootfs, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("the root's overlay: %w", err)
+	}
+
+	cfg := helperConfig{
+		Rootfs:        c.rootfs,
+		RootReadonly:  req.RootReadonly,
+		Hostname:      req.Hostname,
+		Domainname:    req.Domainname,
+		MaskedPaths:   req.MaskedPaths,
+		ReadonlyPaths: req.ReadonlyPaths,
+		Sysctl:        req.Sysctl,
+		Process:       toProcessSpec(req.Process),
+	}
+	for _, m := range req.Mounts {
+		hm := helperMount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options}
+		if m.Share != "" {
+			dir, ok := shares[m.Share]
+			if !ok {
+				return fmt.Errorf("mount %s: share %q is not among the shares", m.Destination, m.Share)
+			}
+			hm.Source = filepath.Join(dir, filepath.Clean("/"+m.Source))
+		}
+		cfg.Mounts = append(cfg.Mounts, hm)
+	}
+	if err := c.makeCgroup(req.Resources); err != nil {
+		return err
+	}
+	cg, err := os.Open(c.cgroup)
+	if err != nil {
+		return err
+	}
+	defer cg.Close()
+
+	startR, startW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer startR.Close()
+	c.start = startW
+	p, err := a.startHelper(initVerb, &cfg, req.Process.Terminal, startR, func(attr *os.ProcAttr) {
+		attr.Sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET
+		attr.Sys.UseCgroupFD = true
+		attr.Sys.CgroupFD = int(cg.Fd())
+	}, nil, c)
+	if err != nil {
+		return err
+	}
+	c.init = p
+	var st helperStatus
+	if err := c.status.Decode(&st); err != nil || !st.Created {
+		unix.Kill(p.pid, unix.SIGKILL)
+		<-p.done
+		if err == nil {
+			err = errors.New(st.Error)
+		}
+		return fmt.Errorf("creating the container: %w", err)
+	}
+	a.mu.Lock()
+	c.state = statusCreated
+	a.mu.Unlock()
+	go func() {
+		<-p.done
+		a.mu.Lock()
+		c.state = statusStopped
+		a.mu.Unlock()
+	}()
+	return nil
+}
+
+// makeCgroup makes the container's cgroup with its limits.
+func (c *container) makeCgroup(r *agentapi.Resources) error {
+	c.cgroup = filepath.Join(cgroupRoot, "magawa-"+c.id)
+	if err := os.Mkdir(c.cgroup, 0o755); err != nil {
+		return fmt.Errorf("the container's cgroup: %w", err)
+	}
+	if r == nil {
+		return nil
+	}
+	if r.MemoryLimit > 0 {
+		if err := os.WriteFile(filepath.Join(c.cgroup, "memory.max"), []byte(strconv.FormatInt(r.MemoryLimit, 10)), 0); err != nil {
+			return fmt.Errorf("memory limit: %w", err)
+		}
+	}
+	if r.PidsLimit > 0 {
+		if err := os.WriteFile(filepath.Join(c.cgroup, "pids.max"), []byte(strconv.FormatInt(r.PidsLimit, 10)), 0); err != nil {
+			return fmt.Errorf("pids limit: %w", err)
+		}
+	}
+	return nil
+}
+
+// cleanup undoes what createContainer made; its processes are gone.
+func (c *container) cleanup() {
+	if c.start != nil {
+		c.start.Close()
+	}
+	if c.statR != nil {
+		c.statR.Close()
+	}
+	if c.rootfs != "" {
+		unix.Unmount(c.rootfs, unix.MNT_DETACH)
+	}
+	if c.cgroup != "" {
+		os.Remove(c.cgroup)
+	}
+	os.RemoveAll(c.dir)
+}
+
+// startHelper starts the agent's helper with cfg and the process's
+// stdio, with extra as its descriptor 5. tweak adjusts the process's
+// attributes; enter, when set, runs the start (its argument) on a
+// thread of its choosing. For container-init, c gets the status pipe.
+func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra *os.File,
+	tweak func(*os.ProcAttr), enter func(func() (int, error)) (int, error), c *container) (*process, error) {
+	p := &process{done: make(chan struct{})}
+	var childStdio [3]*os.File
+	var closeAfter []*os.File
+	defer func() {
+		for _, f := range closeAfter {
+			f.Close()
+		}
+	}()
+	if terminal {
+		master, slave, err := openPTY()
+		if err != nil {
+			return nil, err
+		}
+		closeAfter = append(closeAfter, slave)
+		childStdio = [3]*os.File{slave, slave, slave}
+		p.terminal = master
+		p.stdin = &stdin{f: master}
+		p.stdout = newStream(master)
+		p.stderr = emptyStream()
+	} else {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			inR.Close()
+			inW.Close()
+			return nil, err
+		}
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			inR.Close()
+			inW.Close()
+			outR.Close()
+			outW.Close()
+			return nil, err
+		}
+		closeAfter = append(closeAfter, inR, outW, errW)
+		childStdio = [3]*os.File{inR, outW, errW}
+		p.stdin = &stdin{f: inW}
+		p.stdout = newStream(outR)
+		p.stderr = newStream(errR)
+	}
+	fail := func(err error) (*process, error) {
+		p.stdin.close(true)
+		if p.terminal != nil {
+			p.terminal.Close()
+		}
+		return nil, err
+	}
+	configR, configW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	closeAfter = append(closeAfter, configR)
+	statR, statW, err := os.Pipe()
+	if err != nil {
+		configW.Close()
+		return fail(err)
+	}
+	closeAfter = append(closeAfter, statW)
+	files := []*os.File{childStdio[0], childStdio[1], childStdio[2], configR, statW}
+	if extra != nil {
+		files = append(files, extra)
+	}
+	attr := &os.ProcAttr{
+		Files: files,
+		Env:   []string{},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	}
+	if terminal {
+		attr.Sys.Setctty = true
+		attr.Sys.Ctty = 0
+	}
+	if tweak != nil {
+		tweak(attr)
+	}
+	fork := func() (int, error) {
+		proc, err := os.StartProcess("/proc/self/exe", []string{"magawa-agent", verb}, attr)
+		if err != nil {
+			return 0, err
+		}
+		pid := proc.Pid
+		proc.Release()
+		return pid, nil
+	}
+	if enter != nil {
+		inner := fork
+		fork = func() (int, error) { return enter(inner) }
+	}
+	pid, exited, err := a.reaper.start(fork)
+	if err != nil {
+		configW.Close()
+		statR.Close()
+		return fail(fmt.Errorf("starting the helper: %w", err))
+	}
+	p.pid = pid
+	// The child's ends: the status pipe ends only once no one else
+	// holds its write end.
+	for _, f := range closeAfter {
+		f.Close()
+	}
+	closeAfter = nil
+	go func() {
+		p.ws = <-exited
+		close(p.done)
+	}()
+	go func() {
+		json.NewEncoder(configW).Encode(cfg)
+		configW.Close()
+	}()
+	if c != nil {
+		c.statR = statR
+		c.status = json.NewDecoder(statR)
+		return p, nil
+	}
+	// container-exec: the program runs once the status pipe closes
+	// without a word.
+	defer statR.Close()
+	var st helperStatus
+	err = json.NewDecoder(statR).Decode(&st)
+	if err == io.EOF {
+		return p, nil
+	}
+	if err == nil {
+		err = errors.New(st.Error)
+	}
+	<-p.done
+	return nil, err
+}
+
+// startContainer lets the init run the program.
+func (a *agent) startContainer(id string) error {
+	c, err := a.container(id)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	state := c.state
+	if state == statusCreated {
+		c.state = statusRunning
+	}
+	a.mu.Unlock()
+	if state != statusCreated {
+		return fmt.Errorf("cannot start a container that is %s", state)
+	}
+	if _, err := c.start.Write([]byte{0}); err != nil {
+		return fmt.Errorf("starting the container: %w", err)
+	}
+	c.start.Close()
+	var st helperStatus
+	err = c.status.Decode(&st)
+	c.statR.Close()
+	if err == io.EOF {
+		return nil
+	}
+	if err == nil {
+		err = errors.New(st.Error)
+	}
+	return err
+}
+
+// execProcess starts another process in a running container.
+func (a *agent) execProcess(req *agentapi.ExecProcessRequest) (int, error) {
+	if req.Process == nil {
+		return 0, errors.New("exec without a process")
+	}
+	c, err := a.container(req.ContainerId)
+	if err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	state := c.state
+	_, dup := c.execs[req.ExecId]
+	a.mu.Unlock()
+	if state != statusRunning {
+		return 0, fmt.Errorf("cannot exec in a container that is %s", state)
+	}
+	if req.ExecId == "" || dup {
+		return 0, fmt.Errorf("invalid or duplicate exec ID %q", req.ExecId)
+	}
+	initPid := c.init.pid
+	mntns, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", initPid))
+	if err != nil {
+		return 0, fmt.Errorf("the container's mount namespace: %w", err)
+	}
+	defer mntns.Close()
+	cg, err := os.Open(c.cgroup)
+	if err != nil {
+		return 0, err
+	}
+	defer cg.Close()
+	cfg := helperConfig{Process: toProcessSpec(req.Process)}
+	p, err := a.startHelper(execVerb, &cfg, req.Process.Terminal, mntns, func(attr *os.ProcAttr) {
+		attr.Sys.UseCgroupFD = true
+		attr.Sys.CgroupFD = int(cg.Fd())
+	}, func(fork func() (int, error)) (int, error) {
+		return inNamespacesOf(initPid, fork)
+	}, nil)
+	if err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	c.execs[req.ExecId] = p
+	a.mu.Unlock()
+	return nsPID(p.pid), nil
+}
+
+// inNamespacesOf runs fork on a thread that has entered the PID, IPC,
+// UTS, network and cgroup namespaces of pid, so that the child is born
+// in them. The thread is never used again: its goroutine ends locked.
+func inNamespacesOf(pid int, fork func() (int, error)) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		for _, ns := range []struct {
+			name string
+			flag int
+		}{{"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET}, {"cgroup", unix.CLONE_NEWCGROUP}, {"pid", unix.CLONE_NEWPID}} {
+			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				err = unix.Setns(fd, ns.flag)
+				unix.Close(fd)
+			}
+			if err != nil {
+				ch <- result{0, fmt.Errorf("entering the container's %s namespace: %w", ns.name, err)}
+				return
+			}
+		}
+		p, err := fork()
+		ch <- result{p, err}
+	}()
+	r := <-ch
+	return r.pid, r.err
+}
+
+// nsPID is a process's PID in its own (innermost) namespace, from
+// /proc/PID/status's NSpid.
+func nsPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return pid
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			f := strings.Fields(rest)
+			if n, err := strconv.Atoi(f[len(f)-1]); err == nil {
+				return n
+			}
+		}
+	}
+	return pid
+}
+
+// openPTY opens a new terminal of the guest's devpts.
+func openPTY() (master, slave *os.File, err error) {
+	m, err := os.OpenFile("/dev/pts/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, s, nil
+}
+
+func toProcessSpec(p *agentapi.Process) processSpec {
+	s := processSpec{
+		Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.Uid, GID: p.Gid,
+		AdditionalGids: p.AdditionalGids, NoNewPrivileges: p.NoNewPrivileges, Terminal: p.Terminal,
+	}
+	if p.HasUmask {
+		u := p.Umask
+		s.Umask = &u
+	}
+	for _, r := range p.Rlimits {
+		s.Rlimits = append(s.Rlimits, rlimitSpec{Resource: int(r.Resource), Soft: r.Soft, Hard: r.Hard})
+	}
+	if c := p.Capabilities; c != nil {
+		s.Caps = &capSpec{Bounding: c.Bounding, Effective: c.Effective, Inheritable: c.Inheritable, Permitted: c.Permitted, Ambient: c.Ambient}
+	}
+	return s
+}
+
+// waitProcess waits for a process's end.
+func waitProcess(ctx context.Context, p *process) (unix.WaitStatus, error) {
+	select {
+	case <-p.done:
+		return p.ws, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}

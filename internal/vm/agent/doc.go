@@ -1,0 +1,31 @@
+// Package agent is magawa-agent, the guest side of the micro-VM
+// sandbox. As the guest's PID 1 (the initramfs's /init) it sets the
+// guest up (its root made a mount that pivot_root can leave, /proc, /sys,
+// /dev, cgroup2, the kernel modules the image put in /lib/modules), opens
+// the virtio-serial port named magawa.agent and serves the agent API
+// (package agentapi) on it with ttrpc, and reaps every process of the
+// guest.
+//
+// A container is an overlay over the host's share of its root (the
+// image read-only below, the guest's memory above), mounted here, and an
+// init process the agent starts by re-executing itself
+// (`container-init`, helper.go) in new mount, PID, UTS, IPC, network and
+// cgroup namespaces, in the container's cgroup: the helper makes the
+// bundle's mounts, pivots into the root, reports it is created, waits
+// for start, applies the OCI process settings (rlimits, groups and IDs,
+// capabilities, no_new_privs, cwd, umask) and executes the program.
+// An exec'd process is started the same way (`container-exec`) from a
+// thread that has entered the container's PID, UTS, IPC, network and
+// cgroup namespaces; the helper enters its mount namespace itself
+// (unsharing CLONE_FS first, which setns(CLONE_NEWNS) requires of a
+// threaded process).
+//
+// The helpers talk to the agent over pipes: a JSON configuration in,
+// and a status pipe out that is close-on-exec, so its end without a
+// message says the program was executed.
+//
+// Locking: agent.mu guards the containers map and each container's
+// status and exec'd processes; a process's streams have their own
+// locks (stream.mu) and are never touched under agent.mu. The reaper's
+// mu guards its maps only. No lock is held across a blocking call.
+package agent

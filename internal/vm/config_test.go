@@ -1,0 +1,157 @@
+package vm
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"magawa/internal/oci"
+	"magawa/internal/vm/image"
+)
+
+func testSpec(t *testing.T) (*specs.Spec, string) {
+	t.Helper()
+	bundle := t.TempDir()
+	os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755)
+	os.MkdirAll(filepath.Join(bundle, "data"), 0o755)
+	spec := oci.DefaultSpec(false)
+	spec.Process.Terminal = false
+	spec.Process.Args = []string{"sh", "-c", "exit 3"}
+	return spec, bundle
+}
+
+func TestFromSpec(t *testing.T) {
+	spec, bundle := testSpec(t)
+	limit := int64(1 << 30)
+	quota, period := int64(150000), uint64(100000)
+	pids := int64(64)
+	spec.Linux.Resources = &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &limit},
+		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period},
+		Pids:   &specs.LinuxPids{Limit: &pids},
+	}
+	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro"}})
+	cfg, err := FromSpec(spec, bundle, "c1", "/run/x/c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RootDir != filepath.Join(bundle, "rootfs") || cfg.ID != "c1" || cfg.StateDir != "/run/x/c1" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if strings.Join(cfg.Process.Argv, " ") != "sh -c exit 3" {
+		t.Errorf("argv = %q", cfg.Process.Argv)
+	}
+	if cfg.MemoryLimit != limit || cfg.VM.MemoryMiB != 1024+memoryOverheadMiB {
+		t.Errorf("memory: limit %d, VM %d MiB; want the limit in the guest and the VM that much bigger", cfg.MemoryLimit, cfg.VM.MemoryMiB)
+	}
+	if want := min(2, max(1, numCPU())); cfg.VM.CPUs != want {
+		t.Errorf("vCPUs = %d, want %d (1.5 CPUs of quota, rounded up, at most the host's)", cfg.VM.CPUs, want)
+	}
+	if cfg.PidsLimit != 64 {
+		t.Errorf("pids limit = %d", cfg.PidsLimit)
+	}
+	last := cfg.Mounts[len(cfg.Mounts)-1]
+	if last.Source != filepath.Join(bundle, "data") {
+		t.Errorf("a relative bind source became %q, want it in the bundle", last.Source)
+	}
+	if proc := cfg.Mounts[0]; proc.Source != "proc" {
+		t.Errorf("a non-bind mount's source changed: %+v", proc)
+	}
+}
+
+func TestFromSpecDefaults(t *testing.T) {
+	spec, bundle := testSpec(t)
+	spec.Linux.Resources = nil
+	cfg, err := FromSpec(spec, bundle, "c1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.VM.MemoryMiB != DefaultMemoryMiB || cfg.VM.CPUs != 1 || cfg.MemoryLimit != 0 {
+		t.Errorf("defaults: %d MiB, %d vCPUs, limit %d", cfg.VM.MemoryMiB, cfg.VM.CPUs, cfg.MemoryLimit)
+	}
+	small := int64(16 << 20)
+	spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &small}}
+	if cfg, _ := FromSpec(spec, bundle, "c1", ""); cfg.VM.MemoryMiB != minMemoryMiB {
+		t.Errorf("a 16 MiB limit gives a VM of %d MiB, want the minimum %d", cfg.VM.MemoryMiB, minMemoryMiB)
+	}
+}
+
+func TestCpusetCount(t *testing.T) {
+	for s, want := range map[string]int{"0": 1, "0-3": 4, "0-1,4,6-7": 5, "x": 0, "3-1": 0} {
+		if got := cpusetCount(s); got != want {
+			t.Errorf("cpusetCount(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+func TestContainerRequestShares(t *testing.T) {
+	spec, bundle := testSpec(t)
+	spec.Mounts = []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/data", Type: "bind", Source: filepath.Join(bundle, "data"), Options: []string{"rbind", "ro"}},
+		{Destination: "/rw", Source: filepath.Join(bundle, "data"), Options: []string{"bind"}},
+	}
+	cfg, err := FromSpec(spec, bundle, "c1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sandbox{cfg: cfg}
+	req, shares, err := s.containerRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shares) != 3 || shares[0].Tag != rootTag || !shares[0].ReadOnly || shares[0].Path != cfg.RootDir {
+		t.Fatalf("shares = %+v: want the root (read-only) and one per bind mount", shares)
+	}
+	if !shares[1].ReadOnly || shares[2].ReadOnly {
+		t.Errorf("shares = %+v: a bind mount's share is read-only when the mount is", shares)
+	}
+	if req.RootShare != rootTag || len(req.Shares) != 3 || req.Mounts[1].Share != shares[1].Tag || req.Mounts[1].Source != "/" {
+		t.Errorf("request: root %q, shares %v, mounts %v", req.RootShare, req.Shares, req.Mounts)
+	}
+	if req.Mounts[0].Share != "" || req.Mounts[0].Type != "proc" {
+		t.Errorf("proc mount = %v", req.Mounts[0])
+	}
+	if req.Process.Args[0] != "sh" || req.Id != "c1" {
+		t.Errorf("request process %v, id %q", req.Process, req.Id)
+	}
+
+	// The source went between create's checks and the VM's start.
+	cfg.Mounts = []Mount{{Destination: "/x", Type: "bind", Source: "/nonexistent/source"}}
+	s = &Sandbox{cfg: cfg}
+	if _, _, err := s.containerRequest(); err == nil || !strings.Contains(err.Error(), "/nonexistent/source") {
+		t.Errorf("a missing bind source: %v", err)
+	}
+}
+
+func TestResolveNamesWhatIsMissing(t *testing.T) {
+	c := VMConfig{QEMU: "/nonexistent/qemu-system-x86_64"}
+	if err := c.Resolve(); err == nil || !strings.Contains(err.Error(), "qemu-system-x86") {
+		t.Errorf("without QEMU: %v", err)
+	}
+	qemuPath := filepath.Join(t.TempDir(), "qemu")
+	os.WriteFile(qemuPath, []byte("#!/bin/sh\n"), 0o755)
+	c = VMConfig{QEMU: qemuPath, Kernel: "/nonexistent/kernel", Initrd: "/nonexistent/initrd"}
+	if err := c.Resolve(); err == nil || !strings.Contains(err.Error(), "guest kernel") {
+		t.Errorf("without a kernel: %v", err)
+	}
+	t.Setenv("MAGAWA_VM_IMAGE", t.TempDir())
+	if _, _, err := FindImage(); !errors.Is(err, ErrNoImage) || !strings.Contains(err.Error(), "make vm-image") {
+		t.Errorf("FindImage in an empty directory: %v", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, image.KernelName), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(dir, image.InitramfsName), []byte("i"), 0o644)
+	t.Setenv("MAGAWA_VM_IMAGE", dir)
+	c = VMConfig{QEMU: qemuPath}
+	if err := c.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Kernel != filepath.Join(dir, image.KernelName) || c.Machine != "microvm" || c.Accel == "" || c.BootTimeout != DefaultBootTimeout {
+		t.Errorf("resolved %+v", c)
+	}
+}

@@ -1,0 +1,92 @@
+package vm
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+
+	"magawa/internal/boot"
+	"magawa/internal/confine"
+)
+
+// VerbName is the hidden verb of the supervisor, for boot.Launch.
+const VerbName = "vm-boot"
+
+// Main is `magawa vm-boot`: the supervisor of one VM sandbox, started
+// by the runtime's create with boot.Launch (in its own PID, mount, IPC,
+// UTS, network and cgroup namespaces, in the container's cgroup). It
+// boots the VM and creates the container in it, reports ready on the
+// sync pipe, serves the control socket, and exits with the status of
+// the container's init once the VM is off. QEMU is its child in its PID
+// namespace: whatever ends the supervisor ends QEMU.
+func Main(args []string) int {
+	fs := flag.NewFlagSet(VerbName, flag.ContinueOnError)
+	configFD := fs.Int("config-fd", -1, "descriptor of the configuration (JSON)")
+	syncFD := fs.Int("sync-fd", -1, "descriptor on which to report readiness")
+	exitFD := fs.Int("exit-fd", -1, "unused: the launcher's signal to die of")
+	controlFD := fs.Int("control-fd", -1, "listening control socket")
+	// What boot.Launch passes that the VM has its own ways for (the
+	// debug log comes with the configuration).
+	fs.String("debug-log", "", "ignored: the configuration names it")
+	fs.Bool("strace", false, "ignored: the guest's calls are its kernel's")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "magawa %s: %v\n", VerbName, err)
+		return 125
+	}
+	if *configFD < 0 || *syncFD < 0 || *controlFD < 0 {
+		fmt.Fprintf(os.Stderr, "magawa %s: run by magawa itself (--config-fd, --sync-fd and --control-fd are required)\n", VerbName)
+		return 125
+	}
+	for _, fd := range []int{*configFD, *syncFD, *exitFD, *controlFD} {
+		if fd >= 0 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	if *exitFD >= 0 {
+		unix.Close(*exitFD)
+	}
+	// The container's output goes to the supervisor's descriptors: a
+	// reader that has gone must not end the VM (copyOut drops what it
+	// cannot write).
+	signal.Ignore(unix.SIGPIPE)
+	rep := boot.NewReporter(os.NewFile(uintptr(*syncFD), "sync"))
+	var cfg Config
+	configFile := os.NewFile(uintptr(*configFD), "config")
+	err := json.NewDecoder(io.LimitReader(configFile, 16<<20)).Decode(&cfg)
+	configFile.Close()
+	if err != nil {
+		return rep.Fail(fmt.Errorf("reading the VM sandbox's configuration: %w", err), 125)
+	}
+	logger := log.New(io.Discard, "", 0)
+	if cfg.VM.DebugLog != "" {
+		f, err := os.OpenFile(cfg.VM.DebugLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return rep.Fail(fmt.Errorf("opening the debug log: %w", err), 125)
+		}
+		logger = log.New(f, fmt.Sprintf("magawa-vm[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds)
+	}
+	s, err := Boot(cfg, logger)
+	if err != nil {
+		return rep.Fail(err, 125)
+	}
+	// From here on the supervisor needs none of root's powers: it
+	// relays calls between descriptors it holds and signals its own
+	// child.
+	if err := confine.DropCapabilities(nil); err != nil {
+		s.Shutdown()
+		return rep.Fail(fmt.Errorf("dropping the supervisor's capabilities: %w", err), 125)
+	}
+	go s.Serve(*controlFD)
+	rep.Ready()
+	code := s.Wait()
+	s.Shutdown()
+	logger.Printf("exiting with status %d", code)
+	return code
+}

@@ -1,0 +1,371 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"magawa/internal/boot"
+	"magawa/internal/vm/agentapi"
+	"magawa/kernel/kernel"
+)
+
+// The control socket: the same protocol as the application kernel's
+// sandbox process (package boot), so that the runtime's commands drive
+// a VM sandbox unchanged. Each request becomes agent calls.
+
+// Serve answers the control socket's connections until the sandbox
+// ends.
+func (s *Sandbox) Serve(listenFD int) {
+	for {
+		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
+		if err == unix.EINTR || err == unix.ECONNABORTED {
+			continue
+		}
+		if err != nil {
+			s.log.Printf("control socket: %v", err)
+			return
+		}
+		go s.serveConn(fd)
+	}
+}
+
+func (s *Sandbox) serveConn(fd int) {
+	defer unix.Close(fd)
+	req, fds, err := boot.ReadRequest(fd)
+	if err != nil {
+		return
+	}
+	if req.Op == boot.OpExec {
+		s.exec(fd, req, fds)
+		return
+	}
+	boot.CloseFDs(fds)
+	resp, err := s.handle(req)
+	if err != nil {
+		resp = boot.Response{Error: err.Error()}
+	}
+	boot.WriteResponse(fd, resp)
+}
+
+func (s *Sandbox) handle(req boot.Request) (boot.Response, error) {
+	switch req.Op {
+	case boot.OpState:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return boot.Response{Status: s.status}, nil
+	case boot.OpStart:
+		return boot.Response{}, s.start()
+	case boot.OpKill:
+		return boot.Response{}, s.kill(unix.Signal(req.Signal), req.All)
+	case boot.OpPs:
+		procs, err := s.processes()
+		return boot.Response{Processes: procs}, err
+	case boot.OpStats:
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		st, err := s.agent.Stats(ctx, &agentapi.ContainerRequest{Id: s.cfg.ID})
+		if err != nil {
+			return boot.Response{}, err
+		}
+		return boot.Response{Tasks: int(st.PidsCurrent), TaskLimit: s.cfg.PidsLimit}, nil
+	case boot.OpNetwork:
+		// The VM has no network device yet: a namespace whose
+		// interfaces the runtime would hand over has none to give.
+		if req.Network != nil && len(req.Network.Links) > 0 {
+			return boot.Response{}, errors.New("the VM sandbox has no network yet (--sandbox=vm runs with loopback only)")
+		}
+		return boot.Response{}, nil
+	case boot.OpPause, boot.OpResume, boot.OpUpdate:
+		return boot.Response{}, fmt.Errorf("%s is not supported by the VM sandbox yet", req.Op)
+	}
+	return boot.Response{}, fmt.Errorf("unknown request %q", req.Op)
+}
+
+// start runs the container's program and, once it has ended and its
+// output is out, ends the sandbox with its status.
+func (s *Sandbox) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status != boot.StatusCreated {
+		return fmt.Errorf("cannot start a container that is %s", s.status)
+	}
+	// The container's standard streams are the supervisor's own, as
+	// the runtime's caller gave them.
+	outputs := s.forward("", os.Stdin, os.Stdout, os.Stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := s.agent.StartContainer(ctx, &agentapi.ContainerRequest{Id: s.cfg.ID}); err != nil {
+		s.status = boot.StatusStopped
+		code := startCode(err)
+		go func() {
+			s.drain(outputs)
+			s.finish(code)
+		}()
+		return fmt.Errorf("starting the container's process: %w", agentError(err))
+	}
+	s.status = boot.StatusRunning
+	s.log.Printf("container started")
+	go func() {
+		code := 137
+		resp, err := s.agent.WaitProcess(context.Background(), &agentapi.ProcessRequest{ContainerId: s.cfg.ID})
+		if err == nil {
+			code = int(resp.ExitCode)
+		} else {
+			s.log.Printf("waiting for the container's init: %v", err)
+		}
+		s.drain(outputs)
+		s.mu.Lock()
+		s.status = boot.StatusStopped
+		s.mu.Unlock()
+		s.log.Printf("container exited with status %d", code)
+		s.finish(code)
+	}()
+	return nil
+}
+
+// drain waits a little for the last output to be written.
+func (s *Sandbox) drain(outputs <-chan struct{}) {
+	select {
+	case <-outputs:
+	case <-time.After(5 * time.Second):
+		s.log.Printf("the container's output did not end")
+	}
+}
+
+// agentError is an agent call's error as a person reads it: ttrpc's
+// status (code and description) reduced to the agent's message.
+func agentError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unknown {
+		return errors.New(st.Message())
+	}
+	return err
+}
+
+// startCode is a shell's status for a program that could not be
+// started: 127 not found, 126 not executable.
+func startCode(err error) int {
+	msg := err.Error()
+	switch {
+	case contains(msg, "not found") || contains(msg, "no such file"):
+		return 127
+	case contains(msg, "permission denied") || contains(msg, "exec format error"):
+		return 126
+	}
+	return 125
+}
+
+func contains(s, sub string) bool { return strings.Contains(strings.ToLower(s), sub) }
+
+// kill signals the container's init (or every process). A container
+// never started ends, as runc's kill of a created container does, when
+// the signal's default action would end a process.
+func (s *Sandbox) kill(sig unix.Signal, all bool) error {
+	if sig <= 0 || sig > 64 {
+		return fmt.Errorf("invalid signal %d", sig)
+	}
+	s.mu.Lock()
+	status := s.status
+	if status == boot.StatusCreated && terminates(sig) {
+		s.status = boot.StatusStopped
+	}
+	s.mu.Unlock()
+	switch status {
+	case boot.StatusCreated:
+		if terminates(sig) {
+			s.finish(128 + int(sig))
+		}
+		return nil
+	case boot.StatusStopped:
+		return errors.New("container not running")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, err := s.agent.SignalProcess(ctx, &agentapi.SignalProcessRequest{ContainerId: s.cfg.ID, Signal: int32(sig), All: all})
+	return agentError(err)
+}
+
+// terminates reports whether sig's default action ends a process.
+func terminates(sig unix.Signal) bool {
+	switch sig {
+	case unix.SIGCHLD, unix.SIGCONT, unix.SIGURG, unix.SIGWINCH,
+		unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return false
+	}
+	return true
+}
+
+// processes lists the container's processes as the runtime's ps shows
+// them.
+func (s *Sandbox) processes() ([]kernel.ProcessInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	resp, err := s.agent.ListProcesses(ctx, &agentapi.ContainerRequest{Id: s.cfg.ID})
+	if err != nil {
+		return nil, agentError(err)
+	}
+	var out []kernel.ProcessInfo
+	for _, p := range resp.Processes {
+		info := kernel.ProcessInfo{
+			PID: p.Pid, PPID: p.Ppid, UID: p.Uid, Comm: p.Comm, Argv: p.Argv,
+			StartTime: time.Unix(0, p.StartTimeUnixNano),
+		}
+		if p.State != "" {
+			info.State = p.State[0]
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// exec runs a process in the container with the descriptors that came
+// with the request as its stdio, and answers twice: its PID, then how
+// it ended.
+func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
+	var stdio [3]*os.File
+	next := 0
+	for i, sent := range req.Stdio {
+		if sent && next < len(fds) {
+			stdio[i] = os.NewFile(uintptr(fds[next]), fmt.Sprintf("stdio%d", i))
+			next++
+		}
+	}
+	boot.CloseFDs(fds[next:])
+	closeStdio := func() {
+		for _, f := range stdio {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	fail := func(err error) {
+		closeStdio()
+		boot.WriteResponse(fd, boot.Response{Error: err.Error()})
+	}
+	if req.Process == nil {
+		fail(errors.New("exec without a process"))
+		return
+	}
+	if req.Process.Terminal {
+		fail(errors.New("exec with a terminal is not supported by the VM sandbox yet"))
+		return
+	}
+	s.mu.Lock()
+	status := s.status
+	s.nextExec++
+	execID := fmt.Sprintf("exec-%d", s.nextExec)
+	s.mu.Unlock()
+	if status != boot.StatusRunning {
+		fail(fmt.Errorf("cannot exec in a container that is %s", status))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	resp, err := s.agent.ExecProcess(ctx, &agentapi.ExecProcessRequest{
+		ContainerId: s.cfg.ID, ExecId: execID, Process: toAgentProcess(*req.Process),
+	})
+	if err != nil {
+		fail(agentError(err))
+		return
+	}
+	outputs := s.forward(execID, stdio[0], stdio[1], stdio[2])
+	if err := boot.WriteResponse(fd, boot.Response{PID: resp.Pid}); err != nil {
+		// Detached: nobody waits, but the output still goes out.
+		go func() {
+			s.waitExec(execID, outputs)
+			closeStdio()
+		}()
+		return
+	}
+	exit := s.waitExec(execID, outputs)
+	closeStdio()
+	boot.WriteResponse(fd, boot.Response{Exit: exit})
+}
+
+// waitExec waits for an exec'd process and its output.
+func (s *Sandbox) waitExec(execID string, outputs <-chan struct{}) *boot.ExitStatus {
+	resp, err := s.agent.WaitProcess(context.Background(), &agentapi.ProcessRequest{ContainerId: s.cfg.ID, ExecId: execID})
+	s.drain(outputs)
+	if err != nil {
+		return &boot.ExitStatus{Code: 137}
+	}
+	if resp.Signal != 0 {
+		return &boot.ExitStatus{Signal: int(resp.Signal)}
+	}
+	return &boot.ExitStatus{Code: int(resp.ExitCode)}
+}
+
+// forward relays a process's standard streams between the host's
+// descriptors (nil: none) and the agent, and returns a channel closed
+// once its output has ended.
+func (s *Sandbox) forward(execID string, stdin, stdout, stderr *os.File) <-chan struct{} {
+	id := s.cfg.ID
+	go func() {
+		ctx := context.Background()
+		if stdin != nil {
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := stdin.Read(buf)
+				if n > 0 {
+					if _, werr := s.agent.WriteStdin(ctx, &agentapi.WriteStreamRequest{ContainerId: id, ExecId: execID, Data: buf[:n]}); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+		}
+		s.agent.CloseStdin(ctx, &agentapi.ProcessRequest{ContainerId: id, ExecId: execID})
+	}()
+	done := make(chan struct{})
+	outDone, errDone := make(chan struct{}), make(chan struct{})
+	go s.copyOut(id, execID, false, stdout, outDone)
+	go s.copyOut(id, execID, true, stderr, errDone)
+	go func() {
+		<-outDone
+		<-errDone
+		close(done)
+	}()
+	return done
+}
+
+// copyOut copies one output stream of a process to w (nil: discarded)
+// until it ends.
+func (s *Sandbox) copyOut(id, execID string, stderr bool, w io.Writer, done chan<- struct{}) {
+	defer close(done)
+	req := &agentapi.ReadStreamRequest{ContainerId: id, ExecId: execID, Max: agentapi.MaxChunk}
+	for {
+		var resp *agentapi.ReadStreamResponse
+		var err error
+		if stderr {
+			resp, err = s.agent.ReadStderr(context.Background(), req)
+		} else {
+			resp, err = s.agent.ReadStdout(context.Background(), req)
+		}
+		if err != nil {
+			return
+		}
+		if len(resp.Data) > 0 && w != nil {
+			if _, err := w.Write(resp.Data); err != nil {
+				// The reader has gone (EPIPE): the rest is read and
+				// dropped, so that the process does not block.
+				w = nil
+			}
+		}
+		if resp.Eof {
+			return
+		}
+	}
+}

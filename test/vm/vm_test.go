@@ -1,0 +1,369 @@
+// Package vm tests the micro-VM sandbox end to end: bin/magawa
+// --sandbox=vm running busybox bundles in QEMU (TCG without KVM), the
+// way a user runs them, and what it leaves behind.
+//
+// MAGAWA_BIN=path tests an existing binary instead of building one.
+// Needs root, qemu-system-x86_64 (apt-get install qemu-system-x86),
+// /bin/busybox (busybox-static) and the guest image: $MAGAWA_VM_IMAGE,
+// or the one the test builds into the checkout's .cache/vm as `make
+// vm-image` does (apt-get download of the kernel package: apt's lists
+// must be there). Each boot without KVM takes seconds: the tests boot
+// twice, plus two VMs that fail on purpose.
+package vm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"magawa/internal/vm/image"
+	"magawa/test/testenv"
+)
+
+var (
+	setupOnce sync.Once
+	setupErr  error
+	skipWhy   string
+	tmpDir    string
+	magawa    string
+	kernel    string
+	initrd    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
+	os.Exit(code)
+}
+
+// setup builds magawa and the guest image once.
+func setup(t *testing.T) {
+	t.Helper()
+	setupOnce.Do(func() {
+		if os.Geteuid() != 0 {
+			skipWhy = "needs root"
+			return
+		}
+		if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+			skipWhy = "needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
+			return
+		}
+		if _, err := os.Stat("/bin/busybox"); err != nil {
+			skipWhy = "needs /bin/busybox (apt-get install busybox-static)"
+			return
+		}
+		if tmpDir, setupErr = os.MkdirTemp("", "magawa-vm-test-"); setupErr != nil {
+			return
+		}
+		if p := os.Getenv("MAGAWA_BIN"); p != "" {
+			magawa, setupErr = filepath.Abs(p)
+		} else {
+			magawa = filepath.Join(tmpDir, "magawa")
+			setupErr = testenv.BuildMagawa(magawa)
+		}
+		if setupErr != nil {
+			return
+		}
+		if dir := os.Getenv("MAGAWA_VM_IMAGE"); dir != "" {
+			kernel, initrd = filepath.Join(dir, image.KernelName), filepath.Join(dir, image.InitramfsName)
+			return
+		}
+		root, err := testenv.ModuleRoot()
+		if err != nil {
+			setupErr = err
+			return
+		}
+		agent := filepath.Join(tmpDir, "magawa-agent")
+		cmd := exec.Command("go", "build", "-o", agent, "./cmd/magawa-agent")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			setupErr = fmt.Errorf("go build ./cmd/magawa-agent: %v\n%s", err, out)
+			return
+		}
+		img, err := image.Build(image.Options{Dir: filepath.Join(root, ".cache", "vm"), Agent: agent})
+		if err != nil {
+			setupErr = fmt.Errorf("building the guest image (make vm-image): %w", err)
+			return
+		}
+		kernel, initrd = img.Kernel, img.Initramfs
+	})
+	if skipWhy != "" {
+		testenv.Skip(t, "%s", skipWhy)
+	}
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+}
+
+// runtime is magawa with a state root of the test's own.
+type runtime struct {
+	t    *testing.T
+	root string
+}
+
+func newRuntime(t *testing.T) *runtime {
+	setup(t)
+	r := &runtime{t: t, root: t.TempDir()}
+	t.Cleanup(func() {
+		// Whatever a failed test left: no VM outlives it.
+		out, _ := exec.Command(magawa, "--root", r.root, "list", "-q").Output()
+		for _, id := range strings.Fields(string(out)) {
+			exec.Command(magawa, "--root", r.root, "delete", "--force", id).Run()
+		}
+		if left := r.qemus(); len(left) > 0 {
+			t.Errorf("QEMU processes left behind: %v", left)
+		}
+	})
+	return r
+}
+
+// cmd is magawa --sandbox=vm with the test's root and image.
+func (r *runtime) cmd(args ...string) *exec.Cmd {
+	all := append([]string{"--root", r.root, "--sandbox=vm", "--vm-kernel", kernel, "--vm-initrd", initrd}, args...)
+	return exec.Command(magawa, all...)
+}
+
+// run runs magawa and returns its stdout, stderr and exit status.
+func (r *runtime) run(stdin string, args ...string) (string, string, int) {
+	r.t.Helper()
+	cmd := r.cmd(args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatalf("magawa %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func (r *runtime) must(args ...string) string {
+	r.t.Helper()
+	out, errOut, code := r.run("", args...)
+	if code != 0 {
+		r.t.Fatalf("magawa %v: exit %d: %s", args, code, errOut)
+	}
+	return out
+}
+
+// create runs create with the container's stdout and stderr going to a
+// file: the sandbox holds them as long as it lives, so a pipe would
+// never end.
+func (r *runtime) create(bundle, id string) {
+	r.t.Helper()
+	f, err := os.Create(filepath.Join(r.t.TempDir(), "output"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := r.cmd("create", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(f.Name())
+		r.t.Fatalf("create %s: %v\n%s", id, err, b)
+	}
+}
+
+func (r *runtime) status(id string) string {
+	r.t.Helper()
+	var st struct{ Status string }
+	if err := json.Unmarshal([]byte(r.must("state", id)), &st); err != nil {
+		r.t.Fatal(err)
+	}
+	return st.Status
+}
+
+// qemus lists the QEMU processes of this runtime's sandboxes: those
+// whose root is a jail in its state root.
+func (r *runtime) qemus() []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		root, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", pid))
+		if strings.Contains(exe, "qemu-system") && strings.HasPrefix(root, r.root) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// alive reports whether pid is a process that has not exited (a zombie
+// waiting for its reaper has).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// bundle makes a busybox bundle running args.
+func bundle(t *testing.T, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rootfs", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bin, "busybox"), b, 0o755)
+	for _, applet := range []string{"sh", "echo", "cat", "sleep", "uname", "ls", "grep", "id", "hostname"} {
+		os.Symlink("busybox", filepath.Join(bin, applet))
+	}
+	cmd := exec.Command(magawa, "spec")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("magawa spec: %v: %s", err, out)
+	}
+	var spec map[string]any
+	raw, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	json.Unmarshal(raw, &spec)
+	proc := spec["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = args
+	spec["hostname"] = "vmtest"
+	raw, _ = json.MarshalIndent(spec, "", "\t")
+	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
+	return dir
+}
+
+func TestVMRun(t *testing.T) {
+	r := newRuntime(t)
+	host, _ := exec.Command("uname", "-r").Output()
+	dir := bundle(t, "sh", "-c", `echo hello from the vm; read line; echo "got $line"; echo "kernel $(uname -r)"; `+
+		`echo "host $(hostname)"; echo written > /written; cat /written >&2; exit 3`)
+	stdout, stderr, code := r.run("to the container\n", "run", "--bundle", dir, "vmrun")
+	if code != 3 {
+		t.Errorf("exit status %d, want 3 (stderr: %s)", code, stderr)
+	}
+	for _, want := range []string{"hello from the vm\n", "got to the container\n", "host vmtest\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout %q lacks %q", stdout, want)
+		}
+	}
+	if strings.Contains(stdout, "kernel "+strings.TrimSpace(string(host))+"\n") || !strings.Contains(stdout, "kernel 6.") {
+		t.Errorf("stdout %q: want the guest's kernel, not the host's (%s)", stdout, strings.TrimSpace(string(host)))
+	}
+	if !strings.Contains(stderr, "written") {
+		t.Errorf("stderr %q lacks the container's", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rootfs", "written")); err == nil {
+		t.Error("a write in the container reached the image: the root is not an overlay")
+	}
+	if entries, _ := os.ReadDir(r.root); len(entries) != 0 {
+		t.Errorf("run left state behind: %v", entries)
+	}
+}
+
+func TestVMLifecycle(t *testing.T) {
+	r := newRuntime(t)
+	dir := bundle(t, "sleep", "600")
+	r.create(dir, "life")
+	if st := r.status("life"); st != "created" {
+		t.Errorf("after create: %s", st)
+	}
+	r.must("start", "life")
+	if st := r.status("life"); st != "running" {
+		t.Errorf("after start: %s", st)
+	}
+	out, errOut, code := r.run("input\n", "exec", "life", "sh", "-c", "cat; echo exec in $(hostname); exit 5")
+	if code != 5 || out != "input\nexec in vmtest\n" {
+		t.Errorf("exec: exit %d, stdout %q, stderr %q; want 5, the input and the hostname", code, out, errOut)
+	}
+	if _, errOut, code := r.run("", "exec", "life", "nonexistent-program"); code == 0 || !strings.Contains(errOut, "not found") {
+		t.Errorf("exec of a missing program: exit %d, %q", code, errOut)
+	}
+	if ps := r.must("ps", "life"); !strings.Contains(ps, "sleep 600") {
+		t.Errorf("ps: %q", ps)
+	}
+	var hostPids []int
+	json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &hostPids)
+	if len(hostPids) < 2 {
+		t.Errorf("ps --format json = %v: want the supervisor and QEMU", hostPids)
+	}
+	if len(r.qemus()) != 1 {
+		t.Errorf("QEMU processes of the sandbox: %v, want one", r.qemus())
+	}
+	r.must("kill", "life", "KILL")
+	deadline := time.Now().Add(30 * time.Second)
+	for r.status("life") != "stopped" {
+		if time.Now().After(deadline) {
+			t.Fatal("the container did not stop after kill")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.must("delete", "life")
+	for _, pid := range hostPids {
+		if alive(pid) {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			t.Errorf("host process %d of the sandbox (%q) is still there after delete", pid, cmdline)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(r.root, "life")); err == nil {
+		t.Error("the state directory is still there after delete")
+	}
+}
+
+func TestVMBadInput(t *testing.T) {
+	r := newRuntime(t)
+	dir := bundle(t, "true")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"no QEMU", []string{"--vm-qemu", "/nonexistent/qemu-system-x86_64"}, "install qemu-system-x86"},
+		{"no kernel", []string{"--vm-kernel", "/nonexistent/vmlinux"}, "guest kernel"},
+		{"no initramfs", []string{"--vm-initrd", "/nonexistent/initrd"}, "initramfs"},
+		// QEMU refuses it at once, and says why.
+		{"not a kernel", []string{"--vm-kernel", "/bin/busybox"}, "PVH ELF Note"},
+		{"an agent that does not answer", []string{"--vm-boot-timeout", "1s"}, "did not answer within 1s"},
+	} {
+		// Into a file: a create that succeeded by mistake leaves a
+		// sandbox holding its output, which a pipe would wait for.
+		f, err := os.Create(filepath.Join(t.TempDir(), "output"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := r.cmd(append(tc.flags, "create", "--bundle", dir, "bad")...)
+		cmd.Stdout, cmd.Stderr = f, f
+		err = cmd.Run()
+		f.Close()
+		out, _ := os.ReadFile(f.Name())
+		if err == nil {
+			t.Errorf("%s: create succeeded", tc.name)
+			r.must("delete", "--force", "bad")
+			continue
+		}
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: %q, want it to say %q", tc.name, out, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(r.root, "bad")); err == nil {
+			t.Errorf("%s: a failed create left its state directory", tc.name)
+		}
+		if q := r.qemus(); len(q) > 0 {
+			t.Errorf("%s: QEMU left running: %v", tc.name, q)
+		}
+	}
+}
