@@ -2,6 +2,7 @@ package socket
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,4 +59,31 @@ func Bool(b bool) []byte {
 		return Int(1)
 	}
 	return Int(0)
+}
+
+// Linux's sizes for a socket's buffers on x86-64 (net/core/sock.c,
+// include/net/sock.h), shared by every family the kernel serves.
+const (
+	// DefaultBuffer is net.core.rmem_default and wmem_default: a new
+	// socket's SO_RCVBUF and SO_SNDBUF.
+	DefaultBuffer = 212992
+	// MaxBuffer is net.core.rmem_max and wmem_max: SO_RCVBUF and
+	// SO_SNDBUF take at most this (and double it).
+	MaxBuffer = 212992
+	// MinSndbuf and MinRcvbuf are SOCK_MIN_SNDBUF and SOCK_MIN_RCVBUF.
+	MinSndbuf = 4608
+	MinRcvbuf = 2304
+)
+
+// BufferSize is the size SO_RCVBUF or SO_SNDBUF with value v give a
+// buffer (force: their FORCE forms, which need CAP_NET_ADMIN), before
+// the minimum: Linux doubles the value for its bookkeeping overhead,
+// reads the plain forms' value as unsigned, so that a negative one is
+// MaxBuffer, and lets the FORCE forms past MaxBuffer (but not past what
+// an int holds doubled). Linux: net/core/sock.c, sk_setsockopt().
+func BufferSize(v int32, force bool) int {
+	if force {
+		return int(min(max(v, 0), math.MaxInt32/2)) * 2
+	}
+	return int(min(uint32(v), MaxBuffer)) * 2
 }

@@ -67,14 +67,12 @@ func (s *Socket) setSockoptLocked(name int, val []byte, netAdmin bool) error {
 		if name == unix.SO_SNDBUFFORCE && !netAdmin {
 			return unix.EPERM
 		}
-		// Linux doubles the value for its bookkeeping overhead, and
-		// reads it as unsigned: a negative value is the maximum.
-		o.sndbuf = max(int(min(uint32(v), maxBuffer))*2, minSndbuf)
+		o.sndbuf = max(socket.BufferSize(v, name == unix.SO_SNDBUFFORCE), socket.MinSndbuf)
 	case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
 		if name == unix.SO_RCVBUFFORCE && !netAdmin {
 			return unix.EPERM
 		}
-		o.rcvbuf = max(int(min(uint32(v), maxBuffer))*2, minRcvbuf)
+		o.rcvbuf = max(socket.BufferSize(v, name == unix.SO_RCVBUFFORCE), socket.MinRcvbuf)
 	case unix.SO_RCVTIMEO, unix.SO_RCVTIMEO_NEW, unix.SO_SNDTIMEO, unix.SO_SNDTIMEO_NEW:
 		d, err := socket.ParseTimeval(val)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/kernel/socket"
 	"magawa/kernel/vfs"
 	"magawa/kernel/waiter"
 )
@@ -22,16 +23,6 @@ const (
 
 // Sizes and limits, Linux's defaults.
 const (
-	// DefaultBuffer is net.core.wmem_default and rmem_default: a new
-	// socket's SO_SNDBUF and SO_RCVBUF.
-	DefaultBuffer = 212992
-	// maxBuffer is net.core.wmem_max and rmem_max: SO_SNDBUF and
-	// SO_RCVBUF take at most this (and double it).
-	maxBuffer = 212992
-	// minSndbuf and minRcvbuf are SOCK_MIN_SNDBUF and SOCK_MIN_RCVBUF
-	// of x86-64 Linux.
-	minSndbuf = 4608
-	minRcvbuf = 2304
 	// msgOverhead is what a message costs its sender beyond its bytes
 	// (counted in 64-byte units, at least one), as an skb's truesize
 	// does on Linux: a small message costs 768 bytes, so a socket pair
@@ -171,8 +162,8 @@ func ValidType(typ int) (int, error) {
 // by uid and gid. creator are the credentials that write(2) sends with.
 func New(ns *Namespace, typ int, uid, gid uint32, creator Creds) *Socket {
 	s := &Socket{ns: ns, typ: typ, ino: ns.lastIno.Add(1), uid: uid, gid: gid, creator: creator}
-	s.opts.sndbuf = DefaultBuffer
-	s.opts.rcvbuf = DefaultBuffer
+	s.opts.sndbuf = socket.DefaultBuffer
+	s.opts.rcvbuf = socket.DefaultBuffer
 	s.opts.rcvlowat = 1
 	s.relay = waiter.NewEntry(allEvents, func(uint32) { s.queue.Notify(outEvents) })
 	return s

@@ -357,7 +357,7 @@ func TestDatagrams(t *testing.T) {
 	if err != nil || string(r.Data) != "th" || r.Len != 7 || !r.Trunc {
 		t.Errorf("truncated: %+v %v", r, err)
 	}
-	big := make([]byte, DefaultBuffer-31)
+	big := make([]byte, socket.DefaultBuffer-31)
 	_, err = a.Send(&SendArgs{Data: big}, nil)
 	wantErr(t, "too big", err, unix.EMSGSIZE)
 
@@ -584,7 +584,7 @@ func TestOptions(t *testing.T) {
 		return int32(binary.LittleEndian.Uint32(v))
 	}
 	set := func(name int, v int32) error { return s.SetSockopt(name, socket.Int(v), false) }
-	for v, want := range map[int32]int32{8192: 16384, 1: minSndbuf, -1: 2 * maxBuffer} {
+	for v, want := range map[int32]int32{8192: 16384, 1: socket.MinSndbuf, -1: 2 * socket.MaxBuffer} {
 		set(unix.SO_SNDBUF, v)
 		if got := get(unix.SO_SNDBUF); got != want {
 			t.Errorf("SO_SNDBUF %d: %d, want %d", v, got, want)

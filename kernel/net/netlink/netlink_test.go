@@ -221,7 +221,7 @@ func TestSendErrors(t *testing.T) {
 		t.Errorf("port %d after failed sends", port)
 	}
 	s.setopt(unix.SOL_SOCKET, unix.SO_SNDBUF, 0)
-	if _, err := s.Send(root, &socket.Message{Data: make([]byte, minSndbuf-31)}, 0, nil); err != unix.EMSGSIZE {
+	if _, err := s.Send(root, &socket.Message{Data: make([]byte, socket.MinSndbuf-31)}, 0, nil); err != unix.EMSGSIZE {
 		t.Errorf("send past SO_SNDBUF-32: %v, want EMSGSIZE", err)
 	}
 }
@@ -979,8 +979,8 @@ func TestOptions(t *testing.T) {
 	}
 	s.setopt(unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 	s.setopt(unix.SOL_SOCKET, unix.SO_SNDBUF, 32768)
-	if r, w := geti(unix.SOL_SOCKET, unix.SO_RCVBUF), geti(unix.SOL_SOCKET, unix.SO_SNDBUF); r != 2*maxBuffer || w != 65536 {
-		t.Errorf("buffers %d and %d, want %d and 65536", r, w, 2*maxBuffer)
+	if r, w := geti(unix.SOL_SOCKET, unix.SO_RCVBUF), geti(unix.SOL_SOCKET, unix.SO_SNDBUF); r != 2*socket.MaxBuffer || w != 65536 {
+		t.Errorf("buffers %d and %d, want %d and 65536", r, w, 2*socket.MaxBuffer)
 	}
 	if err := s.SetSockopt(nobody, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socket.Int(1<<20)); err != unix.EPERM {
 		t.Errorf("SO_RCVBUFFORCE without CAP_NET_ADMIN: %v", err)

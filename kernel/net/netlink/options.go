@@ -1,7 +1,6 @@
 package netlink
 
 import (
-	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -74,25 +73,16 @@ func (s *Socket) setSocketOption(c *socket.Caller, name int, val []byte) error {
 	defer s.mu.Unlock()
 	o := &s.opts
 	switch name {
-	case unix.SO_RCVBUF, unix.SO_SNDBUF:
-		// Linux doubles the value for its bookkeeping overhead, and
-		// reads it as unsigned: a negative value is the maximum.
-		n := int(min(uint32(v), maxBuffer)) * 2
-		if name == unix.SO_RCVBUF {
-			o.rcvbuf = max(n, minRcvbuf)
-		} else {
-			o.sndbuf = max(n, minSndbuf)
-		}
-	case unix.SO_RCVBUFFORCE, unix.SO_SNDBUFFORCE:
-		if !hasCap(c, unix.CAP_NET_ADMIN) {
+	case unix.SO_RCVBUF, unix.SO_SNDBUF, unix.SO_RCVBUFFORCE, unix.SO_SNDBUFFORCE:
+		force := name == unix.SO_RCVBUFFORCE || name == unix.SO_SNDBUFFORCE
+		if force && !hasCap(c, unix.CAP_NET_ADMIN) {
 			return unix.EPERM
 		}
-		// Past the maximum, but not past what an int holds doubled.
-		n := int(min(max(v, 0), math.MaxInt32/2)) * 2
-		if name == unix.SO_RCVBUFFORCE {
-			o.rcvbuf = max(n, minRcvbuf)
+		n := socket.BufferSize(v, force)
+		if name == unix.SO_RCVBUF || name == unix.SO_RCVBUFFORCE {
+			o.rcvbuf = max(n, socket.MinRcvbuf)
 		} else {
-			o.sndbuf = max(n, minSndbuf)
+			o.sndbuf = max(n, socket.MinSndbuf)
 		}
 	case unix.SO_PASSCRED:
 		o.passcred = v != 0

@@ -15,16 +15,6 @@ import (
 
 // Sizes and limits, Linux's defaults.
 const (
-	// defaultBuffer is net.core.rmem_default and wmem_default: a new
-	// socket's SO_RCVBUF and SO_SNDBUF.
-	defaultBuffer = 212992
-	// maxBuffer is net.core.rmem_max and wmem_max: SO_RCVBUF and
-	// SO_SNDBUF take at most this (and double it).
-	maxBuffer = 212992
-	// minSndbuf and minRcvbuf are SOCK_MIN_SNDBUF and SOCK_MIN_RCVBUF
-	// of x86-64 Linux.
-	minSndbuf = 4608
-	minRcvbuf = 2304
 	// skbOverhead is what a queued datagram costs beyond its bytes, as
 	// an skb's truesize does on Linux.
 	skbOverhead = 576
@@ -123,8 +113,8 @@ func New(stack Stack, typ, protocol int) (*Socket, error) {
 	} else {
 		s.Ino = lastIno.Add(1)
 	}
-	s.opts.rcvbuf = defaultBuffer
-	s.opts.sndbuf = defaultBuffer
+	s.opts.rcvbuf = socket.DefaultBuffer
+	s.opts.sndbuf = socket.DefaultBuffer
 	return s, nil
 }
 

@@ -215,7 +215,7 @@ func TestCreate(t *testing.T) {
 	for _, o := range []struct {
 		name int
 		want int32
-	}{{unix.SO_TYPE, unix.SOCK_DGRAM}, {unix.SO_DOMAIN, unix.AF_PACKET}, {unix.SO_PROTOCOL, 0}, {unix.SO_RCVBUF, defaultBuffer}, {unix.SO_ERROR, 0}} {
+	}{{unix.SO_TYPE, unix.SOCK_DGRAM}, {unix.SO_DOMAIN, unix.AF_PACKET}, {unix.SO_PROTOCOL, 0}, {unix.SO_RCVBUF, socket.DefaultBuffer}, {unix.SO_ERROR, 0}} {
 		v, err := s.GetSockopt(root, unix.SOL_SOCKET, o.name, 4)
 		if err != nil || int32(binary.LittleEndian.Uint32(v)) != o.want {
 			t.Errorf("getsockopt(SOL_SOCKET, %d): %x, %v; want %d", o.name, v, err, o.want)
@@ -571,8 +571,8 @@ func TestFilterAndStatistics(t *testing.T) {
 		t.Errorf("statistics read twice: %d, %d; want them cleared", p, d)
 	}
 	s.SetSockopt(root, unix.SOL_SOCKET, unix.SO_RCVBUF, []byte{0, 0, 0, 0})
-	if v, _ := s.GetSockopt(root, unix.SOL_SOCKET, unix.SO_RCVBUF, 4); binary.LittleEndian.Uint32(v) != minRcvbuf {
-		t.Errorf("SO_RCVBUF 0 reads %d, want %d", binary.LittleEndian.Uint32(v), minRcvbuf)
+	if v, _ := s.GetSockopt(root, unix.SOL_SOCKET, unix.SO_RCVBUF, 4); binary.LittleEndian.Uint32(v) != socket.MinRcvbuf {
+		t.Errorf("SO_RCVBUF 0 reads %d, want %d", binary.LittleEndian.Uint32(v), socket.MinRcvbuf)
 	}
 	big := ether(ourMAC, peerMAC, unix.ETH_P_IP, udp4(peerIP, ourIP, 1, 5000, make([]byte, 1400)))
 	for range 3 {

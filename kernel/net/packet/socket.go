@@ -19,15 +19,6 @@ import (
 
 // Sizes and limits, Linux's defaults.
 const (
-	// defaultBuffer is net.core.rmem_default and wmem_default.
-	defaultBuffer = 212992
-	// maxBuffer is net.core.rmem_max and wmem_max: SO_RCVBUF and
-	// SO_SNDBUF take at most this (and double it).
-	maxBuffer = 212992
-	// minSndbuf and minRcvbuf are SOCK_MIN_SNDBUF and SOCK_MIN_RCVBUF
-	// of x86-64 Linux.
-	minSndbuf = 4608
-	minRcvbuf = 2304
 	// skbOverhead is what a queued frame costs beyond its bytes, as an
 	// skb's truesize does on Linux: SO_RCVBUF holds about as many small
 	// frames here as there.
@@ -146,8 +137,8 @@ func New(st *inet.Stack, mf *memfile.File, typ, protocol int, c *socket.Caller) 
 	}
 	s.rx = &receiver{s: s}
 	s.pages = &ringPages{s: s}
-	s.opts.rcvbuf = defaultBuffer
-	s.opts.sndbuf = defaultBuffer
+	s.opts.rcvbuf = socket.DefaultBuffer
+	s.opts.sndbuf = socket.DefaultBuffer
 	s.opts.version = tpacketV1
 	if s.proto != 0 {
 		if err := s.ns.RegisterPacketEndpoint(0, tcpip.NetworkProtocolNumber(s.proto), s.rx); err != nil {
