@@ -3,13 +3,13 @@ package ptrace
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/platform"
+	"magawa/kernel/platform/internal/stubproc"
 )
 
 // context runs application threads on the OS thread that created it. It
@@ -72,12 +72,12 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 	}
 	c.last.Store(st)
 	if c.pendingFP != nil {
-		if err := setRegset(st.tid, ntX86Xstate, c.pendingFP); err != nil {
+		if err := setRegset(st.TID, ntX86Xstate, c.pendingFP); err != nil {
 			return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SETREGSET NT_X86_XSTATE: %w", err))
 		}
 		c.pendingFP = nil
 	}
-	if err := st.setRegs(regs); err != nil {
+	if err := st.SetRegs(regs); err != nil {
 		return platform.Event{}, c.failed(as, st, err)
 	}
 	for {
@@ -99,21 +99,21 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 			c.running.Store(nil)
 			return platform.Event{Kind: platform.EventInterrupted}, nil
 		}
-		if err := ptraceSysemu(st.tid, 0); err != nil {
+		if err := ptraceSysemu(st.TID, 0); err != nil {
 			c.running.Store(nil)
-			st.known = false
+			st.Known = false
 			return platform.Event{}, c.failed(as, st, fmt.Errorf("PTRACE_SYSEMU: %w", err))
 		}
-		sig, err := st.waitStop()
+		sig, err := st.WaitStop()
 		if c.afterStop != nil {
 			c.afterStop()
 		}
 		c.running.Store(nil)
 		if err != nil {
-			st.known = false
+			st.Known = false
 			return platform.Event{}, c.failed(as, st, err)
 		}
-		if err := st.getRegs(regs); err != nil {
+		if err := st.GetRegs(regs); err != nil {
 			return platform.Event{}, c.failed(as, st, err)
 		}
 		switch sig {
@@ -123,7 +123,7 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 			c.interrupted.Store(false)
 			return platform.Event{Kind: platform.EventInterrupted}, nil
 		}
-		info, err := getSiginfo(st.tid)
+		info, err := getSiginfo(st.TID)
 		if err != nil {
 			return platform.Event{}, c.failed(as, st, err)
 		}
@@ -151,7 +151,7 @@ func isFault(sig unix.Signal, code int32) bool {
 
 // failed forgets a stub thread that can no longer be driven.
 func (c *context) failed(as *addressSpace, st *stubThread, err error) error {
-	if st.dead.Load() || errors.Is(err, platform.ErrContextDead) {
+	if st.Dead() || errors.Is(err, platform.ErrContextDead) {
 		delete(c.threads, as)
 		c.last.CompareAndSwap(st, nil)
 		return fmt.Errorf("%w: %v", platform.ErrContextDead, err)
@@ -166,7 +166,7 @@ func (c *context) FPState() ([]byte, error) {
 		return nil, errors.New("ptrace: no thread has run on this context")
 	}
 	buf := make([]byte, xstateMaxSize)
-	n, err := getRegset(st.tid, ntX86Xstate, buf)
+	n, err := getRegset(st.TID, ntX86Xstate, buf)
 	if err != nil {
 		return nil, fmt.Errorf("PTRACE_GETREGSET NT_X86_XSTATE: %w", err)
 	}
@@ -180,7 +180,7 @@ func (c *context) SetFPState(state []byte) error {
 		c.pendingFP = append([]byte(nil), state...)
 		return nil
 	}
-	if err := setRegset(st.tid, ntX86Xstate, state); err != nil {
+	if err := setRegset(st.TID, ntX86Xstate, state); err != nil {
 		return fmt.Errorf("PTRACE_SETREGSET NT_X86_XSTATE: %w", err)
 	}
 	return nil
@@ -193,24 +193,14 @@ func (c *context) CPUTime() (time.Duration, error) {
 	if st == nil {
 		return 0, nil
 	}
-	// A thread CPU clock of another process cannot be read with
-	// clock_gettime; its schedstat can.
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", st.pid, st.tid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the stub thread's CPU time: %w", err)
-	}
-	var ns int64
-	if _, err := fmt.Sscan(string(b), &ns); err != nil {
-		return 0, fmt.Errorf("parsing schedstat %q: %w", b, err)
-	}
-	return time.Duration(ns), nil
+	return stubproc.CPUTime(st.PID, st.TID)
 }
 
 // Interrupt implements platform.Context.
 func (c *context) Interrupt() {
 	c.interrupted.Store(true)
 	if st := c.running.Load(); st != nil {
-		unix.Tgkill(st.pid, st.tid, unix.SIGSTOP)
+		unix.Tgkill(st.PID, st.TID, unix.SIGSTOP)
 	}
 }
 
@@ -219,15 +209,15 @@ func (c *context) Interrupt() {
 func (c *context) Release() {
 	for as, st := range c.threads {
 		delete(c.threads, as)
-		if st.dead.Load() || as.isReleased() {
+		if st.Dead() || as.isReleased() {
 			continue
 		}
-		regs := st.readyRegs
+		regs := st.ReadyRegs
 		regs.Rip, regs.Rax, regs.Rdi = syscallSite, unix.SYS_EXIT, 0
-		if err := st.setRegs(&regs); err != nil {
+		if err := st.SetRegs(&regs); err != nil {
 			continue
 		}
-		st.exit()
+		exitThread(st)
 	}
 	c.last.Store(nil)
 }
@@ -244,12 +234,12 @@ const maxExitStops = 16
 // again: left stopped, the thread would outlive its tracer, whose exit
 // then has the host kill the whole stub (PTRACE_O_EXITKILL), every other
 // thread of the application with it.
-func (st *stubThread) exit() {
+func exitThread(st *stubThread) {
 	for range maxExitStops {
-		if unix.PtraceCont(st.tid, 0) != nil {
+		if unix.PtraceCont(st.TID, 0) != nil {
 			return
 		}
-		if _, err := st.waitStop(); err != nil {
+		if _, err := st.WaitStop(); err != nil {
 			return // the exit (or the thread is gone)
 		}
 	}

@@ -26,10 +26,11 @@
 //
 // addressSpace.mu guards the address space's master, released and
 // threads. A context's threads map and pendingFP, and a stub thread's
-// register caches (regs, known, readyRegs), belong to the tracer's
+// register caches (Regs, Known, ReadyRegs), belong to the tracer's
 // thread and are not locked. The fields other goroutines read are
 // atomics: a context's interrupted, running and last, a stub thread's
-// dead.
+// dead flag. Stub threads, their tracing and the master goroutine are
+// the ones both platforms share (internal/stubproc).
 //
 // Interrupt and Switch need no lock between them, but an order:
 // Interrupt sets interrupted and then loads running; Switch, before each

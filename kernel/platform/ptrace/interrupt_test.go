@@ -27,17 +27,17 @@ var getpidLoop = []byte{
 // for ever if it only computed.
 func TestInterruptJustBeforeResume(t *testing.T) {
 	h := newHarness(t, getpidLoop)
-	regs := h.initialRegs()
-	c := h.ctx.(*context)
+	regs := h.InitialRegs()
+	c := h.Ctx.(*context)
 	c.beforeResume = func() {
 		c.beforeResume = nil
 		c.Interrupt()
 	}
-	if ev := h.switchTo(&regs); ev.Kind != platform.EventInterrupted {
+	if ev := h.SwitchTo(&regs); ev.Kind != platform.EventInterrupted {
 		t.Fatalf("Switch interrupted before it resumed the application: %v, want interrupted", ev)
 	}
 	// The interrupt was consumed: the next Switch runs the application.
-	if ev := h.switchTo(&regs); ev.Kind != platform.EventSyscall {
+	if ev := h.SwitchTo(&regs); ev.Kind != platform.EventSyscall {
 		t.Fatalf("Switch after the interrupt: %v, want syscall", ev)
 	}
 }
@@ -46,23 +46,23 @@ func TestInterruptJustBeforeResume(t *testing.T) {
 // a signal sent to it from the host.
 func TestInterruptAfterSuppressedSignal(t *testing.T) {
 	h := newHarness(t, getpidLoop)
-	regs := h.initialRegs()
-	c := h.ctx.(*context)
-	st := c.threads[h.as.(*addressSpace)]
+	regs := h.InitialRegs()
+	c := h.Ctx.(*context)
+	st := c.threads[h.AS.(*addressSpace)]
 	resumes := 0
 	c.beforeResume = func() {
 		resumes++
 		switch resumes {
 		case 1:
 			// Pending when the thread resumes: it stops with it first.
-			if err := unix.Tgkill(st.pid, st.tid, unix.SIGUSR1); err != nil {
+			if err := unix.Tgkill(st.PID, st.TID, unix.SIGUSR1); err != nil {
 				t.Error(err)
 			}
 		case 2:
 			c.Interrupt()
 		}
 	}
-	ev := h.switchTo(&regs)
+	ev := h.SwitchTo(&regs)
 	c.beforeResume = nil
 	if resumes != 2 {
 		t.Fatalf("Switch resumed the thread %d times, want 2 (SIGUSR1 suppressed)", resumes)
@@ -79,7 +79,7 @@ func TestInterruptAfterSuppressedSignal(t *testing.T) {
 // tracer's thread ends (PTRACE_O_EXITKILL).
 func TestReleaseWithPendingStop(t *testing.T) {
 	h := newHarness(t, getpidLoop)
-	regs := h.initialRegs() // this context's thread, used after the other's end
+	regs := h.InitialRegs() // this context's thread, used after the other's end
 
 	type result struct {
 		tracer int
@@ -89,14 +89,14 @@ func TestReleaseWithPendingStop(t *testing.T) {
 	onThreadOfItsOwn(func() {
 		var r result
 		defer func() { done <- r }()
-		ctx, err := h.p.NewContext()
+		ctx, err := h.P.NewContext()
 		if err != nil {
 			r.err = err
 			return
 		}
 		c := ctx.(*context)
 		r.tracer = c.tracerTID
-		regs, err := entryRegs(ctx, h.as)
+		regs, err := entryRegs(ctx, h.AS)
 		if err != nil {
 			r.err = err
 			return
@@ -105,19 +105,19 @@ func TestReleaseWithPendingStop(t *testing.T) {
 			c.afterStop = nil
 			c.Interrupt()
 		}
-		ev, err := ctx.Switch(h.as, &regs)
+		ev, err := ctx.Switch(h.AS, &regs)
 		if err != nil || ev.Kind != platform.EventSyscall {
 			r.err = fmt.Errorf("Switch: %v, %v; want syscall", ev, err)
 			return
 		}
-		st := c.threads[h.as.(*addressSpace)]
+		st := c.threads[h.AS.(*addressSpace)]
 		ctx.Release()
 		var errs []error
-		if !st.dead.Load() {
+		if !st.Dead() {
 			errs = append(errs, errors.New("Release returned before the stub thread exited"))
 		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", st.pid, st.tid)); !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("stub thread %d still exists after Release (stat: %v)", st.tid, err))
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", st.PID, st.TID)); !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("stub thread %d still exists after Release (stat: %v)", st.TID, err))
 		}
 		r.err = errors.Join(errs...)
 	})
@@ -138,7 +138,7 @@ func TestReleaseWithPendingStop(t *testing.T) {
 			t.Fatalf("the released context's thread %d did not end", r.tracer)
 		}
 	}
-	ev, err := h.ctx.Switch(h.as, &regs)
+	ev, err := h.Ctx.Switch(h.AS, &regs)
 	if err != nil || ev.Kind != platform.EventSyscall {
 		t.Fatalf("Switch on the stub's other thread after the released one's tracer ended: %v, %v; want syscall", ev, err)
 	}

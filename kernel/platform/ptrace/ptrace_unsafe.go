@@ -7,10 +7,6 @@ import (
 )
 
 const (
-	// raxOffset is rax's offset in struct user_regs_struct, for
-	// PTRACE_POKEUSER.
-	raxOffset = unsafe.Offsetof(unix.PtraceRegs{}.Rax)
-
 	ntX86Xstate = 0x202
 	// xstateMaxSize bounds the XSAVE area; the host reports the real size.
 	xstateMaxSize = 16 << 10
@@ -18,14 +14,6 @@ const (
 
 func ptraceSysemu(tid int, sig int) error {
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SYSEMU, uintptr(tid), 0, uintptr(sig), 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func pokeUser(tid int, offset uintptr, value uintptr) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_POKEUSR, uintptr(tid), offset, value, 0, 0)
 	if e != 0 {
 		return e
 	}
@@ -65,22 +53,6 @@ func setRegset(tid int, kind uintptr, buf []byte) error {
 	iov := unix.Iovec{Base: &buf[0]}
 	iov.SetLen(len(buf))
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SETREGSET, uintptr(tid), kind, uintptr(unsafe.Pointer(&iov)), 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func ptraceSeize(tid int, options int) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, uintptr(options), 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func ptraceInterrupt(tid int) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(tid), 0, 0, 0, 0)
 	if e != 0 {
 		return e
 	}

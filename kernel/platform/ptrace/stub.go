@@ -1,12 +1,7 @@
 package ptrace
 
 import (
-	"encoding/binary"
-	"fmt"
-
-	"golang.org/x/sys/unix"
-
-	"magawa/kernel/platform"
+	"magawa/kernel/platform/internal/stubproc"
 )
 
 // The stub is the host process an address space lives in. It is a tiny
@@ -28,10 +23,10 @@ import (
 // rip at syscallSite with the registers of the call it wants, and the
 // following int3 hands control back.
 const (
-	stubBase     = platform.MaxUserAddress
-	stubSize     = 0x1000
-	codeOffset   = 0x100
-	stubMemoryFD = 3 // the memory file's descriptor number inside the stub
+	stubBase     = stubproc.Base
+	stubSize     = stubproc.Size
+	codeOffset   = stubproc.CodeOffset
+	stubMemoryFD = stubproc.MemoryFD
 )
 
 // stubCode is the stub's machine code (x86-64, AT&T syntax shown), loaded
@@ -103,108 +98,21 @@ const (
 	cloneSite   = stubBase + codeOffset + cloneSiteOffset
 )
 
-// Classic BPF opcodes (linux/bpf_common.h) and seccomp return values.
-const (
-	bpfLdWAbs = 0x20 // BPF_LD | BPF_W | BPF_ABS
-	bpfJeqK   = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
-	bpfJgeK   = 0x35 // BPF_JMP | BPF_JGE | BPF_K
-	bpfRetK   = 0x06 // BPF_RET | BPF_K
-
-	seccompRetKillProcess = 0x80000000
-	seccompRetTrap        = 0x00030000
-	seccompRetAllow       = 0x7fff0000
-
-	auditArchX86_64 = 0xc000003e
-
-	// Offsets in struct seccomp_data.
-	seccompDataArch   = 4
-	seccompDataIPLow  = 8
-	seccompDataIPHigh = 12
-)
-
-type bpfInstruction struct {
-	code   uint16
-	jt, jf uint8
-	k      uint32
-}
-
 // stubFilter allows a system call only if it was issued from the stub's
 // page; any other x86-64 call traps and any other ABI kills the stub.
-func stubFilter() []bpfInstruction {
-	return []bpfInstruction{
-		{bpfLdWAbs, 0, 0, seccompDataArch},
-		{bpfJeqK, 0, 6, auditArchX86_64}, // else kill
-		{bpfLdWAbs, 0, 0, seccompDataIPHigh},
-		{bpfJeqK, 0, 3, uint32(stubBase >> 32)}, // else trap
-		{bpfLdWAbs, 0, 0, seccompDataIPLow},
-		{bpfJgeK, 1, 0, uint32(stubBase&0xffffffff) + stubSize}, // >= end: trap
-		{bpfRetK, 0, 0, seccompRetAllow},
-		{bpfRetK, 0, 0, seccompRetTrap},
-		{bpfRetK, 0, 0, seccompRetKillProcess},
-	}
-}
+func stubFilter() []stubproc.BPF { return stubproc.PageFilter(stubBase, stubSize) }
 
 // stubImage returns the stub executable: an ELF header, one PT_LOAD
 // program header mapping the whole file read+execute at stubBase, and the
 // code at codeOffset.
 func stubImage() []byte {
-	if stubBase&0xffffffff != 0 {
-		panic("ptrace: stub filter assumes a 4 GiB aligned stubBase")
-	}
 	filter := stubFilter()
-	img := make([]byte, codeOffset+filterOffset+8*len(filter))
-	le := binary.LittleEndian
-
-	// Elf64_Ehdr
-	copy(img, []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LSB */, 1 /* version */})
-	le.PutUint16(img[16:], 2)                   // e_type = ET_EXEC
-	le.PutUint16(img[18:], 62)                  // e_machine = EM_X86_64
-	le.PutUint32(img[20:], 1)                   // e_version
-	le.PutUint64(img[24:], stubBase+codeOffset) // e_entry
-	le.PutUint64(img[32:], 64)                  // e_phoff
-	le.PutUint16(img[52:], 64)                  // e_ehsize
-	le.PutUint16(img[54:], 56)                  // e_phentsize
-	le.PutUint16(img[56:], 1)                   // e_phnum
-	le.PutUint16(img[58:], 64)                  // e_shentsize
-	ph := img[64:]                              // Elf64_Phdr
-	le.PutUint32(ph[0:], 1)                     // p_type = PT_LOAD
-	le.PutUint32(ph[4:], 5)                     // p_flags = PF_R|PF_X
-	le.PutUint64(ph[8:], 0)                     // p_offset
-	le.PutUint64(ph[16:], stubBase)             // p_vaddr
-	le.PutUint64(ph[24:], stubBase)             // p_paddr
-	le.PutUint64(ph[32:], uint64(len(img)))     // p_filesz
-	le.PutUint64(ph[40:], stubSize)             // p_memsz
-	le.PutUint64(ph[48:], 0x1000)               // p_align
-
+	img := stubproc.Image(stubBase, codeOffset, codeOffset+filterOffset+8*len(filter), stubSize)
 	code := img[codeOffset:]
 	copy(code, stubCode)
-	le.PutUint16(code[fprogOffset:], uint16(len(filter)))
-	le.PutUint64(code[fprogOffset+8:], stubBase+codeOffset+filterOffset)
-	for i, ins := range filter {
-		b := code[filterOffset+8*i:]
-		le.PutUint16(b[0:], ins.code)
-		b[2], b[3] = ins.jt, ins.jf
-		le.PutUint32(b[4:], ins.k)
-	}
+	stubproc.PutProg(code, stubBase+codeOffset, fprogOffset, filterOffset, filter)
 	return img
 }
 
-// newStubFile writes the stub into a sealed memfd, to be executed through
-// /proc/self/fd.
-func newStubFile() (int, error) {
-	fd, err := unix.MemfdCreate("magawa-stub", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return -1, fmt.Errorf("memfd_create for the stub: %w", err)
-	}
-	img := stubImage()
-	if n, err := unix.Write(fd, img); err != nil || n != len(img) {
-		unix.Close(fd)
-		return -1, fmt.Errorf("writing the stub: %d bytes, %v", n, err)
-	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("sealing the stub: %w", err)
-	}
-	return fd, nil
-}
+// newStubFile writes the stub into a sealed memfd.
+func newStubFile() (int, error) { return stubproc.NewFile("magawa-stub", stubImage()) }

@@ -3,12 +3,11 @@ package systrap
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
-	"magawa/kernel/platform"
+	"magawa/kernel/platform/internal/stubproc"
 )
 
 // addressSpace is one stub process, cloned from the zygote on first use.
@@ -21,7 +20,7 @@ type addressSpace struct {
 
 	// mu guards the fields below.
 	mu       sync.Mutex
-	master   *master
+	master   *stubproc.Master
 	released bool
 	// slots are the slots mapped in the stub, each holding a reference;
 	// free are those of them no thread uses.
@@ -31,23 +30,16 @@ type addressSpace struct {
 	threads map[*stubThread]struct{}
 }
 
-// master serves requests on the OS thread that traces the stub's first
-// thread.
-type master struct {
-	requests chan func(st *tracee)
-	stub     *tracee
-}
-
 // run executes fn on the master's thread, starting the stub first if
 // needed.
-func (as *addressSpace) run(fn func(st *tracee) error) error {
+func (as *addressSpace) run(fn func(st *stubproc.Thread) error) error {
 	as.mu.Lock()
 	if as.released {
 		as.mu.Unlock()
 		return errors.New("systrap: address space released")
 	}
 	if as.master == nil {
-		m, err := as.p.startMaster()
+		m, err := as.p.takeMaster()
 		if err != nil {
 			as.mu.Unlock()
 			return err
@@ -56,72 +48,79 @@ func (as *addressSpace) run(fn func(st *tracee) error) error {
 	}
 	m := as.master
 	as.mu.Unlock()
-	done := make(chan error, 1)
-	m.requests <- func(st *tracee) { done <- fn(st) }
-	return <-done
+	return m.Run(fn)
 }
 
-// startMaster clones a stub from the zygote and seizes its thread from a
-// new locked goroutine.
-func (p *Platform) startMaster() (*master, error) {
-	m := &master{requests: make(chan func(st *tracee))}
-	ready := make(chan error, 1)
+// takeMaster returns a master tracing a new stub: the spare one made
+// in the background, if it is ready, and a spare for the next address
+// space is made in the background again. Forking the zygote and seizing
+// the new stub are four host round trips and two thread wake-ups; made
+// while the application runs on (a fork's child runs, an exec loads its
+// image), they are off the path of its next fork or exec.
+func (p *Platform) takeMaster() (*stubproc.Master, error) {
+	defer p.refillSpare()
+	select {
+	case m := <-p.spare:
+		return m, nil
+	default:
+		return stubproc.Start(p.seizeStub)
+	}
+}
+
+// refillSpare starts making a spare stub unless one is ready or being
+// made.
+func (p *Platform) refillSpare() {
+	if len(p.spare) > 0 || !p.refilling.CompareAndSwap(false, true) {
+		return
+	}
 	go func() {
-		// Never unlocked: when this goroutine ends its thread ends too,
-		// and the stub with it (PTRACE_O_EXITKILL).
-		runtime.LockOSThread()
-		st, err := p.seizeStub()
-		ready <- err
+		defer p.refilling.Store(false)
+		m, err := stubproc.Start(p.seizeStub)
 		if err != nil {
+			return // the platform is closing, or the next take says why
+		}
+		p.spareMu.Lock()
+		defer p.spareMu.Unlock()
+		if p.closed {
+			stopStub(m)
 			return
 		}
-		m.stub = st
-		for fn := range m.requests {
-			fn(st)
-		}
+		p.spare <- m // a buffer of one, and only this goroutine fills it
 	}()
-	if err := <-ready; err != nil {
-		return nil, err
+}
+
+// dropSpare kills the spare stub, if any, at Close.
+func (p *Platform) dropSpare() {
+	p.spareMu.Lock()
+	p.closed = true
+	p.spareMu.Unlock()
+	select {
+	case m := <-p.spare:
+		stopStub(m)
+	default:
 	}
-	return m, nil
+}
+
+// stopStub ends a master and kills and reaps its stub.
+func stopStub(m *stubproc.Master) {
+	m.Stop()
+	unix.Kill(m.Stub.PID, unix.SIGKILL)
+	m.Stub.Reap()
 }
 
 // seizeStub forks a stub from the zygote and stops it, traced by the
 // calling OS thread, ready for injected calls.
-func (p *Platform) seizeStub() (*tracee, error) {
+func (p *Platform) seizeStub() (*stubproc.Thread, error) {
 	pid, err := p.zygote.fork()
 	if err != nil {
 		return nil, err
 	}
-	st := &tracee{pid: pid, tid: pid}
-	fail := func(err error) (*tracee, error) {
+	st, err := stubproc.Seize(pid, pid)
+	if err != nil {
 		unix.Kill(pid, unix.SIGKILL)
-		st.reap()
+		(&stubproc.Thread{PID: pid, TID: pid}).Reap()
 		return nil, err
 	}
-	if err := ptraceSeize(pid, unix.PTRACE_O_TRACESYSGOOD|unix.PTRACE_O_EXITKILL); err != nil {
-		return fail(fmt.Errorf("PTRACE_SEIZE of stub %d: %w", pid, err))
-	}
-	if err := ptraceInterrupt(pid); err != nil {
-		return fail(fmt.Errorf("PTRACE_INTERRUPT of stub %d: %w", pid, err))
-	}
-	for {
-		sig, event, err := st.waitStopEvent()
-		if err != nil {
-			return fail(err)
-		}
-		if event == unix.PTRACE_EVENT_STOP {
-			break
-		}
-		if err := unix.PtraceCont(pid, 0); err != nil {
-			return fail(fmt.Errorf("stub %d stopped by %v: %w", pid, sig, err))
-		}
-	}
-	if err := unix.PtraceGetRegs(pid, &st.readyRegs); err != nil {
-		return fail(fmt.Errorf("PTRACE_GETREGS: %w", err))
-	}
-	// Stopped inside pause(): injected calls must not restart it.
-	st.readyRegs.Orig_rax = ^uint64(0)
 	return st, nil
 }
 
@@ -130,15 +129,8 @@ func (as *addressSpace) MapFile(addr, length uintptr, offset uint64, prot int) e
 	if err := checkRange(addr, length); err != nil {
 		return err
 	}
-	return as.run(func(st *tracee) error {
-		r, err := st.inject(syscallSite, unix.SYS_MMAP, addr, length, uintptr(prot), unix.MAP_SHARED|unix.MAP_FIXED, stubMemoryFD, uintptr(offset))
-		if err != nil {
-			return err
-		}
-		if r != addr {
-			return fmt.Errorf("stub mmap(%#x, %#x) = %#x", addr, length, r)
-		}
-		return nil
+	return as.run(func(st *stubproc.Thread) error {
+		return st.MapFile(syscallSite, addr, length, prot, stubMemoryFD, offset)
 	})
 }
 
@@ -157,8 +149,8 @@ func (as *addressSpace) Unmap(addr, length uintptr) error {
 	if !as.started() {
 		return nil
 	}
-	return as.run(func(st *tracee) error {
-		return st.injectErr(unix.SYS_MUNMAP, addr, length)
+	return as.run(func(st *stubproc.Thread) error {
+		return st.Unmap(syscallSite, addr, length)
 	})
 }
 
@@ -170,14 +162,8 @@ func (as *addressSpace) Protect(addr, length uintptr, prot int) error {
 	if !as.started() {
 		return nil
 	}
-	return as.run(func(st *tracee) error {
-		err := st.injectErr(unix.SYS_MPROTECT, addr, length, uintptr(prot))
-		if err == unix.ENOMEM {
-			// Parts of the range were never faulted in; those will be
-			// mapped with the new protection when they are.
-			err = nil
-		}
-		return err
+	return as.run(func(st *stubproc.Thread) error {
+		return st.Protect(syscallSite, addr, length, prot)
 	})
 }
 
@@ -207,19 +193,14 @@ func (as *addressSpace) newThread() (*stubThread, error) {
 	s.reset()
 	mapped := reused
 	var pid, tid int
-	err := as.run(func(m *tracee) error {
+	err := as.run(func(m *stubproc.Thread) error {
 		if !mapped {
-			r, err := m.inject(syscallSite, unix.SYS_MMAP, uintptr(s.addr()), slotSize,
-				unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED, stubSlotFD, uintptr(s.off))
-			if err != nil {
+			if err := m.MapFile(syscallSite, uintptr(s.addr()), slotSize, unix.PROT_READ|unix.PROT_WRITE, stubSlotFD, s.off); err != nil {
 				return err
-			}
-			if r != uintptr(s.addr()) {
-				return fmt.Errorf("stub mmap of a slot = %#x", r)
 			}
 			mapped = true
 		}
-		r, err := m.injectWith(threadCloneSite, func(regs *unix.PtraceRegs) { regs.R12 = s.addr() },
+		r, err := m.Inject(threadCloneSite, func(regs *unix.PtraceRegs) { regs.R12 = s.addr() },
 			unix.SYS_CLONE, threadFlags, 0, 0, uintptr(s.addr()+stState), 0)
 		if err != nil {
 			return err
@@ -227,7 +208,7 @@ func (as *addressSpace) newThread() (*stubThread, error) {
 		if e := int64(r); e < 0 {
 			return fmt.Errorf("clone in stub: %w", unix.Errno(-e))
 		}
-		pid, tid = m.pid, int(r)
+		pid, tid = m.PID, int(r)
 		return nil
 	})
 	as.mu.Lock()
@@ -291,9 +272,7 @@ func (as *addressSpace) Release() {
 	if m == nil {
 		return
 	}
-	close(m.requests)
-	unix.Kill(m.stub.pid, unix.SIGKILL)
-	m.stub.reap()
+	stopStub(m)
 	// The stub is gone: nothing writes the slots any more.
 	for t := range threads {
 		t.dead.Store(true)
@@ -311,12 +290,11 @@ func (as *addressSpace) isReleased() bool {
 	return as.released
 }
 
-// checkRange keeps every injected change inside the application's range:
-// a kernel bug must not be able to unmap the stub or its slots.
+// checkRange keeps every injected change inside the application's
+// range: a kernel bug must not be able to unmap the stub or its slots.
 func checkRange(addr, length uintptr) error {
-	end := addr + length
-	if addr < platform.MinUserAddress || end < addr || end > platform.MaxUserAddress || addr%pageSize != 0 || length%pageSize != 0 {
-		return fmt.Errorf("systrap: range [%#x, %#x) outside the application address space: %w", addr, end, unix.EINVAL)
+	if err := stubproc.CheckRange(addr, length); err != nil {
+		return fmt.Errorf("systrap: %w", err)
 	}
 	return nil
 }

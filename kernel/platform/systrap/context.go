@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"magawa/kernel/platform"
+	"magawa/kernel/platform/internal/stubproc"
 )
 
 var le = binary.LittleEndian
@@ -52,8 +55,9 @@ type stubThread struct {
 	as       *addressSpace
 	slot     *slot
 	pid, tid int
-	// dead is set once the thread is known gone.
-	dead atomic.Bool
+	// dead is set once the thread is known gone; hostile once its stub
+	// was killed for keeping the interrupt signal blocked.
+	dead, hostile atomic.Bool
 }
 
 // Spinning. The handler spins stubSpin rounds of PAUSE (some tens of
@@ -70,6 +74,15 @@ const (
 	// liveCheck is how long a sleeping kernel thread waits before it
 	// makes sure the stub thread is still there.
 	liveCheck = time.Second
+	// interruptCheck is how often a kernel thread looks at a stub thread
+	// that has not answered an interrupt (see ignoresInterrupt).
+	interruptCheck = 100 * time.Millisecond
+	// hostileCPU is the CPU time a stub thread must use between two
+	// looks, the interrupt signal blocked at both, to be taken for one
+	// that blocks it itself: the handler, where the signal is blocked
+	// legitimately, runs a few instructions before it hands the thread
+	// over.
+	hostileCPU = 5 * time.Millisecond
 )
 
 // thread returns the context's stub thread in as, creating it on first
@@ -90,7 +103,7 @@ func (c *context) thread(as *addressSpace) (*stubThread, error) {
 		return nil, err
 	}
 	// The new thread traps once into the handler when it is ready.
-	if st := t.wait(); st != stateEvent {
+	if st := t.wait(nil); st != stateEvent {
 		as.retire(t, false)
 		return nil, fmt.Errorf("%w: new stub thread %d did not start (state %d)", platform.ErrContextDead, t.tid, st)
 	}
@@ -148,9 +161,12 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 			spin = 0
 		}
 		t.resume(spin)
-		st := t.wait()
+		st := t.wait(&c.interrupted)
 		c.running.Store(nil)
 		if st != stateEvent {
+			if t.hostile.Load() {
+				return platform.Event{}, c.failed(as, t, fmt.Errorf("%w: stub thread %d kept the interrupt signal blocked: stub killed", platform.ErrContextDead, t.tid))
+			}
 			return platform.Event{}, c.failed(as, t, fmt.Errorf("%w: stub thread %d gone (state %d)", platform.ErrContextDead, t.tid, st))
 		}
 		c.served = time.Now()
@@ -190,15 +206,22 @@ func (t *stubThread) resume(spin uint32) {
 
 // wait waits for the thread to leave stateRunning and returns the state
 // it found: stateEvent, or stateDead when the thread is gone (or
-// anything the application wrote there).
-func (t *stubThread) wait() uint32 {
+// anything the application wrote there). While interrupted (if not
+// nil) is set, an interrupt is outstanding, and a thread that keeps the
+// interrupt signal blocked is killed with its stub (stateDead).
+func (t *stubThread) wait(interrupted *atomic.Bool) uint32 {
 	s := t.slot
 	st := s.state()
 	if v := st.Load(); v != stateRunning {
 		return v
 	}
-	timeout := unix.NsecToTimespec(int64(liveCheck))
+	var w interruptWatch
 	for {
+		timeout := unix.NsecToTimespec(int64(liveCheck))
+		pending := interrupted != nil && interrupted.Load()
+		if pending {
+			timeout = unix.NsecToTimespec(int64(interruptCheck))
+		}
 		s.kSleep().Store(1)
 		if v := st.Load(); v != stateRunning {
 			s.kSleep().Store(0)
@@ -212,11 +235,127 @@ func (t *stubThread) wait() uint32 {
 		if t.dead.Load() {
 			return stateDead
 		}
-		if timedOut && !t.alive() {
+		if timedOut && !pending && !t.alive() {
 			t.dead.Store(true)
 			return stateDead
 		}
+		if !pending {
+			w = interruptWatch{}
+			continue
+		}
+		switch w.look(t) {
+		case threadGone:
+			t.dead.Store(true)
+			return stateDead
+		case threadHostile:
+			t.hostile.Store(true)
+			t.dead.Store(true)
+			unix.Kill(t.pid, unix.SIGKILL)
+			return stateDead
+		}
 	}
+}
+
+// The interrupt watchdog. The application can keep the interrupt
+// signal blocked in its host thread: the thread filter lets it call
+// rt_sigreturn at the handler's site, with a frame of its own whose
+// signal mask blocks SIGUSR2. Such a thread never answers Interrupt
+// while it only computes, or sleeps on a futex word at the handler's
+// FUTEX_WAIT, and its task could then neither take a signal nor be
+// killed. So a kernel thread waiting on a stub thread with an interrupt
+// outstanding looks at the host thread every interruptCheck
+// (/proc/<pid>/task/<tid>/status, which the confined sandbox process
+// reads in its own /proc, as it reads stat and schedstat): a thread
+// whose SigBlk holds the interrupt signal at two looks in a row, and
+// which between them either used hostileCPU of CPU time or slept at
+// both, blocks it itself. The handler blocks every signal too, but
+// only for the few instructions around a hand-off, which it neither
+// sleeps nor spins in while the state word says running: a thread
+// there is seen running application code at the next look, or has
+// handed itself over. The stub is then killed, and its tasks die as if
+// by SIGKILL.
+type interruptWatch struct {
+	// first is the look that found the signal blocked, if the last one
+	// did.
+	first *threadLook
+	last  time.Time
+}
+
+// threadLook is what one look at the host thread saw.
+type threadLook struct {
+	at       time.Time
+	cpu      time.Duration
+	sleeping bool
+}
+
+type lookResult int
+
+const (
+	threadOK lookResult = iota
+	threadGone
+	threadHostile
+)
+
+// look takes a look at the thread, at most every interruptCheck.
+func (w *interruptWatch) look(t *stubThread) lookResult {
+	now := time.Now()
+	if now.Sub(w.last) < interruptCheck {
+		return threadOK
+	}
+	w.last = now
+	blocked, sleeping, alive := t.signalState()
+	if !alive {
+		return threadGone
+	}
+	cpu, err := stubproc.CPUTime(t.pid, t.tid)
+	if err != nil || !blocked {
+		w.first = nil
+		return threadOK
+	}
+	l := &threadLook{at: now, cpu: cpu, sleeping: sleeping}
+	f := w.first
+	if f == nil {
+		w.first = l
+		return threadOK
+	}
+	if l.cpu-f.cpu >= hostileCPU || (f.sleeping && l.sleeping) {
+		return threadHostile
+	}
+	return threadOK
+}
+
+// signalState reads the host thread's status: whether it blocks the
+// interrupt signal, whether it sleeps (state S), and whether it exists
+// and is not a zombie.
+func (t *stubThread) signalState() (blocked, sleeping, alive bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", t.pid, t.tid))
+	if err != nil {
+		return false, false, false
+	}
+	alive = true
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "State":
+			if v == "" {
+				continue
+			}
+			switch v[0] {
+			case 'Z', 'X', 'x':
+				alive = false
+			case 'S':
+				sleeping = true
+			}
+		case "SigBlk":
+			mask, err := strconv.ParseUint(v, 16, 64)
+			blocked = err == nil && mask&(1<<(interruptSignal-1)) != 0
+		}
+	}
+	return blocked, sleeping, alive
 }
 
 // alive reports whether the host thread still exists and is not a
@@ -287,15 +426,7 @@ func (c *context) CPUTime() (time.Duration, error) {
 	if t == nil {
 		return 0, nil
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", t.pid, t.tid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the stub thread's CPU time: %w", err)
-	}
-	var ns int64
-	if _, err := fmt.Sscan(string(b), &ns); err != nil {
-		return 0, fmt.Errorf("parsing schedstat %q: %w", b, err)
-	}
-	return time.Duration(ns), nil
+	return stubproc.CPUTime(t.pid, t.tid)
 }
 
 // Interrupt implements platform.Context: the signal makes the running
@@ -306,6 +437,12 @@ func (c *context) Interrupt() {
 	c.interrupted.Store(true)
 	if t := c.running.Load(); t != nil {
 		unix.Tgkill(t.pid, t.tid, interruptSignal)
+		if t.slot.kSleep().Load() != 0 {
+			// Wake the kernel's thread, so that it watches for an
+			// answer (wait) instead of sleeping on for liveCheck. All
+			// waiters: the application can sleep on the word too.
+			futexWakeAll(t.slot.state())
+		}
 	}
 }
 

@@ -23,7 +23,9 @@
 //     thread, which injects mmap of the memory file, munmap, mprotect and
 //     the clone of each application thread, as on ptrace. That thread blocks
 //     every signal but SIGTRAP (its own int3) and never runs application
-//     code. Application threads are never traced.
+//     code. Application threads are never traced. One stub is kept
+//     forked and seized ahead, so that a fork or exec takes it at once
+//     (takeMaster) while the next is made in the background.
 //   - The slot file (slots.go): a memfd the sandbox process maps whole, cut
 //     in 64 KiB slots, one per application thread: a state page, then the
 //     thread's alternate signal stack. The stub maps a thread's slot above
@@ -92,20 +94,33 @@
 // after the stub is dead and reaped, by any: never while another stub can
 // write it.
 //
-// Known gap: an application that jumps to the handler's rt_sigreturn
-// with a frame of its own can block SIGUSR2 in its host thread until its
-// next trap; a thread that then only computes cannot be interrupted (the
-// kernel must kill it with its address space).
+// An application can still keep the interrupt signal blocked in its
+// host thread: it may jump to the handler's rt_sigreturn with a frame of
+// its own whose mask blocks SIGUSR2, and a thread that then only
+// computes, or sleeps at the handler's FUTEX_WAIT, never answers
+// Interrupt. The kernel's thread watches for that while an interrupt is
+// outstanding (Interrupt wakes it): every 100 ms it reads the thread's
+// /proc status (the confined sandbox process has its own /proc, where
+// the stubs, children in its PID namespace, appear), and a thread whose
+// SigBlk holds SIGUSR2 at two looks in a row and which between them
+// used CPU time or slept at both is taken for hostile: the handler
+// blocks every signal too, but only for a few instructions, which it
+// neither sleeps nor loops in while the state word says running. Its
+// stub is killed and Switch returns ErrContextDead, so its tasks die as
+// if by SIGKILL (context.go, interruptWatch).
 //
 // # Locking
 //
 // addressSpace.mu guards the address space's master, released, slots,
 // free and threads. slotPool.mu guards the pool's free list; a slot's
-// references are atomic. zygote.mu serialises forks. A context's threads
+// references are atomic. The zygote's master (internal/stubproc) serves
+// one fork at a time. A context's threads
 // map, pendingFP and spin bookkeeping belong to the goroutine using the
 // context; the fields Interrupt and CPUTime read from other goroutines
 // (interrupted, running, last) are atomics, with the same order between
 // Interrupt and Switch as on ptrace: Interrupt sets interrupted and then
 // loads running, Switch stores running and then swaps interrupted.
+// Platform.spareMu guards closed and orders the spare's refill before
+// Close's drop; only the one refilling goroutine sends on spare.
 // Lock order: addressSpace.mu, then slotPool.mu.
 package systrap

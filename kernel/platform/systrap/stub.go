@@ -2,11 +2,10 @@ package systrap
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"golang.org/x/sys/unix"
 
-	"magawa/kernel/platform"
+	"magawa/kernel/platform/internal/stubproc"
 )
 
 // The stub is the host process an address space lives in: a tiny static
@@ -42,10 +41,10 @@ import (
 // handler's own calls through) and traps once, into the handler, which
 // is how the kernel first gets hold of it.
 const (
-	stubBase     = platform.MaxUserAddress
-	stubSize     = 0x1000
-	codeOffset   = 0x100
-	stubMemoryFD = 3 // the kernel's memory file inside the stub
+	stubBase     = stubproc.Base
+	stubSize     = stubproc.Size
+	codeOffset   = stubproc.CodeOffset
+	stubMemoryFD = stubproc.MemoryFD
 	stubSlotFD   = 4 // the platform's slot file inside the stub
 )
 
@@ -297,50 +296,28 @@ var stubCode = []byte{
 	0x66, 0x90, // xchg %ax,%ax
 }
 
-// Classic BPF opcodes (linux/bpf_common.h) and seccomp return values.
+// The BPF constants the thread filter uses.
 const (
-	bpfLdWAbs = 0x20 // BPF_LD | BPF_W | BPF_ABS
-	bpfJeqK   = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
-	bpfJgeK   = 0x35 // BPF_JMP | BPF_JGE | BPF_K
-	bpfRetK   = 0x06 // BPF_RET | BPF_K
-
-	seccompRetKillProcess = 0x80000000
-	seccompRetTrap        = 0x00030000
-	seccompRetAllow       = 0x7fff0000
-
-	auditArchX86_64 = 0xc000003e
-
-	// Offsets in struct seccomp_data.
-	seccompDataNr     = 0
-	seccompDataArch   = 4
-	seccompDataIPLow  = 8
-	seccompDataIPHigh = 12
-	seccompDataArg1   = 16 + 8 // low half
+	bpfLdWAbs       = stubproc.BPFLdWAbs
+	bpfJeqK         = stubproc.BPFJeqK
+	bpfRetK         = stubproc.BPFRetK
+	seccompRetAllow = stubproc.SeccompRetAllow
+	seccompRetTrap  = stubproc.SeccompRetTrap
+	seccompDataNr   = stubproc.SeccompDataNr
+	seccompDataIPLo = stubproc.SeccompDataIPLow
+	seccompDataIPHi = stubproc.SeccompDataIPHigh
+	seccompDataArg1 = stubproc.SeccompDataArg1
 )
 
-type bpfInstruction struct {
-	code   uint16
-	jt, jf uint8
-	k      uint32
-}
+type bpfInstruction = stubproc.BPF
+
+var ins = stubproc.Ins
 
 // baseFilter is every stub thread's: a system call is allowed only from
 // the stub's page; any other x86-64 call traps and any other ABI kills
 // the stub. The zygote's thread, and each stub's first thread after it,
 // run only the kernel's injected calls.
-func baseFilter() []bpfInstruction {
-	return []bpfInstruction{
-		{bpfLdWAbs, 0, 0, seccompDataArch},
-		{bpfJeqK, 0, 6, auditArchX86_64}, // else kill
-		{bpfLdWAbs, 0, 0, seccompDataIPHigh},
-		{bpfJeqK, 0, 3, uint32(stubBase >> 32)}, // else trap
-		{bpfLdWAbs, 0, 0, seccompDataIPLow},
-		{bpfJgeK, 1, 0, uint32(stubBase&0xffffffff) + stubSize}, // >= end: trap
-		{bpfRetK, 0, 0, seccompRetAllow},
-		{bpfRetK, 0, 0, seccompRetTrap},
-		{bpfRetK, 0, 0, seccompRetKillProcess},
-	}
-}
+func baseFilter() []bpfInstruction { return stubproc.PageFilter(stubBase, stubSize) }
 
 // threadFilter is added, on top of baseFilter, to every thread that runs
 // application code: the only calls it lets through are the handler's
@@ -359,29 +336,29 @@ func threadFilter() []bpfInstruction {
 	// Instruction i jumps to t with jt/jf = t-i-1.
 	to := func(i, t int) uint8 { return uint8(t - i - 1) }
 	return []bpfInstruction{
-		0:     {bpfLdWAbs, 0, 0, seccompDataIPHigh},
-		1:     {bpfJeqK, 0, to(1, trap), uint32(stubBase >> 32)},
-		2:     {bpfLdWAbs, 0, 0, seccompDataIPLow},
-		3:     {bpfJeqK, to(3, 7), 0, site(offWakeSite)},
-		4:     {bpfJeqK, to(4, 11), 0, site(offWaitSite)},
-		5:     {bpfJeqK, to(5, 15), 0, site(offSigreturnSite)},
-		6:     {bpfJeqK, to(6, 18), to(6, trap), site(offExitSite)},
-		7:     {bpfLdWAbs, 0, 0, seccompDataNr}, // wake
-		8:     {bpfJeqK, 0, to(8, trap), unix.SYS_FUTEX},
-		9:     {bpfLdWAbs, 0, 0, seccompDataArg1},
-		10:    {bpfJeqK, to(10, allow), to(10, trap), futexWake},
-		11:    {bpfLdWAbs, 0, 0, seccompDataNr}, // wait
-		12:    {bpfJeqK, 0, to(12, trap), unix.SYS_FUTEX},
-		13:    {bpfLdWAbs, 0, 0, seccompDataArg1},
-		14:    {bpfJeqK, to(14, allow), to(14, trap), futexWait},
-		15:    {bpfLdWAbs, 0, 0, seccompDataNr}, // rt_sigreturn
-		16:    {bpfJeqK, to(16, allow), to(16, trap), unix.SYS_RT_SIGRETURN},
-		17:    {bpfRetK, 0, 0, seccompRetTrap},  // unused
-		18:    {bpfLdWAbs, 0, 0, seccompDataNr}, // exit
-		19:    {bpfJeqK, to(19, allow), to(19, trap), unix.SYS_EXIT},
-		20:    {bpfRetK, 0, 0, seccompRetTrap}, // unused
-		allow: {bpfRetK, 0, 0, seccompRetAllow},
-		trap:  {bpfRetK, 0, 0, seccompRetTrap},
+		0:     ins(bpfLdWAbs, 0, 0, seccompDataIPHi),
+		1:     ins(bpfJeqK, 0, to(1, trap), uint32(stubBase>>32)),
+		2:     ins(bpfLdWAbs, 0, 0, seccompDataIPLo),
+		3:     ins(bpfJeqK, to(3, 7), 0, site(offWakeSite)),
+		4:     ins(bpfJeqK, to(4, 11), 0, site(offWaitSite)),
+		5:     ins(bpfJeqK, to(5, 15), 0, site(offSigreturnSite)),
+		6:     ins(bpfJeqK, to(6, 18), to(6, trap), site(offExitSite)),
+		7:     ins(bpfLdWAbs, 0, 0, seccompDataNr), // wake
+		8:     ins(bpfJeqK, 0, to(8, trap), unix.SYS_FUTEX),
+		9:     ins(bpfLdWAbs, 0, 0, seccompDataArg1),
+		10:    ins(bpfJeqK, to(10, allow), to(10, trap), futexWake),
+		11:    ins(bpfLdWAbs, 0, 0, seccompDataNr), // wait
+		12:    ins(bpfJeqK, 0, to(12, trap), unix.SYS_FUTEX),
+		13:    ins(bpfLdWAbs, 0, 0, seccompDataArg1),
+		14:    ins(bpfJeqK, to(14, allow), to(14, trap), futexWait),
+		15:    ins(bpfLdWAbs, 0, 0, seccompDataNr), // rt_sigreturn
+		16:    ins(bpfJeqK, to(16, allow), to(16, trap), unix.SYS_RT_SIGRETURN),
+		17:    ins(bpfRetK, 0, 0, seccompRetTrap),  // unused
+		18:    ins(bpfLdWAbs, 0, 0, seccompDataNr), // exit
+		19:    ins(bpfJeqK, to(19, allow), to(19, trap), unix.SYS_EXIT),
+		20:    ins(bpfRetK, 0, 0, seccompRetTrap), // unused
+		allow: ins(bpfRetK, 0, 0, seccompRetAllow),
+		trap:  ins(bpfRetK, 0, 0, seccompRetTrap),
 	}
 }
 
@@ -398,33 +375,12 @@ const (
 // code at codeOffset and its data after it.
 func stubImage() []byte {
 	base, thread := baseFilter(), threadFilter()
-	img := make([]byte, codeOffset+offFilters+8*(len(base)+len(thread)))
-	if len(img) > stubSize {
+	size := codeOffset + offFilters + 8*(len(base)+len(thread))
+	if size > stubSize {
 		panic("systrap: stub larger than its page")
 	}
+	img := stubproc.Image(stubBase, codeOffset, size, stubSize)
 	le := binary.LittleEndian
-
-	// Elf64_Ehdr
-	copy(img, []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LSB */, 1 /* version */})
-	le.PutUint16(img[16:], 2)                   // e_type = ET_EXEC
-	le.PutUint16(img[18:], 62)                  // e_machine = EM_X86_64
-	le.PutUint32(img[20:], 1)                   // e_version
-	le.PutUint64(img[24:], stubBase+codeOffset) // e_entry
-	le.PutUint64(img[32:], 64)                  // e_phoff
-	le.PutUint16(img[52:], 64)                  // e_ehsize
-	le.PutUint16(img[54:], 56)                  // e_phentsize
-	le.PutUint16(img[56:], 1)                   // e_phnum
-	le.PutUint16(img[58:], 64)                  // e_shentsize
-	ph := img[64:]                              // Elf64_Phdr
-	le.PutUint32(ph[0:], 1)                     // p_type = PT_LOAD
-	le.PutUint32(ph[4:], 5)                     // p_flags = PF_R|PF_X
-	le.PutUint64(ph[8:], 0)                     // p_offset
-	le.PutUint64(ph[16:], stubBase)             // p_vaddr
-	le.PutUint64(ph[24:], stubBase)             // p_paddr
-	le.PutUint64(ph[32:], uint64(len(img)))     // p_filesz
-	le.PutUint64(ph[40:], stubSize)             // p_memsz
-	le.PutUint64(ph[48:], 0x1000)               // p_align
-
 	code := img[codeOffset:]
 	copy(code, stubCode)
 	var handled uint64
@@ -449,37 +405,11 @@ func stubImage() []byte {
 	le.PutUint64(code[offIgnAct+8:], saRestorer)
 	le.PutUint64(code[offIgnAct+16:], stubBase+codeOffset+offRestorer)
 	le.PutUint32(code[offCapHdr:], unix.LINUX_CAPABILITY_VERSION_3)
-	prog := func(at int, filter []bpfInstruction, off int) {
-		le.PutUint16(code[at:], uint16(len(filter)))
-		le.PutUint64(code[at+8:], stubBase+codeOffset+uint64(off))
-		for i, ins := range filter {
-			b := code[off+8*i:]
-			le.PutUint16(b[0:], ins.code)
-			b[2], b[3] = ins.jt, ins.jf
-			le.PutUint32(b[4:], ins.k)
-		}
-	}
-	prog(offBaseProg, base, offFilters)
-	prog(offThreadProg, thread, offFilters+8*len(base))
+	addr := uint64(stubBase + codeOffset)
+	stubproc.PutProg(code, addr, offBaseProg, offFilters, base)
+	stubproc.PutProg(code, addr, offThreadProg, offFilters+8*len(base), thread)
 	return img
 }
 
-// newStubFile writes the stub into a sealed memfd, to be executed through
-// /proc/self/fd.
-func newStubFile() (int, error) {
-	fd, err := unix.MemfdCreate("magawa-systrap-stub", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return -1, fmt.Errorf("memfd_create for the stub: %w", err)
-	}
-	img := stubImage()
-	if n, err := unix.Write(fd, img); err != nil || n != len(img) {
-		unix.Close(fd)
-		return -1, fmt.Errorf("writing the stub: %d bytes, %v", n, err)
-	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("sealing the stub: %w", err)
-	}
-	return fd, nil
-}
+// newStubFile writes the stub into a sealed memfd.
+func newStubFile() (int, error) { return stubproc.NewFile("magawa-systrap-stub", stubImage()) }

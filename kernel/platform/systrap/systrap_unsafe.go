@@ -28,23 +28,12 @@ func futexWaitFor(w *atomic.Uint32, val uint32, timeout *unix.Timespec) bool {
 	return e == unix.ETIMEDOUT
 }
 
+// futexWakeAll wakes every waiter on w.
+func futexWakeAll(w *atomic.Uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWake, 1<<31-1, 0, 0, 0)
+}
+
 // futexWakeOne wakes a waiter on w.
 func futexWakeOne(w *atomic.Uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWake, 1, 0, 0, 0)
-}
-
-func ptraceSeize(tid int, options int) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, uintptr(options), 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func ptraceInterrupt(tid int) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(tid), 0, 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
 }
