@@ -622,6 +622,13 @@ func TestDoNetwork(t *testing.T) {
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "the host answers %s", r.URL.Path)
 	}))
+	// The rule a `magawa do` killed with SIGKILL leaves (its veth went
+	// with its namespace): the next one sweeps it.
+	stale := []string{"POSTROUTING", "-s", "10.222.255.252/30", "!", "-o", "magawa99999999", "-m", "comment", "--comment", "magawa do magawa99999999", "-j", "MASQUERADE"}
+	if out, err := exec.Command("iptables", append([]string{"-w", "-t", "nat", "-A"}, stale...)...).CombinedOutput(); err != nil {
+		t.Fatalf("planting a stale rule: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("iptables", append([]string{"-w", "-t", "nat", "-D"}, stale...)...).Run() })
 	r := run(t, runSpec{Argv: sandboxArgv(t, "ptrace", []string{"--network=sandbox"}, busybox, "wget", "-q", "-O", "-", "http://"+ln.Addr().String()+"/from-the-sandbox")})
 	if string(r.Stdout) != "the host answers /from-the-sandbox" || r.Status != (exitStatus{}) {
 		t.Errorf("wget of a host server in magawa do: %v\nstdout:\n%s\nstderr:\n%s", r.Status, r.Stdout, r.Stderr)
@@ -634,6 +641,9 @@ func TestDoNetwork(t *testing.T) {
 	}
 	if out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput(); err == nil && strings.Contains(string(out), "magawa do "+link+"\"") {
 		t.Errorf("the masquerading rule of magawa do is left:\n%s", out)
+	}
+	if out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput(); err == nil && strings.Contains(string(out), "magawa do magawa99999999") {
+		t.Errorf("the stale rule of a killed magawa do was not swept:\n%s", out)
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,6 +60,7 @@ func NewPrivate() (_ *Private, err error) {
 		return nil, err
 	}
 	defer lock.Close()
+	sweepStaleRules()
 	subnet, err := freeSubnet()
 	if err != nil {
 		return nil, err
@@ -215,12 +218,48 @@ func (p *Private) forward(subnet netip.Prefix) string {
 	if iptables == "" {
 		return "the sandbox reaches the host only: no iptables to masquerade its packets with"
 	}
-	rule := []string{"POSTROUTING", "-s", subnet.String(), "!", "-o", p.hostLink, "-m", "comment", "--comment", "magawa do " + p.hostLink, "-j", "MASQUERADE"}
+	rule := natRule(subnet.String(), p.hostLink)
 	if out, err := exec.Command(iptables, append([]string{"-w", "-t", "nat", "-A"}, rule...)...).CombinedOutput(); err != nil {
 		return fmt.Sprintf("the sandbox reaches the host only: iptables: %v: %s", err, out)
 	}
 	p.nat = rule
 	return ""
+}
+
+// natRule is the masquerading rule of the private network on subnet
+// whose host end is link, after iptables' -A or -D.
+func natRule(subnet, link string) []string {
+	return []string{"POSTROUTING", "-s", subnet, "!", "-o", link, "-m", "comment", "--comment", "magawa do " + link, "-j", "MASQUERADE"}
+}
+
+// staleRule matches a masquerading rule of natRule's as iptables -S
+// prints it.
+var staleRule = regexp.MustCompile(`^-A POSTROUTING -s (\S+) ! -o (magawa\d+) -m comment --comment "magawa do (magawa\d+)" -j MASQUERADE$`)
+
+// sweepStaleRules deletes the masquerading rules of private networks
+// whose veth is gone: a `magawa do` killed with SIGKILL cannot Close,
+// and while its veth goes with its namespace, its rule would stay. The
+// caller holds lockPrivate, so no rule is swept while its network is
+// being made.
+func sweepStaleRules() {
+	iptables := findIptables()
+	if iptables == "" {
+		return
+	}
+	out, err := exec.Command(iptables, "-w", "-t", "nat", "-S", "POSTROUTING").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		m := staleRule.FindStringSubmatch(line)
+		if m == nil || m[2] != m[3] {
+			continue
+		}
+		if _, err := linkIndex(m[2]); err == nil {
+			continue // a running sandbox's
+		}
+		exec.Command(iptables, append([]string{"-w", "-t", "nat", "-D"}, natRule(m[1], m[2])...)...).Run()
+	}
 }
 
 // findIptables looks for iptables on PATH and where Debian puts it
