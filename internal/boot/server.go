@@ -41,24 +41,28 @@ func (b *booter) serveContainer(cfg sandbox.Config, listenFD int) int {
 		return b.fail(err, 125)
 	}
 	srv := &server{s: s, status: StatusCreated, exit: make(chan int, 1)}
-	go srv.accept(listenFD)
+	go Accept(listenFD, srv.serve, func(err error) { fmt.Fprintf(os.Stderr, "magawa: control socket: %v\n", err) })
 	b.ready()
 	code := <-srv.exit
 	s.Close()
 	return code
 }
 
-func (srv *server) accept(listenFD int) {
+// Accept serves each connection of the control socket listenFD on a
+// goroutine of its own until accepting fails, which it reports: the
+// sandbox processes of both kinds (this package's and package vm's)
+// answer the CLI this way.
+func Accept(listenFD int, serve func(fd int), report func(error)) {
 	for {
 		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
 		if err == unix.EINTR || err == unix.ECONNABORTED {
 			continue
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "magawa: control socket: %v\n", err)
+			report(err)
 			return
 		}
-		go srv.serve(fd)
+		go serve(fd)
 	}
 }
 

@@ -25,17 +25,7 @@ import (
 // Serve answers the control socket's connections until the sandbox
 // ends.
 func (s *Sandbox) Serve(listenFD int) {
-	for {
-		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
-		if err == unix.EINTR || err == unix.ECONNABORTED {
-			continue
-		}
-		if err != nil {
-			s.log.Printf("control socket: %v", err)
-			return
-		}
-		go s.serveConn(fd)
-	}
+	boot.Accept(listenFD, s.serveConn, func(err error) { s.log.Printf("control socket: %v", err) })
 }
 
 func (s *Sandbox) serveConn(fd int) {
