@@ -95,6 +95,9 @@ func howRun(rt suite.RuntimeInfo) string {
 		}
 		return flags + " run`, its defaults otherwise"
 	case suite.Magawa:
+		if rt.Sandbox == "vm" {
+			return "`magawa --sandbox=vm run` (a QEMU micro-VM per container, the image of `make vm-image`): the start and memory cases only, at most 3 samples each"
+		}
 		flags := "`magawa --platform=" + rt.Platform
 		if rt.HostNet {
 			return flags + " --network=host run`: the network cases only"
@@ -287,6 +290,8 @@ func writeMethod(b *strings.Builder, res *suite.Results) {
 	fmt.Fprintf(b, `- One OCI bundle for every runtime: the host's /usr bind-mounted read-only, the probes (bench/probes, static) and their data in /bench, a volume (a host directory) bind-mounted at /vol. Each runtime has its own defaults for the root file system: magawa an overlay with its upper layer in memory, runsc-current an overlay backed by a file beside the root (root:self), Debian's runsc and runc the bundle's directory itself, where native runs write too.
 - Containers outside the veth cases share a network namespace with only lo, up, as an engine sets one up (a namespace a runtime makes has lo down, and runsc then has no loopback at all).
 - start: `+"`run`"+` (create, start, the process's exit, delete) of /bin/true, timed from outside; `+"`do`"+` with --network=none for runsc and magawa alike (loopback only, no veth of their own). Native: a fork and exec of /bin/true.
+- start/first-output: `+"`create`"+` of a container whose process is `+"`echo hi`"+` with its stdout a pipe to the suite, timed until create returns, then `+"`start`"+`, timed (from create's start) until the first byte comes out of the pipe: both from outside, as a user waits for them.
+- magawa vm: `+"`magawa --sandbox=vm`"+`, one QEMU micro-VM per container (Debian's kernel booted through PVH, the agent in an initramfs; TCG unless KVM works: see the runtime's version above). It takes part only in the start cases and the memory case, with at most 3 samples each, as every sample boots a VM (seconds under TCG). start/vm-boot is its own: create is run with `+"`--debug-log`"+`, and the times of the supervisor's lines "QEMU started", "agent answered" (its first answer to Ping over virtio-serial) and "container created" are taken from create's start as the suite saw it (one host, one clock). Its memory is QEMU's and the supervisor's PSS (the guest's memory is QEMU's, counted as far as the guest touched it).
 - memory: the summed proportional set size of every host process of the sandbox (sandbox, gofer, stubs; the container's process for runc; the process natively), a second after it starts sleeping.
 - network: across the veth, the server runs in a network namespace holding one end of a veth pair (in a container whose bundle names the namespace; natively under `+"`ip netns exec`"+`), its client (the tcprtt and tcpbw probes, wrk with one thread and 32 connections) on the host. magawa and runsc take the interface over with their netstack; with magawa's --network=host the sandbox joins the namespace and its sockets are that namespace's host stack's.
 - Benchmarks are not tests: nothing here asserts a time.

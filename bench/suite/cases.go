@@ -30,6 +30,12 @@ type Case struct {
 	Network  bool // magawa's host-network variants run it too
 	// Reps caps the repetitions of a long case (0: as many as the run's).
 	Reps int
+	// VM says the VM sandbox ("magawa vm") runs the case too, at most
+	// VMReps times (0: as many as the others): each of its samples boots
+	// a VM, seconds under TCG, so it takes part only where a boot is
+	// what is measured or does not drown the number (start, memory).
+	VM     bool
+	VMReps int
 	// only says why rt does not take part; nil: every runtime does.
 	only func(rt *Runtime) string
 	run  func(ctx context.Context, s *Sample) ([]float64, error)
@@ -46,6 +52,9 @@ func (c *Case) Skip(w *Workspace, rt *Runtime) string {
 		return rt.Skip
 	}
 	if rt.HostNet && !c.Network {
+		return NotApplicable
+	}
+	if rt.Sandbox == "vm" && !c.VM {
 		return NotApplicable
 	}
 	if c.Veth {
@@ -66,6 +75,22 @@ func (c *Case) Skip(w *Workspace, rt *Runtime) string {
 	}
 	return ""
 }
+
+// reps is how many samples of c rt takes in a run of runReps.
+func (c *Case) reps(rt *Runtime, runReps int) int {
+	n := runReps
+	if c.Reps > 0 {
+		n = min(n, c.Reps)
+	}
+	if rt.Sandbox == "vm" && c.VMReps > 0 {
+		n = min(n, c.VMReps)
+	}
+	return n
+}
+
+// vmReps caps the VM sandbox's samples of a case: five boots of 4 to 6
+// seconds under TCG per case would be most of a quick run.
+const vmReps = 3
 
 // Groups are the report's sections, in order.
 var Groups = []string{"start", "system calls", "files", "network", "memory", "applications"}
@@ -98,7 +123,7 @@ func Cases(w *Workspace) []*Case {
 	sys := "system calls"
 
 	cases := []*Case{
-		{ID: "start/run", Group: "start", Metrics: ms("create+start+exit of /bin/true (`run`)"),
+		{ID: "start/run", Group: "start", Metrics: ms("create+start+exit of /bin/true (`run`)"), VM: true, VMReps: vmReps,
 			run: func(ctx context.Context, s *Sample) ([]float64, error) {
 				v, err := s.TimeRun(ctx, "/bin/true")
 				return []float64{v}, err
@@ -117,6 +142,31 @@ func Cases(w *Workspace) []*Case {
 				}
 				v, err := Time(ctx, argv...)
 				return []float64{v}, err
+			}},
+		{ID: "start/first-output", Group: "start", VM: true, VMReps: vmReps,
+			Metrics: []Metric{{Name: "`create` until it returns (the sandbox ready, the process not started)", Unit: "ms"},
+				{Name: "`create`, then `start`, until the process's first output (echo)", Unit: "ms"}},
+			only: func(rt *Runtime) string {
+				if !rt.isContainer() {
+					return "no container to create natively"
+				}
+				return ""
+			},
+			run: func(ctx context.Context, s *Sample) ([]float64, error) {
+				return s.TimeFirstOutput(ctx, "/bin/echo", "hi")
+			}},
+		{ID: "start/vm-boot", Group: "start", VM: true, VMReps: vmReps,
+			Metrics: []Metric{{Name: "VM: `create` until QEMU started (supervisor's log)", Unit: "ms"},
+				{Name: "VM: `create` until the guest's agent answered (supervisor's log)", Unit: "ms"},
+				{Name: "VM: `create` until the container was made in the guest (supervisor's log)", Unit: "ms"}},
+			only: func(rt *Runtime) string {
+				if rt.Sandbox != "vm" {
+					return NotApplicable
+				}
+				return ""
+			},
+			run: func(ctx context.Context, s *Sample) ([]float64, error) {
+				return s.VMBoot(ctx)
 			}},
 
 		perOp(&Case{ID: "syscalls/getpid", Group: sys, Metrics: us("getpid")}, "getpid", n(20000)),
@@ -202,7 +252,7 @@ func Cases(w *Workspace) []*Case {
 			}},
 
 		&Case{ID: "memory/idle", Group: "memory", Metrics: []Metric{{Name: "idle sandbox (sleep): PSS of its host processes", Unit: "MiB"}},
-			Requires: []string{"sleep"},
+			Requires: []string{"sleep"}, VM: true, VMReps: vmReps,
 			run: func(ctx context.Context, s *Sample) ([]float64, error) {
 				srv, err := s.Start(ctx, false, "/bin/sleep", "1000")
 				if err != nil {

@@ -29,6 +29,7 @@ type RuntimeInfo struct {
 	Build    string `json:"build,omitempty"`
 	Platform string `json:"platform,omitempty"`
 	HostNet  bool   `json:"hostNet,omitempty"`
+	Sandbox  string `json:"sandbox,omitempty"`
 	Version  string `json:"version,omitempty"`
 	Skip     string `json:"skip,omitempty"`
 }
@@ -80,7 +81,7 @@ func Run(ctx context.Context, w *Workspace, rts []*Runtime, opts Options) *Resul
 			res.Machine.KVM = true
 		}
 		res.Runtimes = append(res.Runtimes, RuntimeInfo{Name: rt.Name, Kind: rt.Kind, Build: rt.Build,
-			Platform: rt.Platform, HostNet: rt.HostNet, Version: rt.Version, Skip: rt.Skip})
+			Platform: rt.Platform, HostNet: rt.HostNet, Sandbox: rt.Sandbox, Version: rt.Version, Skip: rt.Skip})
 	}
 	var cases []*Case
 	for _, c := range Cases(w) {
@@ -100,15 +101,15 @@ func Run(ctx context.Context, w *Workspace, rts []*Runtime, opts Options) *Resul
 			}
 		}
 		res.Cases = append(res.Cases, cr)
-		reps := opts.Reps
-		if c.Reps > 0 {
-			reps = min(reps, c.Reps)
+		reps := 0
+		for _, rt := range active {
+			reps = max(reps, c.reps(rt, opts.Reps))
 		}
 		for rep := 0; rep < reps; rep++ {
 			for k := range active {
 				rt := active[(k+rep)%len(active)]
 				cell := cr.Cells[rt.Name]
-				if cell.Err != "" {
+				if cell.Err != "" || rep >= c.reps(rt, opts.Reps) {
 					continue
 				}
 				sctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -121,7 +122,7 @@ func Run(ctx context.Context, w *Workspace, rts []*Runtime, opts Options) *Resul
 				if err == nil && len(vs) != len(c.Metrics) {
 					err = fmt.Errorf("%d numbers, not the %d of its metrics: %v", len(vs), len(c.Metrics), vs)
 				}
-				prefix := fmt.Sprintf("[%d/%d] %s rep %d/%d %s:", i+1, len(cases), c.ID, rep+1, reps, rt.Name)
+				prefix := fmt.Sprintf("[%d/%d] %s rep %d/%d %s:", i+1, len(cases), c.ID, rep+1, c.reps(rt, opts.Reps), rt.Name)
 				if err != nil {
 					cell.Err = err.Error()
 					opts.Log("%s FAILED: %v", prefix, err)

@@ -30,6 +30,13 @@ type Runtime struct {
 	HostNet  bool   // magawa --network=host: runs only the network cases
 	Bin      string
 	Version  string
+	// Sandbox is "vm" for magawa --sandbox=vm, a QEMU micro-VM per
+	// container: it runs only the cases with Case.VM set.
+	Sandbox string
+	// VMKernel and VMInitrd are the VM sandbox's guest image, passed
+	// explicitly: the workspace's copy of magawa is not next to the
+	// checkout's .cache/vm, where magawa would look by itself.
+	VMKernel, VMInitrd string
 	// Skip says why the runtime does not run at all (not installed, not
 	// built); empty when it runs.
 	Skip string
@@ -54,6 +61,9 @@ type Discovery struct {
 	RunscVersion    string // the module version RunscCurrent was built from
 	// Select keeps the runtimes whose names match; nil keeps all.
 	Select *regexp.Regexp
+	// VMImage is the directory of the VM sandbox's guest image (make
+	// vm-image: .cache/vm); empty: no "magawa vm" runtime.
+	VMImage string
 	// KVM adds runsc's kvm platform. Not by default: /dev/kvm can be
 	// there and take KVM_CREATE_VM on machines where runsc's KVM
 	// platform still cannot start (nested virtualization), and Debian's
@@ -132,6 +142,10 @@ func Discover(ctx context.Context, d Discovery) []*Runtime {
 		}
 	}
 
+	if d.VMImage != "" {
+		rts = append(rts, discoverVM(ctx, d, magawaVersion, magawaSkip))
+	}
+
 	var kept []*Runtime
 	for _, rt := range rts {
 		if d.Select == nil || d.Select.MatchString(rt.Name) {
@@ -139,6 +153,43 @@ func Discover(ctx context.Context, d Discovery) []*Runtime {
 		}
 	}
 	return kept
+}
+
+// discoverVM is the "magawa vm" runtime: magawa --sandbox=vm, skipped
+// when QEMU or the guest image is missing.
+func discoverVM(ctx context.Context, d Discovery, magawaVersion, magawaSkip string) *Runtime {
+	rt := &Runtime{Name: "magawa vm", Kind: Magawa, Sandbox: "vm", Bin: d.Magawa, Skip: magawaSkip,
+		VMKernel: filepath.Join(d.VMImage, "kernel"), VMInitrd: filepath.Join(d.VMImage, "initramfs.img")}
+	if rt.Skip != "" {
+		return rt
+	}
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		rt.Skip = "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+		return rt
+	}
+	for _, p := range []string{rt.VMKernel, rt.VMInitrd} {
+		if _, err := os.Stat(p); err != nil {
+			rt.Skip = fmt.Sprintf("no VM image: %v (make vm-image)", err)
+			return rt
+		}
+	}
+	rt.Version = fmt.Sprintf("%s; %s, %s", magawaVersion, firstLine(ctx, qemu, "--version"), vmAccel())
+	return rt
+}
+
+// vmAccel says which accelerator magawa's default (--vm-accel) picks
+// here: KVM when /dev/kvm opens and the CPU has VMX or SVM, else TCG,
+// whose boots take seconds.
+func vmAccel() string {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err == nil {
+		f.Close()
+		if cpu, _ := os.ReadFile("/proc/cpuinfo"); regexp.MustCompile(`\b(vmx|svm)\b`).Match(cpu) {
+			return "KVM"
+		}
+	}
+	return "TCG (no KVM)"
 }
 
 // platforms is the list of a runsc build's platforms to run: KVM only
@@ -171,6 +222,9 @@ func (rt *Runtime) global() []string {
 			args = append(args, "--network=none")
 		}
 	case Magawa:
+		if rt.Sandbox == "vm" {
+			return append(args, "--sandbox=vm", "--vm-kernel", rt.VMKernel, "--vm-initrd", rt.VMInitrd)
+		}
 		args = append(args, "--platform="+rt.Platform)
 		if rt.HostNet {
 			args = append(args, "--network=host")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -378,3 +379,103 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// TimeFirstOutput creates a container running args with its stdout a
+// pipe, starts it, and returns how long `create` took and how long
+// from create's start until the first byte came out of the pipe, in
+// milliseconds: what a user waits for, measured from outside (for the
+// VM sandbox create returns once QEMU booted, the guest's agent answered
+// and the container was made in the guest).
+func (s *Sample) TimeFirstOutput(ctx context.Context, args ...string) ([]float64, error) {
+	id := s.W.newID()
+	dir, err := s.W.bundle(id, args, false)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	s.W.track(id, s.RT)
+	defer s.W.untrack(id)
+	defer s.delete(id)
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	defer stderr.Close()
+	// Files, not io.Writers: Wait then does not wait for the pipe's
+	// writers, which the sandbox is one of while it lives.
+	cmd := command(ctx, append(append([]string{s.RT.Bin}, s.RT.global()...), "create", "--bundle", dir, id)...)
+	cmd.Stdout, cmd.Stderr = w, stderr
+	start := time.Now()
+	err = cmd.Run()
+	created := time.Since(start)
+	w.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s create: %v: %s", s.RT.Name, err, tail(stderr.Name()))
+	}
+	if out, err := command(ctx, append(append([]string{s.RT.Bin}, s.RT.global()...), "start", id)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s start: %v: %s", s.RT.Name, err, bytes.TrimSpace(out))
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		r.SetReadDeadline(dl)
+	}
+	if _, err := r.Read(make([]byte, 1)); err != nil {
+		return nil, fmt.Errorf("no output from the container: %v: %s", err, tail(stderr.Name()))
+	}
+	first := time.Since(start)
+	return []float64{ms(created), ms(first)}, nil
+}
+
+// VMBoot creates a container of the VM sandbox with --debug-log and
+// returns, in milliseconds from the moment create was run, when the
+// supervisor's log says QEMU started, the guest's agent first answered,
+// and the container was made in the guest. The log's times are the
+// supervisor's wall clock, the start is the suite's, on the same host.
+func (s *Sample) VMBoot(ctx context.Context) ([]float64, error) {
+	id := s.W.newID()
+	dir, err := s.W.bundle(id, []string{"/bin/sleep", "1000"}, false)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	s.W.track(id, s.RT)
+	defer s.W.untrack(id)
+	defer s.delete(id)
+	logFile := filepath.Join(dir, "debug.log")
+	argv := append(append([]string{s.RT.Bin, "--debug-log", logFile}, s.RT.global()...), "create", "--bundle", dir, id)
+	start := time.Now()
+	if _, err := outputFiles(command(ctx, argv...), dir, s.RT.Name+" create"); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return nil, err
+	}
+	var vs []float64
+	for _, what := range []string{`QEMU \d+ started`, `agent \S+ answered`, `container created`} {
+		t, err := logTime(b, what)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, ms(t.Sub(start)))
+	}
+	return vs, nil
+}
+
+// logTime is the time of the supervisor's first log line matching
+// what ("magawa-vm[1] 2006/01/02 15:04:05.000000 what...", Go's log
+// with microseconds, in local time).
+func logTime(log []byte, what string) (time.Time, error) {
+	m := regexp.MustCompile(`(?m)^\S+ (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) ` + what).FindSubmatch(log)
+	if m == nil {
+		return time.Time{}, fmt.Errorf("no %q line in the supervisor's --debug-log: %s", what, lastLines(string(log), 3))
+	}
+	return time.ParseInLocation("2006/01/02 15:04:05.000000", string(m[1]), time.Local)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -26,10 +26,11 @@ var qemuCaps = []uintptr{
 // makeJail builds QEMU's root, as Firecracker's jailer builds
 // Firecracker's: a read-only tmpfs holding only QEMU's binary and
 // libraries (the host's /usr and library directories, read-only), the
-// few devices it opens, the guest's kernel and initramfs and the
-// shares, and rewrites qc's paths to be inside it. Everything is
-// mounted in the supervisor's private mount namespace, which the host
-// never sees and which ends with the supervisor.
+// few devices it opens, /proc (for the 9p server), the guest's kernel
+// and initramfs and the shares, and rewrites qc's paths to be inside
+// it. Everything is mounted in the supervisor's private mount
+// namespace, which the host never sees and which ends with the
+// supervisor.
 func makeJail(dir string, qc *qemu.Config) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -79,6 +80,22 @@ func makeJail(dir string, qc *qemu.Config) (string, error) {
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"random", 1, 8}, {"urandom", 1, 9}} {
 		if err := unix.Mknod(in("/dev/"+d.name), unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
 			return "", fmt.Errorf("/dev/%s: %w", d.name, err)
+		}
+	}
+	// QEMU's 9p server reads and writes the shares' extended attributes
+	// through /proc/self/fd/N/NAME paths: without /proc every xattr call
+	// fails with ENOENT, and the guest's overlay cannot copy a directory
+	// of the image up (no file can be made in an image's /etc, say).
+	// subset=pid leaves out all but the process directories; the PID
+	// namespace is the supervisor's, which holds only it and QEMU.
+	if err := mountPoint(in("/proc"), true); err != nil {
+		return "", err
+	}
+	procFlags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount("proc", in("/proc"), "proc", procFlags, "subset=pid"); err != nil {
+		// Linux before 5.8 has no subset=.
+		if err := unix.Mount("proc", in("/proc"), "proc", procFlags, ""); err != nil {
+			return "", fmt.Errorf("mounting /proc: %w", err)
 		}
 	}
 	if qc.Accel == qemu.AccelKVM {

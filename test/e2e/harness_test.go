@@ -156,7 +156,9 @@ type env struct {
 
 // newEnv makes the private directory and the runtime wrapper, and
 // registers the cleanup that runs last (after the client's own).
-func newEnv(t *testing.T, name string) *env {
+// magawaFlags are global flags the wrapper gives magawa before the
+// client's arguments (--sandbox=vm and its image).
+func newEnv(t *testing.T, name string, magawaFlags ...string) *env {
 	t.Helper()
 	requireRoot(t)
 	bin := magawaBin(t)
@@ -186,7 +188,7 @@ func newEnv(t *testing.T, name string) *env {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(e.wrapper, []byte(wrapperScript(bin, e.state, e.wrapLog, filepath.Join(dir, "tmp"))), 0o755); err != nil {
+	if err := os.WriteFile(e.wrapper, []byte(wrapperScript(bin, e.state, e.wrapLog, filepath.Join(dir, "tmp"), magawaFlags)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.cleanup)
@@ -198,13 +200,18 @@ func newEnv(t *testing.T, name string) *env {
 // passes comes later and wins). create, run and exec hand their stdio to
 // the container, and events streams: those run with the client's stdio
 // untouched; the others' output is captured for the log.
-func wrapperScript(magawa, state, log, tmp string) string {
+func wrapperScript(magawa, state, log, tmp string, flags []string) string {
+	quoted := make([]string, len(flags))
+	for i, f := range flags {
+		quoted[i] = shellQuote(f)
+	}
 	return `#!/bin/bash
 # magawa e2e: logs each invocation, then runs magawa.
 magawa=` + shellQuote(magawa) + `
 state=` + shellQuote(state) + `
 log=` + shellQuote(log) + `
 tmp=` + shellQuote(tmp) + `
+flags=(` + strings.Join(quoted, " ") + `)
 verb=
 for a in "$@"; do
 	case "$a" in
@@ -215,18 +222,18 @@ done
 fds="0=$(readlink /proc/$$/fd/0) 1=$(readlink /proc/$$/fd/1) 2=$(readlink /proc/$$/fd/2)"
 {
 	printf '=== %s pid=%d ppid=%d verb=%s cwd=%s\n' "$(date +%T.%N)" $$ $PPID "$verb" "$PWD"
-	printf 'argv:'; printf ' %q' "$@"; printf '   (the wrapper runs magawa --root %q with them)\n' "$state"
+	printf 'argv:'; printf ' %q' "$@"; printf '   (the wrapper runs magawa --root %q%s with them)\n' "$state" "$( ((${#flags[@]})) && printf ' %q' "${flags[@]}")"
 	printf 'env: %s\n' "$(env | grep -v -E '^(PATH|HOME|LANG|SHLVL|_|PWD|TMPDIR|LD_LIBRARY_PATH|GOMAXPROCS)=' | sort | tr '\n' ' ')"
 	printf 'fds: %s\n' "$fds"
 } >>"$log"
 case "$verb" in
 create|run|exec|events|"")
-	"$magawa" --root "$state" "$@"
+	"$magawa" --root "$state" "${flags[@]}" "$@"
 	rc=$?
 	;;
 *)
 	out=$(mktemp -p "$tmp" wrap.XXXXXX) err=$(mktemp -p "$tmp" wrap.XXXXXX)
-	"$magawa" --root "$state" "$@" >"$out" 2>"$err"
+	"$magawa" --root "$state" "${flags[@]}" "$@" >"$out" 2>"$err"
 	rc=$?
 	cat "$out"
 	cat "$err" >&2

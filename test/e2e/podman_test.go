@@ -66,12 +66,19 @@ network_config_dir = "%DIR%/networks"
 
 func newPodman(t *testing.T) *podman {
 	t.Helper()
+	return newPodmanOf(t, "podman")
+}
+
+// newPodmanOf is newPodman in the private directory name, with magawa
+// run with magawaFlags.
+func newPodmanOf(t *testing.T, name string, magawaFlags ...string) *podman {
+	t.Helper()
 	wantClient(t, "podman")
 	bin, ok := lookPath("podman", "/usr/bin")
 	if !ok {
 		notInstalled(t, "podman", "podman")
 	}
-	e := newEnv(t, "podman")
+	e := newEnv(t, name, magawaFlags...)
 	image := busyboxImage(t)
 	// Whatever the flags, podman load keeps containers/image's blob
 	// cache in /var/lib/containers/cache when run as root.

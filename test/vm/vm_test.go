@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"magawa/internal/vm/image"
 	"magawa/test/testenv"
 )
 
@@ -44,18 +43,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// setup builds magawa and the guest image once.
+// setup builds magawa once, and has testenv find or build the guest
+// image (and skip without root or QEMU).
 func setup(t *testing.T) {
 	t.Helper()
+	img := testenv.NeedVM(t)
+	kernel, initrd = img.Kernel, img.Initramfs
 	setupOnce.Do(func() {
-		if os.Geteuid() != 0 {
-			skipWhy = "needs root"
-			return
-		}
-		if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-			skipWhy = "needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
-			return
-		}
 		if _, err := os.Stat("/bin/busybox"); err != nil {
 			skipWhy = "needs /bin/busybox (apt-get install busybox-static)"
 			return
@@ -72,29 +66,6 @@ func setup(t *testing.T) {
 		if setupErr != nil {
 			return
 		}
-		if dir := os.Getenv("MAGAWA_VM_IMAGE"); dir != "" {
-			kernel, initrd = filepath.Join(dir, image.KernelName), filepath.Join(dir, image.InitramfsName)
-			return
-		}
-		root, err := testenv.ModuleRoot()
-		if err != nil {
-			setupErr = err
-			return
-		}
-		agent := filepath.Join(tmpDir, "magawa-agent")
-		cmd := exec.Command("go", "build", "-o", agent, "./cmd/magawa-agent")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			setupErr = fmt.Errorf("go build ./cmd/magawa-agent: %v\n%s", err, out)
-			return
-		}
-		img, err := image.Build(image.Options{Dir: filepath.Join(root, ".cache", "vm"), Agent: agent})
-		if err != nil {
-			setupErr = fmt.Errorf("building the guest image (make vm-image): %w", err)
-			return
-		}
-		kernel, initrd = img.Kernel, img.Initramfs
 	})
 	if skipWhy != "" {
 		testenv.Skip(t, "%s", skipWhy)
@@ -243,6 +214,9 @@ func bundle(t *testing.T, args ...string) string {
 	proc["terminal"] = false
 	proc["args"] = args
 	spec["hostname"] = "vmtest"
+	// Writable, as an engine's bundles are: `spec` makes the root
+	// read-only, and then no write would test the overlay.
+	spec["root"].(map[string]any)["readonly"] = false
 	raw, _ = json.MarshalIndent(spec, "", "\t")
 	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
 	return dir
@@ -252,20 +226,23 @@ func TestVMRun(t *testing.T) {
 	r := newRuntime(t)
 	host, _ := exec.Command("uname", "-r").Output()
 	dir := bundle(t, "sh", "-c", `echo hello from the vm; read line; echo "got $line"; echo "kernel $(uname -r)"; `+
-		`echo "host $(hostname)"; echo written > /written; cat /written >&2; exit 3`)
+		`echo "host $(hostname)"; echo written > /written; cat /written >&2; `+
+		// A directory of the image is copied up into the overlay's upper
+		// layer first, which takes QEMU's 9p server's xattr calls.
+		`echo copied up > /bin/new && cat /bin/new; exit 3`)
 	stdout, stderr, code := r.run("to the container\n", "run", "--bundle", dir, "vmrun")
 	if code != 3 {
 		t.Errorf("exit status %d, want 3 (stderr: %s)", code, stderr)
 	}
-	for _, want := range []string{"hello from the vm\n", "got to the container\n", "host vmtest\n"} {
+	for _, want := range []string{"hello from the vm\n", "got to the container\n", "host vmtest\n", "copied up\n"} {
 		if !strings.Contains(stdout, want) {
-			t.Errorf("stdout %q lacks %q", stdout, want)
+			t.Errorf("stdout %q lacks %q (stderr %q)", stdout, want, stderr)
 		}
 	}
 	if strings.Contains(stdout, "kernel "+strings.TrimSpace(string(host))+"\n") || !strings.Contains(stdout, "kernel 6.") {
 		t.Errorf("stdout %q: want the guest's kernel, not the host's (%s)", stdout, strings.TrimSpace(string(host)))
 	}
-	if !strings.Contains(stderr, "written") {
+	if !strings.Contains(stderr, "written\n") || strings.Contains(stderr, "can't") {
 		t.Errorf("stderr %q lacks the container's", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "rootfs", "written")); err == nil {

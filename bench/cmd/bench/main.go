@@ -57,6 +57,7 @@ func run() int {
 		timeout      = flag.Duration("timeout", 0, "the longest one sample may take (default 5m, 2m with -quick)")
 		install      = flag.Bool("install", false, "install the Debian packages of missing programs first (runc, runsc, wrk, busybox-static, ...) with apt-get")
 		strict       = flag.Bool("strict", false, "exit 1 when a case fails under magawa too, not only natively")
+		vmImage      = flag.String("vm-image", ".cache/vm", "the guest image of the VM sandbox (make vm-image) for the \"magawa vm\" runtime, skipped when it or qemu-system-x86_64 is missing; empty: no such runtime")
 		kvm          = flag.Bool("kvm", false, "run runsc's kvm platform too (where KVM works: nested virtualization often has /dev/kvm without it)")
 	)
 	flag.Parse()
@@ -142,9 +143,12 @@ func run() int {
 		}
 	}
 
-	d := suite.Discovery{Magawa: *magawa, RunscVersion: *runscVersion, Select: selectRuntimes, KVM: *kvm}
+	d := suite.Discovery{Magawa: *magawa, RunscVersion: *runscVersion, Select: selectRuntimes, KVM: *kvm, VMImage: *vmImage}
 	if !filepath.IsAbs(d.Magawa) {
 		d.Magawa = filepath.Join(repo, d.Magawa)
+	}
+	if d.VMImage != "" && !filepath.IsAbs(d.VMImage) {
+		d.VMImage = filepath.Join(repo, d.VMImage)
 	}
 	if *platforms != "" {
 		d.MagawaPlatforms = strings.Split(*platforms, ",")
