@@ -217,6 +217,11 @@ func bundle(t *testing.T, args ...string) string {
 	// Writable, as an engine's bundles are: `spec` makes the root
 	// read-only, and then no write would test the overlay.
 	spec["root"].(map[string]any)["readonly"] = false
+	// runc's `spec` lists ambient capabilities without inheritable ones,
+	// which Linux cannot raise: the process starts without them, as
+	// under runc (which warns).
+	caps := proc["capabilities"].(map[string]any)
+	caps["ambient"] = caps["permitted"]
 	raw, _ = json.MarshalIndent(spec, "", "\t")
 	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
 	return dir
@@ -229,12 +234,12 @@ func TestVMRun(t *testing.T) {
 		`echo "host $(hostname)"; echo written > /written; cat /written >&2; `+
 		// A directory of the image is copied up into the overlay's upper
 		// layer first, which takes QEMU's 9p server's xattr calls.
-		`echo copied up > /bin/new && cat /bin/new; exit 3`)
+		`echo copied up > /bin/new && cat /bin/new; grep CapAmb /proc/self/status; exit 3`)
 	stdout, stderr, code := r.run("to the container\n", "run", "--bundle", dir, "vmrun")
 	if code != 3 {
 		t.Errorf("exit status %d, want 3 (stderr: %s)", code, stderr)
 	}
-	for _, want := range []string{"hello from the vm\n", "got to the container\n", "host vmtest\n", "copied up\n"} {
+	for _, want := range []string{"hello from the vm\n", "got to the container\n", "host vmtest\n", "copied up\n", "CapAmb:\t0000000000000000\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout %q lacks %q (stderr %q)", stdout, want, stderr)
 		}

@@ -460,8 +460,15 @@ func execProcess(p processSpec) error {
 		if err := unix.Capset(&hdr, &data[0]); err != nil {
 			return fmt.Errorf("capset: %w", err)
 		}
+		// Linux raises an ambient capability only if it is permitted
+		// and inheritable; runc's default configuration (and magawa
+		// spec's) lists ambient capabilities without inheritable ones,
+		// and runc then warns and goes on. The others are left out, as
+		// the application kernel leaves them out (kernel/kernel,
+		// capset's rule).
+		ambient := p.Caps.Ambient & p.Caps.Permitted & p.Caps.Inheritable
 		for c := 0; c < 64; c++ {
-			if p.Caps.Ambient&(1<<uint(c)) != 0 {
+			if ambient&(1<<uint(c)) != 0 {
 				if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
 					return fmt.Errorf("raising ambient capability %d: %w", c, err)
 				}
