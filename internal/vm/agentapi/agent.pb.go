@@ -179,8 +179,12 @@ type Process struct {
 	Terminal        bool          `protobuf:"varint,12,opt,name=terminal,proto3" json:"terminal,omitempty"`
 	ConsoleRows     uint32        `protobuf:"varint,13,opt,name=console_rows,json=consoleRows,proto3" json:"console_rows,omitempty"`
 	ConsoleColumns  uint32        `protobuf:"varint,14,opt,name=console_columns,json=consoleColumns,proto3" json:"console_columns,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// oom_score_adj is the process's /proc/PID/oom_score_adj, when
+	// has_oom_score_adj is set.
+	HasOomScoreAdj bool  `protobuf:"varint,15,opt,name=has_oom_score_adj,json=hasOomScoreAdj,proto3" json:"has_oom_score_adj,omitempty"`
+	OomScoreAdj    int32 `protobuf:"varint,16,opt,name=oom_score_adj,json=oomScoreAdj,proto3" json:"oom_score_adj,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Process) Reset() {
@@ -307,6 +311,20 @@ func (x *Process) GetConsoleRows() uint32 {
 func (x *Process) GetConsoleColumns() uint32 {
 	if x != nil {
 		return x.ConsoleColumns
+	}
+	return 0
+}
+
+func (x *Process) GetHasOomScoreAdj() bool {
+	if x != nil {
+		return x.HasOomScoreAdj
+	}
+	return false
+}
+
+func (x *Process) GetOomScoreAdj() int32 {
+	if x != nil {
+		return x.OomScoreAdj
 	}
 	return 0
 }
@@ -595,7 +613,13 @@ type Resources struct {
 	// Bytes; zero: none.
 	MemoryLimit int64 `protobuf:"varint,1,opt,name=memory_limit,json=memoryLimit,proto3" json:"memory_limit,omitempty"`
 	// Zero: none.
-	PidsLimit     int64 `protobuf:"varint,2,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
+	PidsLimit int64 `protobuf:"varint,2,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
+	// cpu.weight (1 to 10000); zero: unset.
+	CpuWeight uint64 `protobuf:"varint,3,opt,name=cpu_weight,json=cpuWeight,proto3" json:"cpu_weight,omitempty"`
+	// cpu.max: quota and period in microseconds; a quota of zero
+	// leaves it unset, a negative one is "max".
+	CpuQuota      int64  `protobuf:"varint,4,opt,name=cpu_quota,json=cpuQuota,proto3" json:"cpu_quota,omitempty"`
+	CpuPeriod     uint64 `protobuf:"varint,5,opt,name=cpu_period,json=cpuPeriod,proto3" json:"cpu_period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,6 +668,183 @@ func (x *Resources) GetPidsLimit() int64 {
 	return 0
 }
 
+func (x *Resources) GetCpuWeight() uint64 {
+	if x != nil {
+		return x.CpuWeight
+	}
+	return 0
+}
+
+func (x *Resources) GetCpuQuota() int64 {
+	if x != nil {
+		return x.CpuQuota
+	}
+	return 0
+}
+
+func (x *Resources) GetCpuPeriod() uint64 {
+	if x != nil {
+		return x.CpuPeriod
+	}
+	return 0
+}
+
+// Device is a device node the container gets (OCI linux.devices).
+type Device struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Path  string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// "c", "b", "u" or "p".
+	Type  string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Major int64  `protobuf:"varint,3,opt,name=major,proto3" json:"major,omitempty"`
+	Minor int64  `protobuf:"varint,4,opt,name=minor,proto3" json:"minor,omitempty"`
+	// The node's permission bits; zero: 0666.
+	FileMode      uint32 `protobuf:"varint,5,opt,name=file_mode,json=fileMode,proto3" json:"file_mode,omitempty"`
+	Uid           uint32 `protobuf:"varint,6,opt,name=uid,proto3" json:"uid,omitempty"`
+	Gid           uint32 `protobuf:"varint,7,opt,name=gid,proto3" json:"gid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Device) Reset() {
+	*x = Device{}
+	mi := &file_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Device) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Device) ProtoMessage() {}
+
+func (x *Device) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Device.ProtoReflect.Descriptor instead.
+func (*Device) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Device) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Device) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Device) GetMajor() int64 {
+	if x != nil {
+		return x.Major
+	}
+	return 0
+}
+
+func (x *Device) GetMinor() int64 {
+	if x != nil {
+		return x.Minor
+	}
+	return 0
+}
+
+func (x *Device) GetFileMode() uint32 {
+	if x != nil {
+		return x.FileMode
+	}
+	return 0
+}
+
+func (x *Device) GetUid() uint32 {
+	if x != nil {
+		return x.Uid
+	}
+	return 0
+}
+
+func (x *Device) GetGid() uint32 {
+	if x != nil {
+		return x.Gid
+	}
+	return 0
+}
+
+// IDMapping is a range of a user namespace's ID map.
+type IDMapping struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId   uint32                 `protobuf:"varint,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	HostId        uint32                 `protobuf:"varint,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Size          uint32                 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IDMapping) Reset() {
+	*x = IDMapping{}
+	mi := &file_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IDMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IDMapping) ProtoMessage() {}
+
+func (x *IDMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IDMapping.ProtoReflect.Descriptor instead.
+func (*IDMapping) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *IDMapping) GetContainerId() uint32 {
+	if x != nil {
+		return x.ContainerId
+	}
+	return 0
+}
+
+func (x *IDMapping) GetHostId() uint32 {
+	if x != nil {
+		return x.HostId
+	}
+	return 0
+}
+
+func (x *IDMapping) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 type CreateContainerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -661,13 +862,19 @@ type CreateContainerRequest struct {
 	ReadonlyPaths []string          `protobuf:"bytes,10,rep,name=readonly_paths,json=readonlyPaths,proto3" json:"readonly_paths,omitempty"`
 	Sysctl        map[string]string `protobuf:"bytes,11,rep,name=sysctl,proto3" json:"sysctl,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Resources     *Resources        `protobuf:"bytes,12,opt,name=resources,proto3" json:"resources,omitempty"`
+	Devices       []*Device         `protobuf:"bytes,13,rep,name=devices,proto3" json:"devices,omitempty"`
+	// uid_mappings and gid_mappings, when set, put the container in a
+	// user namespace of its own with these maps (host IDs are the
+	// guest's, which are the shares' owners on the host).
+	UidMappings   []*IDMapping `protobuf:"bytes,14,rep,name=uid_mappings,json=uidMappings,proto3" json:"uid_mappings,omitempty"`
+	GidMappings   []*IDMapping `protobuf:"bytes,15,rep,name=gid_mappings,json=gidMappings,proto3" json:"gid_mappings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateContainerRequest) Reset() {
 	*x = CreateContainerRequest{}
-	mi := &file_agent_proto_msgTypes[9]
+	mi := &file_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +886,7 @@ func (x *CreateContainerRequest) String() string {
 func (*CreateContainerRequest) ProtoMessage() {}
 
 func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[9]
+	mi := &file_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +899,7 @@ func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerRequest.ProtoReflect.Descriptor instead.
 func (*CreateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{9}
+	return file_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateContainerRequest) GetId() string {
@@ -779,6 +986,267 @@ func (x *CreateContainerRequest) GetResources() *Resources {
 	return nil
 }
 
+func (x *CreateContainerRequest) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *CreateContainerRequest) GetUidMappings() []*IDMapping {
+	if x != nil {
+		return x.UidMappings
+	}
+	return nil
+}
+
+func (x *CreateContainerRequest) GetGidMappings() []*IDMapping {
+	if x != nil {
+		return x.GidMappings
+	}
+	return nil
+}
+
+type UpdateContainerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Resources     *Resources             `protobuf:"bytes,2,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateContainerRequest) Reset() {
+	*x = UpdateContainerRequest{}
+	mi := &file_agent_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateContainerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateContainerRequest) ProtoMessage() {}
+
+func (x *UpdateContainerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateContainerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateContainerRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateContainerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateContainerRequest) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+// NetworkInterface is one of the host's interfaces, mirrored to the
+// guest's NIC of the same MAC address.
+type NetworkInterface struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The guest's NIC takes the host interface's name, MTU and
+	// addresses (CIDR, "10.88.0.5/16").
+	Mac           string   `protobuf:"bytes,1,opt,name=mac,proto3" json:"mac,omitempty"`
+	Name          string   `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Mtu           uint32   `protobuf:"varint,3,opt,name=mtu,proto3" json:"mtu,omitempty"`
+	Addresses     []string `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkInterface) Reset() {
+	*x = NetworkInterface{}
+	mi := &file_agent_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkInterface) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkInterface) ProtoMessage() {}
+
+func (x *NetworkInterface) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkInterface.ProtoReflect.Descriptor instead.
+func (*NetworkInterface) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *NetworkInterface) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+func (x *NetworkInterface) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NetworkInterface) GetMtu() uint32 {
+	if x != nil {
+		return x.Mtu
+	}
+	return 0
+}
+
+func (x *NetworkInterface) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+// NetworkRoute is a route of the main table.
+type NetworkRoute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CIDR; "0.0.0.0/0" or "::/0" for a default route.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Empty for a directly connected route.
+	Gateway string `protobuf:"bytes,2,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	// The interface's name, as in NetworkInterface.
+	Interface     string `protobuf:"bytes,3,opt,name=interface,proto3" json:"interface,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkRoute) Reset() {
+	*x = NetworkRoute{}
+	mi := &file_agent_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkRoute) ProtoMessage() {}
+
+func (x *NetworkRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkRoute.ProtoReflect.Descriptor instead.
+func (*NetworkRoute) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NetworkRoute) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *NetworkRoute) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *NetworkRoute) GetInterface() string {
+	if x != nil {
+		return x.Interface
+	}
+	return ""
+}
+
+type ConfigureNetworkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Interfaces    []*NetworkInterface    `protobuf:"bytes,1,rep,name=interfaces,proto3" json:"interfaces,omitempty"`
+	Routes        []*NetworkRoute        `protobuf:"bytes,2,rep,name=routes,proto3" json:"routes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigureNetworkRequest) Reset() {
+	*x = ConfigureNetworkRequest{}
+	mi := &file_agent_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigureNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigureNetworkRequest) ProtoMessage() {}
+
+func (x *ConfigureNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigureNetworkRequest.ProtoReflect.Descriptor instead.
+func (*ConfigureNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ConfigureNetworkRequest) GetInterfaces() []*NetworkInterface {
+	if x != nil {
+		return x.Interfaces
+	}
+	return nil
+}
+
+func (x *ConfigureNetworkRequest) GetRoutes() []*NetworkRoute {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
 type ContainerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -788,7 +1256,7 @@ type ContainerRequest struct {
 
 func (x *ContainerRequest) Reset() {
 	*x = ContainerRequest{}
-	mi := &file_agent_proto_msgTypes[10]
+	mi := &file_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +1268,7 @@ func (x *ContainerRequest) String() string {
 func (*ContainerRequest) ProtoMessage() {}
 
 func (x *ContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[10]
+	mi := &file_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +1281,7 @@ func (x *ContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerRequest.ProtoReflect.Descriptor instead.
 func (*ContainerRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{10}
+	return file_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContainerRequest) GetId() string {
@@ -835,7 +1303,7 @@ type ProcessRequest struct {
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_agent_proto_msgTypes[11]
+	mi := &file_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +1315,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[11]
+	mi := &file_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +1328,7 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{11}
+	return file_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProcessRequest) GetContainerId() string {
@@ -888,7 +1356,7 @@ type ExecProcessRequest struct {
 
 func (x *ExecProcessRequest) Reset() {
 	*x = ExecProcessRequest{}
-	mi := &file_agent_proto_msgTypes[12]
+	mi := &file_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1368,7 @@ func (x *ExecProcessRequest) String() string {
 func (*ExecProcessRequest) ProtoMessage() {}
 
 func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[12]
+	mi := &file_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1381,7 @@ func (x *ExecProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessRequest.ProtoReflect.Descriptor instead.
 func (*ExecProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{12}
+	return file_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExecProcessRequest) GetContainerId() string {
@@ -947,7 +1415,7 @@ type ExecProcessResponse struct {
 
 func (x *ExecProcessResponse) Reset() {
 	*x = ExecProcessResponse{}
-	mi := &file_agent_proto_msgTypes[13]
+	mi := &file_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1427,7 @@ func (x *ExecProcessResponse) String() string {
 func (*ExecProcessResponse) ProtoMessage() {}
 
 func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[13]
+	mi := &file_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1440,7 @@ func (x *ExecProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcessResponse.ProtoReflect.Descriptor instead.
 func (*ExecProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{13}
+	return file_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExecProcessResponse) GetPid() int32 {
@@ -995,7 +1463,7 @@ type SignalProcessRequest struct {
 
 func (x *SignalProcessRequest) Reset() {
 	*x = SignalProcessRequest{}
-	mi := &file_agent_proto_msgTypes[14]
+	mi := &file_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1475,7 @@ func (x *SignalProcessRequest) String() string {
 func (*SignalProcessRequest) ProtoMessage() {}
 
 func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[14]
+	mi := &file_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1488,7 @@ func (x *SignalProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalProcessRequest.ProtoReflect.Descriptor instead.
 func (*SignalProcessRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{14}
+	return file_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SignalProcessRequest) GetContainerId() string {
@@ -1062,7 +1530,7 @@ type WaitProcessResponse struct {
 
 func (x *WaitProcessResponse) Reset() {
 	*x = WaitProcessResponse{}
-	mi := &file_agent_proto_msgTypes[15]
+	mi := &file_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1542,7 @@ func (x *WaitProcessResponse) String() string {
 func (*WaitProcessResponse) ProtoMessage() {}
 
 func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[15]
+	mi := &file_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1555,7 @@ func (x *WaitProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitProcessResponse.ProtoReflect.Descriptor instead.
 func (*WaitProcessResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{15}
+	return file_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WaitProcessResponse) GetExitCode() int32 {
@@ -1115,7 +1583,7 @@ type WriteStreamRequest struct {
 
 func (x *WriteStreamRequest) Reset() {
 	*x = WriteStreamRequest{}
-	mi := &file_agent_proto_msgTypes[16]
+	mi := &file_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1595,7 @@ func (x *WriteStreamRequest) String() string {
 func (*WriteStreamRequest) ProtoMessage() {}
 
 func (x *WriteStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[16]
+	mi := &file_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1608,7 @@ func (x *WriteStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStreamRequest.ProtoReflect.Descriptor instead.
 func (*WriteStreamRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{16}
+	return file_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WriteStreamRequest) GetContainerId() string {
@@ -1173,7 +1641,7 @@ type WriteStreamResponse struct {
 
 func (x *WriteStreamResponse) Reset() {
 	*x = WriteStreamResponse{}
-	mi := &file_agent_proto_msgTypes[17]
+	mi := &file_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1653,7 @@ func (x *WriteStreamResponse) String() string {
 func (*WriteStreamResponse) ProtoMessage() {}
 
 func (x *WriteStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[17]
+	mi := &file_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1666,7 @@ func (x *WriteStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteStreamResponse.ProtoReflect.Descriptor instead.
 func (*WriteStreamResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{17}
+	return file_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WriteStreamResponse) GetLen() uint32 {
@@ -1219,7 +1687,7 @@ type ReadStreamRequest struct {
 
 func (x *ReadStreamRequest) Reset() {
 	*x = ReadStreamRequest{}
-	mi := &file_agent_proto_msgTypes[18]
+	mi := &file_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1699,7 @@ func (x *ReadStreamRequest) String() string {
 func (*ReadStreamRequest) ProtoMessage() {}
 
 func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[18]
+	mi := &file_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1712,7 @@ func (x *ReadStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamRequest.ProtoReflect.Descriptor instead.
 func (*ReadStreamRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{18}
+	return file_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReadStreamRequest) GetContainerId() string {
@@ -1278,7 +1746,7 @@ type ReadStreamResponse struct {
 
 func (x *ReadStreamResponse) Reset() {
 	*x = ReadStreamResponse{}
-	mi := &file_agent_proto_msgTypes[19]
+	mi := &file_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1758,7 @@ func (x *ReadStreamResponse) String() string {
 func (*ReadStreamResponse) ProtoMessage() {}
 
 func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[19]
+	mi := &file_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1771,7 @@ func (x *ReadStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadStreamResponse.ProtoReflect.Descriptor instead.
 func (*ReadStreamResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{19}
+	return file_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReadStreamResponse) GetData() []byte {
@@ -1332,7 +1800,7 @@ type ResizeTerminalRequest struct {
 
 func (x *ResizeTerminalRequest) Reset() {
 	*x = ResizeTerminalRequest{}
-	mi := &file_agent_proto_msgTypes[20]
+	mi := &file_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1812,7 @@ func (x *ResizeTerminalRequest) String() string {
 func (*ResizeTerminalRequest) ProtoMessage() {}
 
 func (x *ResizeTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[20]
+	mi := &file_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1825,7 @@ func (x *ResizeTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizeTerminalRequest.ProtoReflect.Descriptor instead.
 func (*ResizeTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{20}
+	return file_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ResizeTerminalRequest) GetContainerId() string {
@@ -1399,7 +1867,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_agent_proto_msgTypes[21]
+	mi := &file_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1879,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[21]
+	mi := &file_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1892,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{21}
+	return file_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StatsResponse) GetMemoryUsage() uint64 {
@@ -1466,7 +1934,7 @@ type ProcessInfo struct {
 
 func (x *ProcessInfo) Reset() {
 	*x = ProcessInfo{}
-	mi := &file_agent_proto_msgTypes[22]
+	mi := &file_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1946,7 @@ func (x *ProcessInfo) String() string {
 func (*ProcessInfo) ProtoMessage() {}
 
 func (x *ProcessInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[22]
+	mi := &file_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1959,7 @@ func (x *ProcessInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessInfo.ProtoReflect.Descriptor instead.
 func (*ProcessInfo) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{22}
+	return file_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ProcessInfo) GetPid() int32 {
@@ -1559,7 +2027,7 @@ type ListProcessesResponse struct {
 
 func (x *ListProcessesResponse) Reset() {
 	*x = ListProcessesResponse{}
-	mi := &file_agent_proto_msgTypes[23]
+	mi := &file_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +2039,7 @@ func (x *ListProcessesResponse) String() string {
 func (*ListProcessesResponse) ProtoMessage() {}
 
 func (x *ListProcessesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[23]
+	mi := &file_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +2052,7 @@ func (x *ListProcessesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProcessesResponse.ProtoReflect.Descriptor instead.
 func (*ListProcessesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{23}
+	return file_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListProcessesResponse) GetProcesses() []*ProcessInfo {
@@ -1604,7 +2072,7 @@ const file_agent_proto_rawDesc = "" +
 	"\fPingResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
 	"\x06kernel\x18\x02 \x01(\tR\x06kernel\x12\x1b\n" +
-	"\tuptime_ns\x18\x03 \x01(\x04R\buptimeNs\"\xcb\x03\n" +
+	"\tuptime_ns\x18\x03 \x01(\x04R\buptimeNs\"\x9a\x04\n" +
 	"\aProcess\x12\x12\n" +
 	"\x04args\x18\x01 \x03(\tR\x04args\x12\x10\n" +
 	"\x03env\x18\x02 \x03(\tR\x03env\x12\x10\n" +
@@ -1620,7 +2088,9 @@ const file_agent_proto_rawDesc = "" +
 	"\x11no_new_privileges\x18\v \x01(\bR\x0fnoNewPrivileges\x12\x1a\n" +
 	"\bterminal\x18\f \x01(\bR\bterminal\x12!\n" +
 	"\fconsole_rows\x18\r \x01(\rR\vconsoleRows\x12'\n" +
-	"\x0fconsole_columns\x18\x0e \x01(\rR\x0econsoleColumns\"L\n" +
+	"\x0fconsole_columns\x18\x0e \x01(\rR\x0econsoleColumns\x12)\n" +
+	"\x11has_oom_score_adj\x18\x0f \x01(\bR\x0ehasOomScoreAdj\x12\"\n" +
+	"\room_score_adj\x18\x10 \x01(\x05R\voomScoreAdj\"L\n" +
 	"\x06Rlimit\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\x05R\bresource\x12\x12\n" +
 	"\x04soft\x18\x02 \x01(\x04R\x04soft\x12\x12\n" +
@@ -1640,11 +2110,28 @@ const file_agent_proto_rawDesc = "" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x18\n" +
 	"\aoptions\x18\x04 \x03(\tR\aoptions\x12\x14\n" +
-	"\x05share\x18\x05 \x01(\tR\x05share\"M\n" +
+	"\x05share\x18\x05 \x01(\tR\x05share\"\xa8\x01\n" +
 	"\tResources\x12!\n" +
 	"\fmemory_limit\x18\x01 \x01(\x03R\vmemoryLimit\x12\x1d\n" +
 	"\n" +
-	"pids_limit\x18\x02 \x01(\x03R\tpidsLimit\"\xc8\x04\n" +
+	"pids_limit\x18\x02 \x01(\x03R\tpidsLimit\x12\x1d\n" +
+	"\n" +
+	"cpu_weight\x18\x03 \x01(\x04R\tcpuWeight\x12\x1b\n" +
+	"\tcpu_quota\x18\x04 \x01(\x03R\bcpuQuota\x12\x1d\n" +
+	"\n" +
+	"cpu_period\x18\x05 \x01(\x04R\tcpuPeriod\"\x9d\x01\n" +
+	"\x06Device\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x14\n" +
+	"\x05major\x18\x03 \x01(\x03R\x05major\x12\x14\n" +
+	"\x05minor\x18\x04 \x01(\x03R\x05minor\x12\x1b\n" +
+	"\tfile_mode\x18\x05 \x01(\rR\bfileMode\x12\x10\n" +
+	"\x03uid\x18\x06 \x01(\rR\x03uid\x12\x10\n" +
+	"\x03gid\x18\a \x01(\rR\x03gid\"[\n" +
+	"\tIDMapping\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\rR\vcontainerId\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\rR\x06hostId\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\rR\x04size\"\xf9\x05\n" +
 	"\x16CreateContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1661,10 +2148,30 @@ const file_agent_proto_rawDesc = "" +
 	"\x0ereadonly_paths\x18\n" +
 	" \x03(\tR\rreadonlyPaths\x12K\n" +
 	"\x06sysctl\x18\v \x03(\v23.magawa.agent.v1.CreateContainerRequest.SysctlEntryR\x06sysctl\x128\n" +
-	"\tresources\x18\f \x01(\v2\x1a.magawa.agent.v1.ResourcesR\tresources\x1a9\n" +
+	"\tresources\x18\f \x01(\v2\x1a.magawa.agent.v1.ResourcesR\tresources\x121\n" +
+	"\adevices\x18\r \x03(\v2\x17.magawa.agent.v1.DeviceR\adevices\x12=\n" +
+	"\fuid_mappings\x18\x0e \x03(\v2\x1a.magawa.agent.v1.IDMappingR\vuidMappings\x12=\n" +
+	"\fgid_mappings\x18\x0f \x03(\v2\x1a.magawa.agent.v1.IDMappingR\vgidMappings\x1a9\n" +
 	"\vSysctlEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\"\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
+	"\x16UpdateContainerRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x128\n" +
+	"\tresources\x18\x02 \x01(\v2\x1a.magawa.agent.v1.ResourcesR\tresources\"h\n" +
+	"\x10NetworkInterface\x12\x10\n" +
+	"\x03mac\x18\x01 \x01(\tR\x03mac\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
+	"\x03mtu\x18\x03 \x01(\rR\x03mtu\x12\x1c\n" +
+	"\taddresses\x18\x04 \x03(\tR\taddresses\"h\n" +
+	"\fNetworkRoute\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x18\n" +
+	"\agateway\x18\x02 \x01(\tR\agateway\x12\x1c\n" +
+	"\tinterface\x18\x03 \x01(\tR\tinterface\"\x93\x01\n" +
+	"\x17ConfigureNetworkRequest\x12A\n" +
+	"\n" +
+	"interfaces\x18\x01 \x03(\v2!.magawa.agent.v1.NetworkInterfaceR\n" +
+	"interfaces\x125\n" +
+	"\x06routes\x18\x02 \x03(\v2\x1d.magawa.agent.v1.NetworkRouteR\x06routes\"\"\n" +
 	"\x10ContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"L\n" +
 	"\x0eProcessRequest\x12!\n" +
@@ -1716,7 +2223,7 @@ const file_agent_proto_rawDesc = "" +
 	"\x14start_time_unix_nano\x18\a \x01(\x03R\x11startTimeUnixNano\x12\x1b\n" +
 	"\tguest_pid\x18\b \x01(\x05R\bguestPid\"S\n" +
 	"\x15ListProcessesResponse\x12:\n" +
-	"\tprocesses\x18\x01 \x03(\v2\x1c.magawa.agent.v1.ProcessInfoR\tprocesses2\xf1\b\n" +
+	"\tprocesses\x18\x01 \x03(\v2\x1c.magawa.agent.v1.ProcessInfoR\tprocesses2\xb6\v\n" +
 	"\x05Agent\x12C\n" +
 	"\x04Ping\x12\x1c.magawa.agent.v1.PingRequest\x1a\x1d.magawa.agent.v1.PingResponse\x12R\n" +
 	"\x0fCreateContainer\x12'.magawa.agent.v1.CreateContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12K\n" +
@@ -1734,7 +2241,11 @@ const file_agent_proto_rawDesc = "" +
 	"ReadStderr\x12\".magawa.agent.v1.ReadStreamRequest\x1a#.magawa.agent.v1.ReadStreamResponse\x12P\n" +
 	"\x0eResizeTerminal\x12&.magawa.agent.v1.ResizeTerminalRequest\x1a\x16.magawa.agent.v1.Empty\x12J\n" +
 	"\x05Stats\x12!.magawa.agent.v1.ContainerRequest\x1a\x1e.magawa.agent.v1.StatsResponse\x12Z\n" +
-	"\rListProcesses\x12!.magawa.agent.v1.ContainerRequest\x1a&.magawa.agent.v1.ListProcessesResponse\x12:\n" +
+	"\rListProcesses\x12!.magawa.agent.v1.ContainerRequest\x1a&.magawa.agent.v1.ListProcessesResponse\x12K\n" +
+	"\x0ePauseContainer\x12!.magawa.agent.v1.ContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12L\n" +
+	"\x0fResumeContainer\x12!.magawa.agent.v1.ContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12R\n" +
+	"\x0fUpdateContainer\x12'.magawa.agent.v1.UpdateContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12T\n" +
+	"\x10ConfigureNetwork\x12(.magawa.agent.v1.ConfigureNetworkRequest\x1a\x16.magawa.agent.v1.Empty\x12:\n" +
 	"\bShutdown\x12\x16.magawa.agent.v1.Empty\x1a\x16.magawa.agent.v1.EmptyB\x1dZ\x1bmagawa/internal/vm/agentapib\x06proto3"
 
 var (
@@ -1749,33 +2260,39 @@ func file_agent_proto_rawDescGZIP() []byte {
 	return file_agent_proto_rawDescData
 }
 
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_agent_proto_goTypes = []any{
-	(*Empty)(nil),                  // 0: magawa.agent.v1.Empty
-	(*PingRequest)(nil),            // 1: magawa.agent.v1.PingRequest
-	(*PingResponse)(nil),           // 2: magawa.agent.v1.PingResponse
-	(*Process)(nil),                // 3: magawa.agent.v1.Process
-	(*Rlimit)(nil),                 // 4: magawa.agent.v1.Rlimit
-	(*Capabilities)(nil),           // 5: magawa.agent.v1.Capabilities
-	(*Share)(nil),                  // 6: magawa.agent.v1.Share
-	(*Mount)(nil),                  // 7: magawa.agent.v1.Mount
-	(*Resources)(nil),              // 8: magawa.agent.v1.Resources
-	(*CreateContainerRequest)(nil), // 9: magawa.agent.v1.CreateContainerRequest
-	(*ContainerRequest)(nil),       // 10: magawa.agent.v1.ContainerRequest
-	(*ProcessRequest)(nil),         // 11: magawa.agent.v1.ProcessRequest
-	(*ExecProcessRequest)(nil),     // 12: magawa.agent.v1.ExecProcessRequest
-	(*ExecProcessResponse)(nil),    // 13: magawa.agent.v1.ExecProcessResponse
-	(*SignalProcessRequest)(nil),   // 14: magawa.agent.v1.SignalProcessRequest
-	(*WaitProcessResponse)(nil),    // 15: magawa.agent.v1.WaitProcessResponse
-	(*WriteStreamRequest)(nil),     // 16: magawa.agent.v1.WriteStreamRequest
-	(*WriteStreamResponse)(nil),    // 17: magawa.agent.v1.WriteStreamResponse
-	(*ReadStreamRequest)(nil),      // 18: magawa.agent.v1.ReadStreamRequest
-	(*ReadStreamResponse)(nil),     // 19: magawa.agent.v1.ReadStreamResponse
-	(*ResizeTerminalRequest)(nil),  // 20: magawa.agent.v1.ResizeTerminalRequest
-	(*StatsResponse)(nil),          // 21: magawa.agent.v1.StatsResponse
-	(*ProcessInfo)(nil),            // 22: magawa.agent.v1.ProcessInfo
-	(*ListProcessesResponse)(nil),  // 23: magawa.agent.v1.ListProcessesResponse
-	nil,                            // 24: magawa.agent.v1.CreateContainerRequest.SysctlEntry
+	(*Empty)(nil),                   // 0: magawa.agent.v1.Empty
+	(*PingRequest)(nil),             // 1: magawa.agent.v1.PingRequest
+	(*PingResponse)(nil),            // 2: magawa.agent.v1.PingResponse
+	(*Process)(nil),                 // 3: magawa.agent.v1.Process
+	(*Rlimit)(nil),                  // 4: magawa.agent.v1.Rlimit
+	(*Capabilities)(nil),            // 5: magawa.agent.v1.Capabilities
+	(*Share)(nil),                   // 6: magawa.agent.v1.Share
+	(*Mount)(nil),                   // 7: magawa.agent.v1.Mount
+	(*Resources)(nil),               // 8: magawa.agent.v1.Resources
+	(*Device)(nil),                  // 9: magawa.agent.v1.Device
+	(*IDMapping)(nil),               // 10: magawa.agent.v1.IDMapping
+	(*CreateContainerRequest)(nil),  // 11: magawa.agent.v1.CreateContainerRequest
+	(*UpdateContainerRequest)(nil),  // 12: magawa.agent.v1.UpdateContainerRequest
+	(*NetworkInterface)(nil),        // 13: magawa.agent.v1.NetworkInterface
+	(*NetworkRoute)(nil),            // 14: magawa.agent.v1.NetworkRoute
+	(*ConfigureNetworkRequest)(nil), // 15: magawa.agent.v1.ConfigureNetworkRequest
+	(*ContainerRequest)(nil),        // 16: magawa.agent.v1.ContainerRequest
+	(*ProcessRequest)(nil),          // 17: magawa.agent.v1.ProcessRequest
+	(*ExecProcessRequest)(nil),      // 18: magawa.agent.v1.ExecProcessRequest
+	(*ExecProcessResponse)(nil),     // 19: magawa.agent.v1.ExecProcessResponse
+	(*SignalProcessRequest)(nil),    // 20: magawa.agent.v1.SignalProcessRequest
+	(*WaitProcessResponse)(nil),     // 21: magawa.agent.v1.WaitProcessResponse
+	(*WriteStreamRequest)(nil),      // 22: magawa.agent.v1.WriteStreamRequest
+	(*WriteStreamResponse)(nil),     // 23: magawa.agent.v1.WriteStreamResponse
+	(*ReadStreamRequest)(nil),       // 24: magawa.agent.v1.ReadStreamRequest
+	(*ReadStreamResponse)(nil),      // 25: magawa.agent.v1.ReadStreamResponse
+	(*ResizeTerminalRequest)(nil),   // 26: magawa.agent.v1.ResizeTerminalRequest
+	(*StatsResponse)(nil),           // 27: magawa.agent.v1.StatsResponse
+	(*ProcessInfo)(nil),             // 28: magawa.agent.v1.ProcessInfo
+	(*ListProcessesResponse)(nil),   // 29: magawa.agent.v1.ListProcessesResponse
+	nil,                             // 30: magawa.agent.v1.CreateContainerRequest.SysctlEntry
 }
 var file_agent_proto_depIdxs = []int32{
 	4,  // 0: magawa.agent.v1.Process.rlimits:type_name -> magawa.agent.v1.Rlimit
@@ -1783,43 +2300,57 @@ var file_agent_proto_depIdxs = []int32{
 	6,  // 2: magawa.agent.v1.CreateContainerRequest.shares:type_name -> magawa.agent.v1.Share
 	3,  // 3: magawa.agent.v1.CreateContainerRequest.process:type_name -> magawa.agent.v1.Process
 	7,  // 4: magawa.agent.v1.CreateContainerRequest.mounts:type_name -> magawa.agent.v1.Mount
-	24, // 5: magawa.agent.v1.CreateContainerRequest.sysctl:type_name -> magawa.agent.v1.CreateContainerRequest.SysctlEntry
+	30, // 5: magawa.agent.v1.CreateContainerRequest.sysctl:type_name -> magawa.agent.v1.CreateContainerRequest.SysctlEntry
 	8,  // 6: magawa.agent.v1.CreateContainerRequest.resources:type_name -> magawa.agent.v1.Resources
-	3,  // 7: magawa.agent.v1.ExecProcessRequest.process:type_name -> magawa.agent.v1.Process
-	22, // 8: magawa.agent.v1.ListProcessesResponse.processes:type_name -> magawa.agent.v1.ProcessInfo
-	1,  // 9: magawa.agent.v1.Agent.Ping:input_type -> magawa.agent.v1.PingRequest
-	9,  // 10: magawa.agent.v1.Agent.CreateContainer:input_type -> magawa.agent.v1.CreateContainerRequest
-	10, // 11: magawa.agent.v1.Agent.StartContainer:input_type -> magawa.agent.v1.ContainerRequest
-	12, // 12: magawa.agent.v1.Agent.ExecProcess:input_type -> magawa.agent.v1.ExecProcessRequest
-	14, // 13: magawa.agent.v1.Agent.SignalProcess:input_type -> magawa.agent.v1.SignalProcessRequest
-	11, // 14: magawa.agent.v1.Agent.WaitProcess:input_type -> magawa.agent.v1.ProcessRequest
-	16, // 15: magawa.agent.v1.Agent.WriteStdin:input_type -> magawa.agent.v1.WriteStreamRequest
-	11, // 16: magawa.agent.v1.Agent.CloseStdin:input_type -> magawa.agent.v1.ProcessRequest
-	18, // 17: magawa.agent.v1.Agent.ReadStdout:input_type -> magawa.agent.v1.ReadStreamRequest
-	18, // 18: magawa.agent.v1.Agent.ReadStderr:input_type -> magawa.agent.v1.ReadStreamRequest
-	20, // 19: magawa.agent.v1.Agent.ResizeTerminal:input_type -> magawa.agent.v1.ResizeTerminalRequest
-	10, // 20: magawa.agent.v1.Agent.Stats:input_type -> magawa.agent.v1.ContainerRequest
-	10, // 21: magawa.agent.v1.Agent.ListProcesses:input_type -> magawa.agent.v1.ContainerRequest
-	0,  // 22: magawa.agent.v1.Agent.Shutdown:input_type -> magawa.agent.v1.Empty
-	2,  // 23: magawa.agent.v1.Agent.Ping:output_type -> magawa.agent.v1.PingResponse
-	0,  // 24: magawa.agent.v1.Agent.CreateContainer:output_type -> magawa.agent.v1.Empty
-	0,  // 25: magawa.agent.v1.Agent.StartContainer:output_type -> magawa.agent.v1.Empty
-	13, // 26: magawa.agent.v1.Agent.ExecProcess:output_type -> magawa.agent.v1.ExecProcessResponse
-	0,  // 27: magawa.agent.v1.Agent.SignalProcess:output_type -> magawa.agent.v1.Empty
-	15, // 28: magawa.agent.v1.Agent.WaitProcess:output_type -> magawa.agent.v1.WaitProcessResponse
-	17, // 29: magawa.agent.v1.Agent.WriteStdin:output_type -> magawa.agent.v1.WriteStreamResponse
-	0,  // 30: magawa.agent.v1.Agent.CloseStdin:output_type -> magawa.agent.v1.Empty
-	19, // 31: magawa.agent.v1.Agent.ReadStdout:output_type -> magawa.agent.v1.ReadStreamResponse
-	19, // 32: magawa.agent.v1.Agent.ReadStderr:output_type -> magawa.agent.v1.ReadStreamResponse
-	0,  // 33: magawa.agent.v1.Agent.ResizeTerminal:output_type -> magawa.agent.v1.Empty
-	21, // 34: magawa.agent.v1.Agent.Stats:output_type -> magawa.agent.v1.StatsResponse
-	23, // 35: magawa.agent.v1.Agent.ListProcesses:output_type -> magawa.agent.v1.ListProcessesResponse
-	0,  // 36: magawa.agent.v1.Agent.Shutdown:output_type -> magawa.agent.v1.Empty
-	23, // [23:37] is the sub-list for method output_type
-	9,  // [9:23] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 7: magawa.agent.v1.CreateContainerRequest.devices:type_name -> magawa.agent.v1.Device
+	10, // 8: magawa.agent.v1.CreateContainerRequest.uid_mappings:type_name -> magawa.agent.v1.IDMapping
+	10, // 9: magawa.agent.v1.CreateContainerRequest.gid_mappings:type_name -> magawa.agent.v1.IDMapping
+	8,  // 10: magawa.agent.v1.UpdateContainerRequest.resources:type_name -> magawa.agent.v1.Resources
+	13, // 11: magawa.agent.v1.ConfigureNetworkRequest.interfaces:type_name -> magawa.agent.v1.NetworkInterface
+	14, // 12: magawa.agent.v1.ConfigureNetworkRequest.routes:type_name -> magawa.agent.v1.NetworkRoute
+	3,  // 13: magawa.agent.v1.ExecProcessRequest.process:type_name -> magawa.agent.v1.Process
+	28, // 14: magawa.agent.v1.ListProcessesResponse.processes:type_name -> magawa.agent.v1.ProcessInfo
+	1,  // 15: magawa.agent.v1.Agent.Ping:input_type -> magawa.agent.v1.PingRequest
+	11, // 16: magawa.agent.v1.Agent.CreateContainer:input_type -> magawa.agent.v1.CreateContainerRequest
+	16, // 17: magawa.agent.v1.Agent.StartContainer:input_type -> magawa.agent.v1.ContainerRequest
+	18, // 18: magawa.agent.v1.Agent.ExecProcess:input_type -> magawa.agent.v1.ExecProcessRequest
+	20, // 19: magawa.agent.v1.Agent.SignalProcess:input_type -> magawa.agent.v1.SignalProcessRequest
+	17, // 20: magawa.agent.v1.Agent.WaitProcess:input_type -> magawa.agent.v1.ProcessRequest
+	22, // 21: magawa.agent.v1.Agent.WriteStdin:input_type -> magawa.agent.v1.WriteStreamRequest
+	17, // 22: magawa.agent.v1.Agent.CloseStdin:input_type -> magawa.agent.v1.ProcessRequest
+	24, // 23: magawa.agent.v1.Agent.ReadStdout:input_type -> magawa.agent.v1.ReadStreamRequest
+	24, // 24: magawa.agent.v1.Agent.ReadStderr:input_type -> magawa.agent.v1.ReadStreamRequest
+	26, // 25: magawa.agent.v1.Agent.ResizeTerminal:input_type -> magawa.agent.v1.ResizeTerminalRequest
+	16, // 26: magawa.agent.v1.Agent.Stats:input_type -> magawa.agent.v1.ContainerRequest
+	16, // 27: magawa.agent.v1.Agent.ListProcesses:input_type -> magawa.agent.v1.ContainerRequest
+	16, // 28: magawa.agent.v1.Agent.PauseContainer:input_type -> magawa.agent.v1.ContainerRequest
+	16, // 29: magawa.agent.v1.Agent.ResumeContainer:input_type -> magawa.agent.v1.ContainerRequest
+	12, // 30: magawa.agent.v1.Agent.UpdateContainer:input_type -> magawa.agent.v1.UpdateContainerRequest
+	15, // 31: magawa.agent.v1.Agent.ConfigureNetwork:input_type -> magawa.agent.v1.ConfigureNetworkRequest
+	0,  // 32: magawa.agent.v1.Agent.Shutdown:input_type -> magawa.agent.v1.Empty
+	2,  // 33: magawa.agent.v1.Agent.Ping:output_type -> magawa.agent.v1.PingResponse
+	0,  // 34: magawa.agent.v1.Agent.CreateContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 35: magawa.agent.v1.Agent.StartContainer:output_type -> magawa.agent.v1.Empty
+	19, // 36: magawa.agent.v1.Agent.ExecProcess:output_type -> magawa.agent.v1.ExecProcessResponse
+	0,  // 37: magawa.agent.v1.Agent.SignalProcess:output_type -> magawa.agent.v1.Empty
+	21, // 38: magawa.agent.v1.Agent.WaitProcess:output_type -> magawa.agent.v1.WaitProcessResponse
+	23, // 39: magawa.agent.v1.Agent.WriteStdin:output_type -> magawa.agent.v1.WriteStreamResponse
+	0,  // 40: magawa.agent.v1.Agent.CloseStdin:output_type -> magawa.agent.v1.Empty
+	25, // 41: magawa.agent.v1.Agent.ReadStdout:output_type -> magawa.agent.v1.ReadStreamResponse
+	25, // 42: magawa.agent.v1.Agent.ReadStderr:output_type -> magawa.agent.v1.ReadStreamResponse
+	0,  // 43: magawa.agent.v1.Agent.ResizeTerminal:output_type -> magawa.agent.v1.Empty
+	27, // 44: magawa.agent.v1.Agent.Stats:output_type -> magawa.agent.v1.StatsResponse
+	29, // 45: magawa.agent.v1.Agent.ListProcesses:output_type -> magawa.agent.v1.ListProcessesResponse
+	0,  // 46: magawa.agent.v1.Agent.PauseContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 47: magawa.agent.v1.Agent.ResumeContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 48: magawa.agent.v1.Agent.UpdateContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 49: magawa.agent.v1.Agent.ConfigureNetwork:output_type -> magawa.agent.v1.Empty
+	0,  // 50: magawa.agent.v1.Agent.Shutdown:output_type -> magawa.agent.v1.Empty
+	33, // [33:51] is the sub-list for method output_type
+	15, // [15:33] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -1833,7 +2364,7 @@ func file_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
