@@ -50,6 +50,11 @@
 //	MAGAWA_PLATFORMS     platforms to test, comma-separated (default
 //	                     "ptrace,systrap"); subtests are named
 //	                     <platform>/<case>
+//	MAGAWA_SANDBOXES     kinds of sandbox the OCI tests (oci_test.go)
+//	                     run against, comma-separated (default
+//	                     "kernel,vm"); subtests are named
+//	                     <test>/<sandbox>; vm needs qemu-system-x86_64
+//	                     and builds the guest image into .cache/vm
 //	MAGAWA_TEST_NO_SKIP  if set, a missing prerequisite (root, gcc,
 //	                     busybox) fails the test instead of skipping it;
 //	                     CI sets it so that nothing is skipped there

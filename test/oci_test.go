@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"magawa/test/testenv"
 )
 
 // The OCI runtime's lifecycle, driven through the CLI as Docker, podman
@@ -23,18 +26,61 @@ type ociRuntime struct {
 	t    *testing.T
 	bin  string
 	root string
+	// sandbox is the kind of sandbox its containers get: "kernel" (the
+	// application kernel) or "vm".
+	sandbox string
+	// flags come before every command: the VM's kind and image.
+	flags []string
 }
 
+// newOCIRuntime is the runtime with the application kernel.
 func newOCIRuntime(t *testing.T) *ociRuntime {
 	t.Helper()
 	bin := magawaBin(t)
 	requireStaticBusybox(t)
-	return &ociRuntime{t: t, bin: bin, root: filepath.Join(t.TempDir(), "state")}
+	return &ociRuntime{t: t, bin: bin, root: filepath.Join(t.TempDir(), "state"), sandbox: "kernel"}
 }
+
+// sandboxes returns the kinds of sandbox of the OCI tests' matrix:
+// $MAGAWA_SANDBOXES (comma- or space-separated), "kernel" and "vm" by
+// default.
+func sandboxes() []string {
+	v := os.Getenv("MAGAWA_SANDBOXES")
+	kinds := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(kinds) == 0 {
+		return []string{"kernel", "vm"}
+	}
+	return kinds
+}
+
+// forEachSandbox runs f as a subtest per kind of sandbox, each with a
+// runtime of its own. The VM's needs QEMU and the guest image, which
+// testenv finds or builds (it skips without QEMU).
+func forEachSandbox(t *testing.T, f func(t *testing.T, r *ociRuntime)) {
+	for _, kind := range sandboxes() {
+		t.Run(kind, func(t *testing.T) {
+			r := newOCIRuntime(t)
+			r.sandbox = kind
+			switch kind {
+			case "kernel":
+			case "vm":
+				img := testenv.NeedVM(t)
+				r.flags = []string{"--sandbox=vm", "--vm-kernel", img.Kernel, "--vm-initrd", img.Initramfs}
+			default:
+				t.Fatalf("MAGAWA_SANDBOXES: unknown sandbox %q (want kernel or vm)", kind)
+			}
+			f(t, r)
+		})
+	}
+}
+
+// vm reports whether the runtime's containers are micro-VMs.
+func (r *ociRuntime) vm() bool { return r.sandbox == "vm" }
 
 // cmd is one runtime command line.
 func (r *ociRuntime) cmd(args ...string) *exec.Cmd {
-	cmd := exec.Command(r.bin, append([]string{"--root", r.root}, args...)...)
+	all := append(append([]string{"--root", r.root}, r.flags...), args...)
+	cmd := exec.Command(r.bin, all...)
 	cmd.Env = testEnv
 	cmd.Dir = "/"
 	return cmd
@@ -167,8 +213,9 @@ func (r *ociRuntime) create(id, bundle string, flags ...string) string {
 	return logPath
 }
 
-func TestOCILifecycle(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCILifecycle(t *testing.T) { forEachSandbox(t, testOCILifecycle) }
+
+func testOCILifecycle(t *testing.T, r *ociRuntime) {
 	bundle := r.makeBundle([]string{"sh", "-c", `echo started; trap 'echo got TERM; exit 3' TERM; while :; do sleep 0.05; done`}, nil)
 	out := r.create("life", bundle)
 
@@ -196,19 +243,10 @@ func TestOCILifecycle(t *testing.T) {
 
 	r.must("start", "life")
 	r.waitStatus("life", "running")
-	// The sandbox process runs confined: no capabilities, no_new_privs,
-	// a seccomp filter; its root is not the host's.
-	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
-		if !strings.Contains(string(status), want+"\n") {
-			t.Errorf("the sandbox process's status lacks %q:\n%s", want, status)
-		}
-	}
-	if entries, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "root")); err != nil || len(entries) != 1 || entries[0].Name() != "proc" {
-		t.Errorf("the sandbox process's root holds %v (%v); want only its proc", entries, err)
+	if r.vm() {
+		checkVMConfinement(t, pid)
+	} else {
+		checkKernelConfinement(t, pid)
 	}
 	if _, code := r.run("start", "life"); code == 0 {
 		t.Errorf("start of a running container succeeded")
@@ -224,8 +262,14 @@ func TestOCILifecycle(t *testing.T) {
 		t.Errorf("ps: want init (PID 1, parent 0) running sh -c:\n%s", table)
 	}
 	var pids []int
-	if err := json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &pids); err != nil || len(pids) < 3 || pids[0] != pid {
-		t.Errorf("ps --format json: %v, %v; want the sandbox process %d first, then the gofer and a stub", pids, err, pid)
+	if err := json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &pids); err != nil || len(pids) == 0 || pids[0] != pid {
+		t.Errorf("ps --format json: %v, %v; want the sandbox process %d first", pids, err, pid)
+	}
+	switch {
+	case r.vm() && len(pids) != 2:
+		t.Errorf("ps --format json: %v; want the VM's supervisor and QEMU", pids)
+	case !r.vm() && len(pids) < 3:
+		t.Errorf("ps --format json: %v; want the sandbox process, the gofer and a stub", pids)
 	}
 
 	r.must("pause", "life")
@@ -259,8 +303,77 @@ func TestOCILifecycle(t *testing.T) {
 	}
 }
 
-func TestOCIRun(t *testing.T) {
-	r := newOCIRuntime(t)
+// checkKernelConfinement checks that the application kernel's sandbox
+// process runs confined: no capabilities, no_new_privs, a seccomp
+// filter; its root is not the host's.
+func checkKernelConfinement(t *testing.T, pid int) {
+	t.Helper()
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(string(status), want+"\n") {
+			t.Errorf("the sandbox process's status lacks %q:\n%s", want, status)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "root")); err != nil || len(entries) != 1 || entries[0].Name() != "proc" {
+		t.Errorf("the sandbox process's root holds %v (%v); want only its proc", entries, err)
+	}
+}
+
+// checkVMConfinement checks a VM sandbox's host processes: the
+// supervisor (the container's PID) keeps no capabilities; QEMU, its
+// child, runs with no_new_privs, its seccomp filter, only the
+// capabilities its 9p server needs (CHOWN, DAC_OVERRIDE,
+// DAC_READ_SEARCH, FOWNER, FSETID) and a root that is its jail, not
+// the host's.
+func checkVMConfinement(t *testing.T, pid int) {
+	t.Helper()
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1"} {
+		if !strings.Contains(string(status), want+"\n") {
+			t.Errorf("the VM's supervisor's status lacks %q:\n%s", want, status)
+		}
+	}
+	qemu := childPIDs(pid)
+	if len(qemu) != 1 {
+		t.Fatalf("the VM's supervisor %d has children %v; want QEMU alone", pid, qemu)
+	}
+	if status, err = os.ReadFile(filepath.Join("/proc", strconv.Itoa(qemu[0]), "status")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CapEff:\t000000000000001f", "CapBnd:\t000000000000001f", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(string(status), want+"\n") {
+			t.Errorf("QEMU's status lacks %q:\n%s", want, status)
+		}
+	}
+	hostRoot, _ := os.Stat("/")
+	if root, err := os.Stat(filepath.Join("/proc", strconv.Itoa(qemu[0]), "root")); err != nil || os.SameFile(root, hostRoot) {
+		t.Errorf("QEMU's root is the host's (%v)", err)
+	}
+}
+
+// childPIDs lists the children of every thread of process pid.
+func childPIDs(pid int) []int {
+	var children []int
+	tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		for _, c := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(c)
+			children = append(children, n)
+		}
+	}
+	return children
+}
+
+func TestOCIRun(t *testing.T) { forEachSandbox(t, testOCIRun) }
+
+func testOCIRun(t *testing.T, r *ociRuntime) {
 	bundle := r.makeBundle([]string{"sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 42"}, func(spec map[string]any) {
 		spec["hostname"] = "oci-test"
 	})
@@ -273,8 +386,9 @@ func TestOCIRun(t *testing.T) {
 	}
 }
 
-func TestOCIKillAndForceDelete(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIKillAndForceDelete(t *testing.T) { forEachSandbox(t, testOCIKillAndForceDelete) }
+
+func testOCIKillAndForceDelete(t *testing.T, r *ociRuntime) {
 	bundle := r.makeBundle([]string{"sleep", "1000"}, nil)
 	r.create("k", bundle)
 	// A container never started dies of a kill.
@@ -337,8 +451,9 @@ func TestOCIKillAndForceDelete(t *testing.T) {
 	}
 }
 
-func TestOCIBadInput(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIBadInput(t *testing.T) { forEachSandbox(t, testOCIBadInput) }
+
+func testOCIBadInput(t *testing.T, r *ociRuntime) {
 	bundle := r.makeBundle([]string{"true"}, nil)
 	os.WriteFile(filepath.Join(bundle, "config.json"), []byte(`{"ociVersion": "1.0.2", "process": {`), 0o644)
 	if o, code := r.run("create", "--bundle", bundle, "bad"); code == 0 || !strings.Contains(o, "config.json") {
@@ -378,8 +493,9 @@ func TestOCIBadInput(t *testing.T) {
 // says: user, groups, umask, capabilities, rlimits, no_new_privs,
 // environment, working directory, UTS names, sysctl, masked and
 // read-only paths, a read-only root and bind mounts.
-func TestOCIConfig(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIConfig(t *testing.T) { forEachSandbox(t, testOCIConfig) }
+
+func testOCIConfig(t *testing.T, r *ociRuntime) {
 	shared := t.TempDir()
 	os.WriteFile(filepath.Join(shared, "from-host"), []byte("host file\n"), 0o644)
 	os.Chmod(shared, 0o777)
@@ -464,11 +580,17 @@ func TestOCIConfig(t *testing.T) {
 		t.Errorf("run with a host block device: exit %d, %q", code, o)
 	}
 
-	// A parameter the sandbox does not have is refused, not ignored.
-	fixed := r.makeBundle([]string{"true"}, func(spec map[string]any) {
+	// A parameter the application kernel does not have is refused, not
+	// ignored; a guest kernel has it, in the network namespace its
+	// container shares.
+	forwarding := r.makeBundle([]string{"cat", "/proc/sys/net/ipv4/conf/all/forwarding"}, func(spec map[string]any) {
 		spec["linux"].(map[string]any)["sysctl"] = map[string]string{"net.ipv4.conf.all.forwarding": "1"}
 	})
-	if o, code := r.run("run", "--bundle", fixed, "cfg2"); code == 0 || !strings.Contains(o, "net.ipv4.conf.all.forwarding: the sandbox has no such parameter") {
+	o, code := r.run("run", "--bundle", forwarding, "cfg2")
+	switch {
+	case r.vm() && (code != 0 || o != "1\n"):
+		t.Errorf("run with net.ipv4.conf.all.forwarding=1 in a VM: exit %d, %q; want 1", code, o)
+	case !r.vm() && (code == 0 || !strings.Contains(o, "net.ipv4.conf.all.forwarding: the sandbox has no such parameter")):
 		t.Errorf("run with an unsupported sysctl: exit %d, %q", code, o)
 	}
 }
@@ -476,8 +598,9 @@ func TestOCIConfig(t *testing.T) {
 // TestOCIResources checks that linux.resources bound the whole sandbox:
 // its processes (the sandbox process, the gofer, the stubs) are all in
 // the container's cgroup, with the limits set, and delete removes it.
-func TestOCIResources(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIResources(t *testing.T) { forEachSandbox(t, testOCIResources) }
+
+func testOCIResources(t *testing.T, r *ociRuntime) {
 	cgroupsPath := "/magawa-test/res-" + strconv.Itoa(os.Getpid())
 	bundle := r.makeBundle([]string{"sh", "-c", "sleep 1000 & sleep 1000"}, func(spec map[string]any) {
 		linux := spec["linux"].(map[string]any)
@@ -510,47 +633,59 @@ func TestOCIResources(t *testing.T) {
 		}
 		return filepath.Join("/sys/fs/cgroup", controller, cgroupsPath, v1Name)
 	}
-	for _, c := range []struct{ controller, v1, v2, want string }{
-		{"memory", "memory.limit_in_bytes", "memory.max", strconv.Itoa(256 << 20)},
-		// The container's pids limit is the sandbox kernel's (below):
-		// the host's would count the sandbox process's own threads.
-		{"pids", "pids.max", "pids.max", "max"},
-	} {
-		b, err := os.ReadFile(limitFile(c.controller, c.v1, c.v2))
-		if err != nil || strings.TrimSpace(string(b)) != c.want {
-			t.Errorf("%s: %q, %v; want %s", limitFile(c.controller, c.v1, c.v2), b, err, c.want)
+	if r.vm() {
+		// The VM is the unit the host bounds: every host process of
+		// the sandbox (the supervisor, QEMU) is in the container's
+		// cgroup; the container's limits are its cgroup's in the guest.
+		procs, err := os.ReadFile(limitFile("pids", "cgroup.procs", "cgroup.procs"))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Every process of the sandbox: the sandbox process and its
-	// descendants (the gofer, the stubs of sh and its two sleeps).
-	procs, err := os.ReadFile(limitFile("pids", "cgroup.procs", "cgroup.procs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inCgroup := map[string]bool{}
-	for _, p := range strings.Fields(string(procs)) {
-		inCgroup[p] = true
-	}
-	descendants := []int{pid}
-	for i := 0; i < len(descendants); i++ {
-		// Each thread's children: the stubs are the tracing threads'.
-		tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(descendants[i]), "task", "*", "children"))
-		for _, task := range tasks {
-			b, _ := os.ReadFile(task)
-			for _, c := range strings.Fields(string(b)) {
-				n, _ := strconv.Atoi(c)
-				descendants = append(descendants, n)
+		for _, p := range append([]int{pid}, childPIDs(pid)...) {
+			if !slices.Contains(strings.Fields(string(procs)), strconv.Itoa(p)) {
+				t.Errorf("VM process %d is not in the container's cgroup (%v)", p, strings.Fields(string(procs)))
 			}
 		}
-	}
-	// sh and its background sleep have a stub each (the last sleep is
-	// exec'd by sh).
-	if len(descendants) < 4 {
-		t.Errorf("the sandbox has %d host processes (%v); want the sandbox process, the gofer and 2 stubs", len(descendants), descendants)
-	}
-	for _, p := range descendants {
-		if !inCgroup[strconv.Itoa(p)] {
-			t.Errorf("sandbox process %d is not in the container's cgroup (%v)", p, strings.Fields(string(procs)))
+		const guestLimits = `c=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $c/memory.max $c/pids.max $c/cpu.weight`
+		if o, code := r.run("exec", "res", "sh", "-c", guestLimits); code != 0 || o != strconv.Itoa(256<<20)+"\n100\n20\n" {
+			t.Errorf("the container's cgroup in the guest: exit %d, %q; want memory.max 256 MiB, pids.max 100, cpu.weight 20 (512 shares)", code, o)
+		}
+	} else {
+		for _, c := range []struct{ controller, v1, v2, want string }{
+			{"memory", "memory.limit_in_bytes", "memory.max", strconv.Itoa(256 << 20)},
+			// The container's pids limit is the sandbox kernel's (below):
+			// the host's would count the sandbox process's own threads.
+			{"pids", "pids.max", "pids.max", "max"},
+		} {
+			b, err := os.ReadFile(limitFile(c.controller, c.v1, c.v2))
+			if err != nil || strings.TrimSpace(string(b)) != c.want {
+				t.Errorf("%s: %q, %v; want %s", limitFile(c.controller, c.v1, c.v2), b, err, c.want)
+			}
+		}
+		// Every process of the sandbox: the sandbox process and its
+		// descendants (the gofer, the stubs of sh and its two sleeps).
+		procs, err := os.ReadFile(limitFile("pids", "cgroup.procs", "cgroup.procs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inCgroup := map[string]bool{}
+		for _, p := range strings.Fields(string(procs)) {
+			inCgroup[p] = true
+		}
+		descendants := []int{pid}
+		for i := 0; i < len(descendants); i++ {
+			// Each thread's children: the stubs are the tracing threads'.
+			descendants = append(descendants, childPIDs(descendants[i])...)
+		}
+		// sh and its background sleep have a stub each (the last sleep is
+		// exec'd by sh).
+		if len(descendants) < 4 {
+			t.Errorf("the sandbox has %d host processes (%v); want the sandbox process, the gofer and 2 stubs", len(descendants), descendants)
+		}
+		for _, p := range descendants {
+			if !inCgroup[strconv.Itoa(p)] {
+				t.Errorf("sandbox process %d is not in the container's cgroup (%v)", p, strings.Fields(string(procs)))
+			}
 		}
 	}
 	// Two tasks: the background sleep, and the one sh exec'd into.
@@ -585,8 +720,9 @@ func TestOCIResources(t *testing.T) {
 
 // TestOCIHooksAndPidFile checks the hooks run on the host with the
 // container's state on stdin, in the spec's order, and --pid-file.
-func TestOCIHooksAndPidFile(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIHooksAndPidFile(t *testing.T) { forEachSandbox(t, testOCIHooksAndPidFile) }
+
+func testOCIHooksAndPidFile(t *testing.T, r *ociRuntime) {
 	out := t.TempDir()
 	hook := func(name string) map[string]any {
 		return map[string]any{"path": "/bin/sh", "args": []string{"sh", "-c", "cat > " + filepath.Join(out, name)}}
@@ -627,8 +763,9 @@ func TestOCIHooksAndPidFile(t *testing.T) {
 // TestOCIConsoleSocket creates a container with a terminal, as podman and
 // containerd do: the runtime sends the terminal's master over
 // --console-socket, and what the container writes comes out of it.
-func TestOCIConsoleSocket(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIConsoleSocket(t *testing.T) { forEachSandbox(t, testOCIConsoleSocket) }
+
+func testOCIConsoleSocket(t *testing.T, r *ociRuntime) {
 	bundle := r.makeBundle([]string{"sh", "-c", "tty; stty size; echo hello from the console"}, func(spec map[string]any) {
 		p := spec["process"].(map[string]any)
 		p["terminal"] = true
@@ -691,8 +828,9 @@ func TestOCIConsoleSocket(t *testing.T) {
 // uid_map shows the mapping; a file the container makes in a bind mount
 // belongs to host user 100000 (100042 after chown 42); IDs outside the
 // map cannot be taken, and host files outside it read as nobody's.
-func TestOCIUserNamespace(t *testing.T) {
-	r := newOCIRuntime(t)
+func TestOCIUserNamespace(t *testing.T) { forEachSandbox(t, testOCIUserNamespace) }
+
+func testOCIUserNamespace(t *testing.T, r *ociRuntime) {
 	shared := t.TempDir()
 	os.WriteFile(filepath.Join(shared, "hosts-own"), []byte("x"), 0o644)
 	os.Chmod(shared, 0o777)
