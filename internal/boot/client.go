@@ -158,6 +158,16 @@ func (c *Client) Kill(sig unix.Signal, all bool) error {
 	return err
 }
 
+// KillProcess sends sig to the sandbox's process pid (an exec'd
+// process, by the PID Exec returned).
+func (c *Client) KillProcess(pid int32, sig unix.Signal) error {
+	if pid <= 0 {
+		return fmt.Errorf("invalid PID %d", pid)
+	}
+	_, err := c.simple(Request{Op: OpKill, Signal: int(sig), PID: pid})
+	return err
+}
+
 // Processes lists the sandbox's processes.
 func (c *Client) Processes() ([]kernel.ProcessInfo, error) {
 	resp, err := c.simple(Request{Op: OpPs})

@@ -103,6 +103,9 @@ func (srv *server) handle(req Request) (Response, error) {
 	case OpStart:
 		return Response{}, srv.start()
 	case OpKill:
+		if req.PID != 0 {
+			return Response{}, srv.killProcess(req.PID, unix.Signal(req.Signal))
+		}
 		return Response{}, srv.kill(unix.Signal(req.Signal), req.All)
 	case OpPs:
 		return Response{Processes: srv.s.Kernel().Processes()}, nil
@@ -202,6 +205,23 @@ func (srv *server) kill(sig unix.Signal, all bool) error {
 		return errors.New("container not running")
 	}
 	return srv.s.Kernel().Signal(1, sig, all)
+}
+
+// killProcess signals one process of a running sandbox.
+func (srv *server) killProcess(pid int32, sig unix.Signal) error {
+	if sig <= 0 || sig > 64 {
+		return fmt.Errorf("invalid signal %d", sig)
+	}
+	srv.mu.Lock()
+	status := srv.status
+	srv.mu.Unlock()
+	if status != StatusRunning && status != StatusPaused {
+		return fmt.Errorf("container not running")
+	}
+	if err := srv.s.Kernel().Signal(pid, sig, false); err != nil {
+		return fmt.Errorf("process %d: %w", pid, err)
+	}
+	return nil
 }
 
 // terminates reports whether sig's default action ends a process.

@@ -26,9 +26,11 @@ const maxMessage = 16 << 20
 // Request is a command to the sandbox.
 type Request struct {
 	Op string `json:"op"`
-	// Signal and All are a kill's.
-	Signal int  `json:"signal,omitempty"`
-	All    bool `json:"all,omitempty"`
+	// Signal and All are a kill's; PID, when set, is the process of
+	// the sandbox it signals (an exec'd one) instead of init.
+	Signal int   `json:"signal,omitempty"`
+	All    bool  `json:"all,omitempty"`
+	PID    int32 `json:"pid,omitempty"`
 	// Process is an exec's; Stdio says which of descriptors 0-2 were
 	// sent, in order, with the request.
 	Process *sandbox.Process `json:"process,omitempty"`

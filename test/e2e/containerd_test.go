@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"magawa/test/testenv"
 )
 
 // containerd is a containerd daemon with private root, state, sockets
@@ -79,8 +82,14 @@ type ctr struct {
 	// runFlags are ctr run's: the runtime, its root, the FIFO directory.
 	runFlags []string
 	fifo     string
+	// magawaShim is set when containerd runs magawa's own shim.
+	magawaShim bool
 }
 
+// TestContainerd runs ctr against both ways containerd can drive
+// magawa: its runc shim with magawa as the runc binary (runc-shim), and
+// magawa's own shim, runtime type io.containerd.magawa.v1 (magawa-shim),
+// which containerd finds in its PATH.
 func TestContainerd(t *testing.T) {
 	wantClient(t, "containerd")
 	cdBin, ok := lookPath("containerd", "/usr/bin")
@@ -96,19 +105,47 @@ func TestContainerd(t *testing.T) {
 	}
 	e := newEnv(t, "containerd")
 	image := busyboxImage(t)
-	created := e.noteCreated("/run/containerd", "/run/containerd/s", "/run/containerd/fifo")
+	shimBin := filepath.Join(filepath.Dir(e.magawa), "containerd-shim-magawa-v1")
+	if err := testenv.BuildShim(shimBin); err != nil {
+		t.Fatal(err)
+	}
+	// The shim runs the magawa next to it.
+	e.env[0] = "PATH=" + filepath.Dir(shimBin) + ":" + strings.TrimPrefix(e.env[0], "PATH=")
+	created := e.noteCreated("/run/containerd", "/run/containerd/s", "/run/containerd/fifo", "/run/magawa-shim")
 	t.Cleanup(created.removeIfEmpty)
 	cd := startContainerd(e, cdBin, ctrBin, filepath.Join(e.dir, "containerd"))
 	c := &ctr{env: e, bin: ctrBin, cd: cd, ns: "magawa-e2e", fifo: filepath.Join(e.dir, "fifo")}
-	runcRoot := filepath.Join(e.dir, "runc")
-	c.roots = append(c.roots, filepath.Join(runcRoot, c.ns))
-	c.runFlags = []string{"--runc-binary", e.wrapper, "--runc-root", runcRoot, "--fifo-dir", c.fifo}
-	t.Cleanup(func() { c.removeAll() })
 	if r := c.ctr("", "image", "import", image); r.err != nil || r.code != 0 {
 		t.Fatalf("ctr image import: %v", r)
 	}
-	img := imageName
+	t.Run("runc-shim", func(t *testing.T) {
+		c := c.with(t)
+		runcRoot := filepath.Join(e.dir, "runc")
+		c.roots = append(c.roots, filepath.Join(runcRoot, c.ns))
+		c.runFlags = []string{"--runc-binary", e.wrapper, "--runc-root", runcRoot, "--fifo-dir", c.fifo}
+		t.Cleanup(func() { c.removeAll() })
+		testContainerd(t, c)
+	})
+	t.Run("magawa-shim", func(t *testing.T) {
+		c := c.with(t)
+		c.ns = "magawa-e2e-shim"
+		c.magawaShim = true
+		c.roots = append(c.roots, filepath.Join("/run/magawa-shim", c.ns))
+		c.runFlags = []string{"--runtime", "io.containerd.magawa.v1", "--fifo-dir", c.fifo}
+		if r := c.ctr("", "image", "import", image); r.err != nil || r.code != 0 {
+			t.Fatalf("ctr image import: %v", r)
+		}
+		t.Cleanup(func() {
+			c.removeAll()
+			os.Remove(filepath.Join("/run/magawa-shim", c.ns))
+		})
+		testContainerd(t, c)
+		testMagawaShim(t, c)
+	})
+}
 
+func testContainerd(t *testing.T, c *ctr) {
+	img := imageName
 	t.Run("run_echo", func(t *testing.T) {
 		c := c.with(t)
 		c.expect("ctr run --rm IMAGE ID echo hi", c.ctr("", c.runArgs("--rm", img, "e2e-echo", "echo", "hi")...), 0, str("hi\n"))
@@ -214,6 +251,101 @@ func TestContainerd(t *testing.T) {
 			return
 		}
 		checkHostPIDs(t, "ctr task ps", r.stdout, 0, pid)
+	})
+}
+
+// testMagawaShim checks what only magawa's shim does: it is the process
+// containerd started for the task, its metrics are the sandbox's, and a
+// sandbox or shim that dies is reported and cleaned up.
+func testMagawaShim(t *testing.T, c *ctr) {
+	img := imageName
+	t.Run("shim_process", func(t *testing.T) {
+		c := c.with(t)
+		const id = "e2e-shimproc"
+		if !c.expect("ctr run -d", c.ctr("", c.runArgs("-d", img, id, "sleep", "1000")...), 0, nil) {
+			return
+		}
+		defer c.remove(id)
+		_, pid := c.task(id)
+		shim := parentOf(pid)
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", shim)); filepath.Base(exe) != "containerd-shim-magawa-v1" {
+			t.Errorf("the sandbox process %d's parent %d is %q, want containerd-shim-magawa-v1", pid, shim, exe)
+		}
+	})
+	t.Run("metrics", func(t *testing.T) {
+		c := c.with(t)
+		const id = "e2e-metrics"
+		if !c.expect("ctr run -d", c.ctr("", c.runArgs("-d", img, id, "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 1000")...), 0, nil) {
+			return
+		}
+		defer c.remove(id)
+		time.Sleep(time.Second)
+		r := c.ctr("", "task", "metrics", id)
+		if !c.expect("ctr task metrics", r, 0, nil) {
+			return
+		}
+		values := map[string]uint64{}
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if f := strings.Fields(l); len(f) == 2 {
+				values[f[0]], _ = strconv.ParseUint(f[1], 10, 64)
+			}
+		}
+		for _, m := range []string{"memory.usage_in_bytes", "cpuacct.usage", "pids.current"} {
+			if values[m] == 0 {
+				t.Errorf("ctr task metrics: %s is zero or missing:\n%s", m, r.stdout)
+			}
+		}
+	})
+	t.Run("sandbox_dies", func(t *testing.T) {
+		// A sandbox killed from the host is the task's exit: ctr run
+		// returns 137, as for a container SIGKILLed under runc.
+		c := c.with(t)
+		const id = "e2e-sbdies"
+		done := make(chan result, 1)
+		go func() { done <- c.ctr("", c.runArgs("--rm", img, id, "sleep", "1000")...) }()
+		pid := 0
+		for deadline := time.Now().Add(20 * time.Second); pid == 0 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			if st, p := c.task(id); st == "RUNNING" {
+				pid = p
+			}
+		}
+		if pid == 0 {
+			t.Fatalf("the task never ran")
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+		select {
+		case r := <-done:
+			c.expect("ctr run of a sandbox killed by SIGKILL", r, 137, str(""))
+		case <-time.After(cmdTimeout):
+			t.Errorf("ctr run did not return after its sandbox was killed")
+			c.remove(id)
+		}
+		c.checkGone(c.roots[len(c.roots)-1], id)
+	})
+	t.Run("shim_dies", func(t *testing.T) {
+		// containerd sees the shim's connection close, reports the task
+		// as ended and runs the shim's delete action, which removes the
+		// sandbox.
+		c := c.with(t)
+		const id = "e2e-shimdies"
+		if !c.expect("ctr run -d", c.ctr("", c.runArgs("-d", img, id, "sleep", "1000")...), 0, nil) {
+			return
+		}
+		defer c.remove(id)
+		_, pid := c.task(id)
+		syscall.Kill(parentOf(pid), syscall.SIGKILL)
+		deadline := time.Now().Add(20 * time.Second)
+		for alive := true; alive && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			alive = syscall.Kill(pid, 0) == nil && !isZombie(pid)
+		}
+		if syscall.Kill(pid, 0) == nil && !isZombie(pid) {
+			t.Errorf("the sandbox process %d outlived its shim", pid)
+		}
+		c.ctr("", "task", "delete", id)
+		c.expect("ctr container delete", c.ctr("", "container", "delete", id), 0, nil)
+		c.checkGone(c.roots[len(c.roots)-1], id)
 	})
 }
 

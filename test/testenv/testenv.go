@@ -45,16 +45,22 @@ func ModuleRoot() (string, error) {
 
 // BuildMagawa builds ./cmd/magawa into out as `make build` does: static,
 // without cgo (the gofer cannot confine a cgo binary).
-func BuildMagawa(out string) error {
+func BuildMagawa(out string) error { return build(out, "./cmd/magawa") }
+
+// BuildShim builds magawa's containerd shim (cmd/containerd-shim-magawa-v1)
+// into out, statically. The shim runs the magawa next to it.
+func BuildShim(out string) error { return build(out, "./cmd/containerd-shim-magawa-v1") }
+
+func build(out, pkg string) error {
 	root, err := ModuleRoot()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/magawa")
+	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/magawa: %v\n%s", err, b)
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
 }
