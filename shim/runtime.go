@@ -97,6 +97,8 @@ func lastLine(log string) string {
 // createOptions are create's.
 type createOptions struct {
 	bundle, pidFile, consoleSocket string
+	// flags are global flags for this container alone.
+	flags []string
 	// log gets the runtime's errors: its stderr is the container's.
 	log   string
 	stdio [3]*os.File
@@ -107,7 +109,7 @@ func (r *runtime) create(ctx context.Context, id string, o createOptions) error 
 	if o.consoleSocket != "" {
 		args = append(args, "--console-socket", o.consoleSocket)
 	}
-	_, err := r.runLogged(ctx, &o.stdio, o.log, append(args, id)...)
+	_, err := r.runLogged(ctx, &o.stdio, o.log, append(append(o.flags, args...), id)...)
 	return err
 }
 

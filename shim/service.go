@@ -165,10 +165,15 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, err
 	}
 
+	flags, err := containerFlags(r.Bundle)
+	if err != nil {
+		return nil, err
+	}
 	opts := createOptions{
 		bundle:  r.Bundle,
 		pidFile: filepath.Join(r.Bundle, "init.pid"),
 		log:     filepath.Join(r.Bundle, "magawa.log"),
+		flags:   flags,
 	}
 	var socket *runc.Socket
 	if r.Terminal {
@@ -231,6 +236,47 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		Pid:         uint32(pid),
 	})
 	return &taskAPI.CreateTaskResponse{Pid: uint32(pid)}, nil
+}
+
+// Annotations the shim reads from a container's bundle.
+const (
+	// containerTypeAnnotation is the CRI plugin's: "sandbox" for a
+	// pod's sandbox (pause) container, "container" for the others.
+	containerTypeAnnotation = "io.kubernetes.cri.container-type"
+	// SandboxAnnotation picks the kind of sandbox for a pod ("kernel"
+	// or "vm"), over the runtime options' (the CRI plugin passes it on
+	// when the runtime's pod_annotations list it).
+	SandboxAnnotation = "magawa.dev/sandbox"
+)
+
+// containerFlags are the runtime's global flags for one container, from
+// its bundle's annotations. A pod's containers other than its sandbox
+// container run, for now, in sandboxes of their own without a network:
+// the pod's interfaces belong to the sandbox container's sandbox, and
+// two sandboxes cannot serve one interface.
+func containerFlags(bundle string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("the bundle: %w", err)
+	}
+	var spec struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("the bundle's config.json: %w", err)
+	}
+	var flags []string
+	switch kind := spec.Annotations[SandboxAnnotation]; kind {
+	case "":
+	case "kernel", "vm":
+		flags = append(flags, "--sandbox="+kind)
+	default:
+		return nil, fmt.Errorf("annotation %s: %q is not a kind of sandbox (want kernel or vm)", SandboxAnnotation, kind)
+	}
+	if spec.Annotations[containerTypeAnnotation] == "container" {
+		flags = append(flags, "--network=none")
+	}
+	return flags, nil
 }
 
 // configure reads the runtime options containerd passes (its runtime's
