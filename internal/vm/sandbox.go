@@ -41,10 +41,12 @@ type Sandbox struct {
 	// their shares, undone at the end.
 	staged []string
 
-	// mu guards status and nextExec.
+	// mu guards status, nextExec and execPIDs.
 	mu       sync.Mutex
 	status   string
 	nextExec int
+	// execPIDs are the running exec'd processes' IDs by PID.
+	execPIDs map[int32]string
 	// exit ends the supervisor with a status (finish); the first wins.
 	exit     chan int
 	exitOnce sync.Once

@@ -55,6 +55,9 @@ func (s *Sandbox) handle(req boot.Request) (boot.Response, error) {
 	case boot.OpStart:
 		return boot.Response{}, s.start()
 	case boot.OpKill:
+		if req.PID != 0 {
+			return boot.Response{}, s.killExec(req.PID, unix.Signal(req.Signal))
+		}
 		return boot.Response{}, s.kill(unix.Signal(req.Signal), req.All)
 	case boot.OpPs:
 		procs, err := s.processes()
@@ -270,15 +273,18 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 		return
 	}
 	outputs := s.forward(execID, stdio[0], stdio[1], stdio[2])
+	untrack := s.trackExec(resp.Pid, execID)
 	if err := boot.WriteResponse(fd, boot.Response{PID: resp.Pid}); err != nil {
 		// Detached: nobody waits, but the output still goes out.
 		go func() {
 			s.waitExec(execID, outputs)
+			untrack()
 			closeStdio()
 		}()
 		return
 	}
 	exit := s.waitExec(execID, outputs)
+	untrack()
 	closeStdio()
 	boot.WriteResponse(fd, boot.Response{Exit: exit})
 }

@@ -141,6 +141,7 @@ func TestContainerd(t *testing.T) {
 		})
 		testContainerd(t, c)
 		testMagawaShim(t, c)
+		t.Run("vm", func(t *testing.T) { testMagawaShimVM(t, c) })
 	})
 }
 
@@ -272,6 +273,15 @@ func testMagawaShim(t *testing.T, c *ctr) {
 			t.Errorf("the sandbox process %d's parent %d is %q, want containerd-shim-magawa-v1", pid, shim, exe)
 		}
 	})
+	t.Run("kill_exec", func(t *testing.T) {
+		c := c.with(t)
+		const id = "e2e-killexec"
+		if !c.expect("ctr run -d", c.ctr("", c.runArgs("-d", img, id, "sleep", "1000")...), 0, nil) {
+			return
+		}
+		defer c.remove(id)
+		checkKillExec(t, c, id)
+	})
 	t.Run("metrics", func(t *testing.T) {
 		c := c.with(t)
 		const id = "e2e-metrics"
@@ -347,6 +357,72 @@ func testMagawaShim(t *testing.T, c *ctr) {
 		c.expect("ctr container delete", c.ctr("", "container", "delete", id), 0, nil)
 		c.checkGone(c.roots[len(c.roots)-1], id)
 	})
+}
+
+// testMagawaShimVM runs a container in a micro-VM through the shim: the
+// runtime options file (ctr run --runtime-config-path, as the CRI
+// plugin's ConfigPath) gives the guest image, the annotation picks the
+// VM sandbox.
+func testMagawaShimVM(t *testing.T, c *ctr) {
+	img := testenv.NeedVM(t)
+	c = c.with(t)
+	options := filepath.Join(c.dir, "magawa-vm.toml")
+	body := fmt.Sprintf("[magawa]\nvm-kernel = %q\nvm-initrd = %q\n", img.Kernel, img.Initramfs)
+	if err := os.WriteFile(options, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const id = "e2e-vm"
+	run := c.runArgs("-d", "--runtime-config-path", options, "--annotation", "magawa.dev/sandbox=vm", imageName, id, "sleep", "1000")
+	if !c.expect("ctr run -d (VM)", c.ctr("", run...), 0, nil) {
+		return
+	}
+	defer c.remove(id)
+	_, pid := c.task(id)
+	qemu := false
+	for _, child := range strings.Fields(readFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))) {
+		exe, _ := os.Readlink("/proc/" + child + "/exe")
+		qemu = qemu || strings.Contains(exe, "qemu-system")
+	}
+	if !qemu {
+		t.Errorf("the task's process %d has no QEMU child: not a VM sandbox", pid)
+	}
+	c.expect("ctr task exec in the VM", c.ctr("", "task", "exec", "--fifo-dir", c.fifo, "--exec-id", "v1", id, "sh", "-c", "echo in the guest; exit 4"), 4, str("in the guest\n"))
+	checkKillExec(t, c, id)
+	c.expect("ctr task kill", c.ctr("", "task", "kill", "--signal", "SIGKILL", id), 0, nil)
+	c.waitStatus(id, "STOPPED")
+}
+
+// checkKillExec kills one exec'd process of a running task (ctr task
+// kill --exec-id): the exec ends with the signal, the task runs on.
+func checkKillExec(t *testing.T, c *ctr, id string) {
+	t.Helper()
+	done := make(chan result, 1)
+	go func() {
+		done <- c.ctr("", "task", "exec", "--fifo-dir", c.fifo, "--exec-id", "victim", id, "sh", "-c", "echo started; exec sleep 1000")
+	}()
+	killed := false
+	for deadline := time.Now().Add(30 * time.Second); !killed && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		killed = c.ctr("", "task", "kill", "--exec-id", "victim", "--signal", "SIGTERM", id).code == 0
+	}
+	if !killed {
+		t.Errorf("ctr task kill --exec-id never succeeded")
+		return
+	}
+	select {
+	case r := <-done:
+		c.expect("the exec'd process killed with SIGTERM", r, 143, str("started\n"))
+	case <-time.After(cmdTimeout):
+		t.Errorf("ctr task exec did not return after its process was killed")
+	}
+	if st, _ := c.task(id); st != "RUNNING" {
+		t.Errorf("after killing an exec'd process the task is %q, want RUNNING", st)
+	}
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }
 
 // checkHostPIDs checks that every PID in column col of a ps-like table
