@@ -7,14 +7,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sendConsole makes the container's terminal for an OCI runtime's
+// SendConsole makes the container's terminal for an OCI runtime's
 // --console-socket: a host pseudo-terminal whose master goes to the
 // socket (the supervisor, conmon or containerd's shim, reads and writes
 // it and resizes it) and whose slave becomes this process's descriptors
 // 0-2 and controlling terminal. The sandbox's console then relays the
-// slave to the sandbox's own terminal, as it relays a user's terminal
-// for `magawa do -t`; a resize of the master reaches it as SIGWINCH.
-func sendConsole(socketPath string, rows, cols uint16) error {
+// slave to the sandbox's own terminal (the application kernel's, or the
+// guest's in a VM), as it relays a user's terminal for `magawa do -t`;
+// a resize of the master reaches it as SIGWINCH. The process must lead
+// its session (boot.Launch's Detach).
+func SendConsole(socketPath string, rows, cols uint16) error {
 	slaveFD, err := ConsoleSocketTerminal(socketPath, rows, cols)
 	if err != nil {
 		return err

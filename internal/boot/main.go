@@ -90,7 +90,7 @@ func Main(args []string) int {
 	}
 	cfg.Confine = func() error { return Confine(&cfg) }
 	if *consoleSocket != "" {
-		if err := sendConsole(*consoleSocket, cfg.Process.ConsoleRows, cfg.Process.ConsoleColumns); err != nil {
+		if err := SendConsole(*consoleSocket, cfg.Process.ConsoleRows, cfg.Process.ConsoleColumns); err != nil {
 			return b.fail(err, 125)
 		}
 		cfg.TTY = sandbox.TTYOn

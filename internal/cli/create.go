@@ -35,6 +35,8 @@ type createFlags struct {
 	preserveFDs   int
 	detach        bool // run
 	keep          bool // run
+	// terminal is set by create: the bundle's process has one.
+	terminal bool
 }
 
 func (f *createFlags) register(fs interface {
@@ -126,10 +128,8 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		cfg.Network = sandbox.NetworkHost
 	}
 	cfg.TTY = sandbox.TTYOff
-	if g.sandbox == sandboxVM && cfg.Process.Terminal {
-		return nil, nil, errors.New("process.terminal is not supported by the VM sandbox yet")
-	}
 	if cfg.Process.Terminal {
+		f.terminal = true
 		cfg.TTY = sandbox.TTYOn
 		if detach && f.consoleSocket == "" {
 			return nil, nil, errors.New("a container with a terminal needs --console-socket when it is detached")
@@ -373,9 +373,19 @@ func runRun(g *globalFlags, args []string) int {
 	if len(positional) != 1 {
 		return g.runtimeError(errors.New("run: want exactly one container ID"))
 	}
+	// In the foreground on this terminal, the sandbox puts it in raw
+	// mode while the container runs: it is restored here too, whatever
+	// becomes of the sandbox process.
+	var saved *unix.Termios
+	if !f.detach && f.consoleSocket == "" {
+		saved, _ = unix.IoctlGetTermios(0, unix.TCGETS)
+	}
 	c, proc, err := g.create(positional[0], &f, f.detach)
 	if err != nil {
 		return g.runtimeError(err)
+	}
+	if saved != nil && f.terminal {
+		defer restoreTerminal(0, saved)
 	}
 	if err := startContainer(c); err != nil {
 		c.Unlock()
@@ -402,4 +412,13 @@ func runRun(g *globalFlags, args []string) int {
 		g.destroy(c)
 	}
 	return code
+}
+
+// restoreTerminal gives the terminal fd the settings saved if it has
+// others: setting them unchanged would stop a run in the background
+// (SIGTTOU) for nothing.
+func restoreTerminal(fd int, saved *unix.Termios) {
+	if now, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil && *now != *saved {
+		unix.IoctlSetTermios(fd, unix.TCSETS, saved)
+	}
 }

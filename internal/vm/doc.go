@@ -14,6 +14,13 @@
 // creates the container in the guest. On any failure QEMU is killed
 // and the error quotes the console's last lines.
 //
+// With process.terminal or exec -t, the process's terminal is the
+// guest's (terminal.go): the supervisor relays the host's side to it as
+// a terminal emulator would, the host terminal in raw mode meanwhile, a
+// console socket's being the supervisor's controlling terminal, and
+// passes the host terminal's resizes on (SIGWINCH, or polling for an
+// exec'd process's).
+//
 // QEMU is confined: chrooted into a read-only tmpfs jail of the state
 // directory holding only its binary, libraries, a few devices, the
 // image and the shares (jail.go; mounted in the supervisor's private

@@ -31,6 +31,7 @@ func Main(args []string) int {
 	syncFD := fs.Int("sync-fd", -1, "descriptor on which to report readiness")
 	exitFD := fs.Int("exit-fd", -1, "unused: the launcher's signal to die of")
 	controlFD := fs.Int("control-fd", -1, "listening control socket")
+	consoleSocket := fs.String("console-socket", "", "Unix socket to send the terminal's master to")
 	// What boot.Launch passes that the VM has its own ways for (the
 	// debug log comes with the configuration).
 	fs.String("debug-log", "", "ignored: the configuration names it")
@@ -64,6 +65,21 @@ func Main(args []string) int {
 	if err != nil {
 		return rep.Fail(fmt.Errorf("reading the VM sandbox's configuration: %w", err), 125)
 	}
+	// hangup gets the console's hangup (its master closed), from when
+	// the console is the supervisor's controlling terminal.
+	var hangup chan os.Signal
+	if *consoleSocket != "" {
+		hangup = make(chan os.Signal, 1)
+		signal.Notify(hangup, unix.SIGHUP)
+		if err := boot.SendConsole(*consoleSocket, cfg.Process.ConsoleRows, cfg.Process.ConsoleColumns); err != nil {
+			return rep.Fail(err, 125)
+		}
+		// Raw at once: what the socket's owner types before start must
+		// reach the guest's terminal alone, which echoes it.
+		if _, err := makeRaw(0); err != nil {
+			return rep.Fail(fmt.Errorf("console: putting it in raw mode: %w", err), 125)
+		}
+	}
 	logger := log.New(io.Discard, "", 0)
 	if cfg.VM.DebugLog != "" {
 		f, err := os.OpenFile(cfg.VM.DebugLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o600)
@@ -82,6 +98,16 @@ func Main(args []string) int {
 	if err := confine.DropCapabilities(nil); err != nil {
 		s.Shutdown()
 		return rep.Fail(fmt.Errorf("dropping the supervisor's capabilities: %w", err), 125)
+	}
+	if hangup != nil {
+		// As a terminal's hangup signals its session's leader: the
+		// container's init, whose terminal's host side this is.
+		go func() {
+			for range hangup {
+				logger.Printf("the console hung up: SIGHUP to the container")
+				s.kill(unix.SIGHUP, false)
+			}
+		}()
 	}
 	go s.Serve(*controlFD)
 	rep.Ready()

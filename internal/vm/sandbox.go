@@ -41,6 +41,10 @@ type Sandbox struct {
 	// their shares, undone at the end.
 	staged []string
 
+	// initTerminal is the host side of the init's terminal, with
+	// process.terminal.
+	initTerminal *terminal
+
 	// mu guards status, nextExec and execPIDs.
 	mu       sync.Mutex
 	status   string
@@ -83,6 +87,10 @@ func Boot(cfg Config, logger *log.Logger) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	qc.Shares = shares
+	if cfg.Process.Terminal {
+		s.initTerminal = s.newTerminal("", os.Stdin, os.Stdout)
+		s.initTerminal.initialSize(req.Process)
+	}
 	var consoleLog io.Writer = io.Discard
 	if cfg.StateDir != "" {
 		f, err := os.OpenFile(filepath.Join(cfg.StateDir, consoleLogName), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o600)
@@ -304,6 +312,14 @@ func (s *Sandbox) watchVM() {
 	}
 }
 
+// stopTerminal ends the relaying of the init's terminal and gives the
+// host terminal its settings back.
+func (s *Sandbox) stopTerminal() {
+	if s.initTerminal != nil {
+		s.initTerminal.stop()
+	}
+}
+
 // finish ends the supervisor with code; the first call wins.
 func (s *Sandbox) finish(code int) {
 	s.exitOnce.Do(func() { s.exit <- code })
@@ -315,6 +331,9 @@ func (s *Sandbox) Wait() int { return <-s.exit }
 // Shutdown powers the VM off (the agent kills the container's
 // processes first) and kills QEMU if it does not go.
 func (s *Sandbox) Shutdown() {
+	// However the container ended (QEMU may have died under it), the
+	// host terminal is left as it was found.
+	s.stopTerminal()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	select {

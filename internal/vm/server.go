@@ -92,8 +92,17 @@ func (s *Sandbox) start() error {
 		return fmt.Errorf("cannot start a container that is %s", s.status)
 	}
 	// The container's standard streams are the supervisor's own, as
-	// the runtime's caller gave them.
-	outputs := s.forward("", os.Stdin, os.Stdout, os.Stderr)
+	// the runtime's caller gave them (a console socket's terminal, with
+	// one).
+	var outputs <-chan struct{}
+	if term := s.initTerminal; term != nil {
+		if err := term.prepare(); err != nil {
+			return err
+		}
+		outputs = term.relay(false)
+	} else {
+		outputs = s.forward("", os.Stdin, os.Stdout, os.Stderr)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	if _, err := s.agent.StartContainer(ctx, &agentapi.ContainerRequest{Id: s.cfg.ID}); err != nil {
@@ -101,6 +110,7 @@ func (s *Sandbox) start() error {
 		code := startCode(err)
 		go func() {
 			s.drain(outputs)
+			s.stopTerminal()
 			s.finish(code)
 		}()
 		return fmt.Errorf("starting the container's process: %w", agentError(err))
@@ -116,6 +126,7 @@ func (s *Sandbox) start() error {
 			s.log.Printf("waiting for the container's init: %v", err)
 		}
 		s.drain(outputs)
+		s.stopTerminal()
 		s.mu.Lock()
 		s.status = boot.StatusStopped
 		s.mu.Unlock()
@@ -250,10 +261,6 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 		fail(errors.New("exec without a process"))
 		return
 	}
-	if req.Process.Terminal {
-		fail(errors.New("exec with a terminal is not supported by the VM sandbox yet"))
-		return
-	}
 	s.mu.Lock()
 	status := s.status
 	s.nextExec++
@@ -263,29 +270,52 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 		fail(fmt.Errorf("cannot exec in a container that is %s", status))
 		return
 	}
+	process := toAgentProcess(*req.Process)
+	// With a terminal, stdio[0] and stdio[1] are its host side: the
+	// caller's terminal (exec -t) or a console socket's.
+	var term *terminal
+	if req.Process.Terminal {
+		term = s.newTerminal(execID, stdio[0], stdio[1])
+		term.initialSize(process)
+		if err := term.prepare(); err != nil {
+			fail(err)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	resp, err := s.agent.ExecProcess(ctx, &agentapi.ExecProcessRequest{
-		ContainerId: s.cfg.ID, ExecId: execID, Process: toAgentProcess(*req.Process),
+		ContainerId: s.cfg.ID, ExecId: execID, Process: process,
 	})
 	if err != nil {
+		if term != nil {
+			term.stop()
+		}
 		fail(agentError(err))
 		return
 	}
-	outputs := s.forward(execID, stdio[0], stdio[1], stdio[2])
+	var outputs <-chan struct{}
+	if term != nil {
+		outputs = term.relay(true)
+	} else {
+		outputs = s.forward(execID, stdio[0], stdio[1], stdio[2])
+	}
 	untrack := s.trackExec(resp.Pid, execID)
+	end := func() *boot.ExitStatus {
+		exit := s.waitExec(execID, outputs)
+		untrack()
+		if term != nil {
+			term.stop()
+		}
+		closeStdio()
+		return exit
+	}
 	if err := boot.WriteResponse(fd, boot.Response{PID: resp.Pid}); err != nil {
 		// Detached: nobody waits, but the output still goes out.
-		go func() {
-			s.waitExec(execID, outputs)
-			untrack()
-			closeStdio()
-		}()
+		go end()
 		return
 	}
-	exit := s.waitExec(execID, outputs)
-	untrack()
-	closeStdio()
+	exit := end()
 	boot.WriteResponse(fd, boot.Response{Exit: exit})
 }
 

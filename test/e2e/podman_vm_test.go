@@ -7,9 +7,9 @@ import (
 )
 
 // TestPodmanVM runs podman's simplest uses against the micro-VM sandbox
-// (issue #7): the wrapper runs magawa --sandbox=vm, so that every
-// container podman makes is a QEMU VM (seconds per boot under TCG:
-// three boots). Skipped without QEMU; the guest image is found or built
+// (issue #7), -it included (conmon's console socket): the wrapper runs
+// magawa --sandbox=vm, so that every container podman makes is a QEMU
+// VM (seconds per boot under TCG: five boots). Skipped without QEMU; the guest image is found or built
 // as test/vm does (testenv.NeedVM).
 func TestPodmanVM(t *testing.T) {
 	wantClient(t, "podman")
@@ -29,6 +29,23 @@ func TestPodmanVM(t *testing.T) {
 	t.Run("env", func(t *testing.T) {
 		p := p.with(t)
 		p.expect("-e VAR=x (VM)", p.podman("", "run", "--rm", "-e", "VAR=x", image, "sh", "-c", `echo "$VAR"`), 0, str("x\n"))
+	})
+	t.Run("tty", func(t *testing.T) {
+		// conmon's --console-socket: the guest's terminal relayed to
+		// podman's.
+		p := p.with(t)
+		r := p.runTTY("ready", "hello\r", p.bin, p.args("run", "--rm", "-it", image, "sh", "-c", ttyScript)...)
+		p.checkTTY("podman run -it (typed) (VM)", r, 5)
+	})
+	t.Run("exec_tty", func(t *testing.T) {
+		p := p.with(t)
+		const name = "e2e-vm-exec-tty"
+		if !p.expect("podman run -d (VM)", p.podman("", "run", "-d", "--name", name, image, "sleep", "1000"), 0, nil) {
+			return
+		}
+		defer p.podman("", "rm", "--force", "--time", "0", name)
+		r := p.runTTY("ready", "hello\r", p.bin, p.args("exec", "-it", name, "sh", "-c", ttyScript)...)
+		p.checkTTY("podman exec -it (typed) (VM)", r, 5)
 	})
 	p.checkNoContainersLeft(p.state)
 }

@@ -14,13 +14,17 @@ package vm
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"magawa/test/testenv"
 )
@@ -347,5 +351,410 @@ func TestVMBadInput(t *testing.T) {
 		if q := r.qemus(); len(q) > 0 {
 			t.Errorf("%s: QEMU left running: %v", tc.name, q)
 		}
+	}
+}
+
+// screen is the master of a terminal, as a terminal emulator or conmon
+// holds it: what it reads is collected, keys are typed on it, and it is
+// resized (TIOCSWINSZ on the master, as conmon and containerd do).
+type screen struct {
+	t      *testing.T
+	master *os.File
+	mu     sync.Mutex
+	out    strings.Builder
+}
+
+// newScreen collects what master reads; the screen owns master.
+func newScreen(t *testing.T, master *os.File) *screen {
+	s := &screen{t: t, master: master}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			s.mu.Lock()
+			s.out.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { master.Close() })
+	return s
+}
+
+// output is what the screen read so far, carriage returns and all.
+func (s *screen) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+func (s *screen) waitFor(want string, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(s.output(), want) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%q not shown within %v; the terminal shows %q", want, timeout, s.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *screen) typeIn(keys string) {
+	s.t.Helper()
+	if _, err := s.master.Write([]byte(keys)); err != nil {
+		s.t.Fatalf("typing %q: %v", keys, err)
+	}
+}
+
+func (s *screen) resize(rows, cols uint16) {
+	s.t.Helper()
+	if err := ioctlWinsize(s.master, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+		s.t.Fatalf("TIOCSWINSZ: %v", err)
+	}
+}
+
+func ioctlWinsize(f *os.File, req uint, ws *unix.Winsize) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ioErr error
+	if err := rc.Control(func(fd uintptr) { ioErr = unix.IoctlSetWinsize(int(fd), req, ws) }); err != nil {
+		return err
+	}
+	return ioErr
+}
+
+// hostPTY opens a pseudo-terminal of the host of rows×cols: its
+// master's screen and its slave, which magawa runs on as on a user's
+// terminal.
+func hostPTY(t *testing.T, rows, cols uint16) (*screen, *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var ioErr error
+	rc, _ := m.SyscallConn()
+	rc.Control(func(fd uintptr) {
+		if ioErr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ioErr == nil {
+			n, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
+		}
+	})
+	if ioErr != nil {
+		m.Close()
+		t.Fatalf("unlocking the host pty: %v", ioErr)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { slave.Close() })
+	s := newScreen(t, m)
+	s.resize(rows, cols)
+	return s, slave
+}
+
+func termios(t *testing.T, f *os.File) unix.Termios {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatalf("TCGETS: %v", err)
+	}
+	return *tio
+}
+
+// consoleSocket listens on a Unix socket for the masters that
+// --console-socket sends, as conmon and containerd's shim do.
+func consoleSocket(t *testing.T) (string, <-chan *os.File) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	masters := make(chan *os.File, 4)
+	go func() {
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				return
+			}
+			buf, oob := make([]byte, 64), make([]byte, 64)
+			_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+			c.Close()
+			if err != nil {
+				continue
+			}
+			msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+			for _, m := range msgs {
+				fds, _ := unix.ParseUnixRights(&m)
+				for _, fd := range fds {
+					// Non-blocking, so that Close ends the screen's reader.
+					unix.SetNonblock(fd, true)
+					masters <- os.NewFile(uintptr(fd), "console-master")
+				}
+			}
+		}
+	}()
+	return path, masters
+}
+
+func receiveMaster(t *testing.T, masters <-chan *os.File) *os.File {
+	t.Helper()
+	select {
+	case m := <-masters:
+		return m
+	case <-time.After(time.Minute):
+		t.Fatal("no terminal master came over the console socket")
+		return nil
+	}
+}
+
+// terminalBundle is a bundle running script with process.terminal set
+// (of rows×cols, unless zero) and the applets a terminal needs.
+func terminalBundle(t *testing.T, rows, cols int, script string) string {
+	t.Helper()
+	dir := bundle(t, "sh", "-c", script)
+	for _, applet := range []string{"tty", "stty"} {
+		os.Symlink("busybox", filepath.Join(dir, "rootfs", "bin", applet))
+	}
+	var spec map[string]any
+	raw, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	json.Unmarshal(raw, &spec)
+	proc := spec["process"].(map[string]any)
+	proc["terminal"] = true
+	if rows != 0 || cols != 0 {
+		proc["consoleSize"] = map[string]any{"height": rows, "width": cols}
+	}
+	raw, _ = json.MarshalIndent(spec, "", "\t")
+	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
+	return dir
+}
+
+// TestVMTerminal runs a VM container on a terminal the way podman
+// (conmon) and containerd do: create --console-socket, whose master
+// shows the container's init on a guest terminal of process.consoleSize
+// (its /dev/pts/0, its /dev/console), takes its input and passes its
+// resizes on as SIGWINCH; then exec -t on another console socket, on a
+// host terminal (an interactive shell: ^C, a resize, the exit status,
+// the terminal restored) and on pipes (the end of input is VEOF); and
+// the console's hangup, which the init gets as SIGHUP.
+func TestVMTerminal(t *testing.T) {
+	r := newRuntime(t)
+	dir := terminalBundle(t, 30, 100, `tty; stty size; echo hello from the console
+read line; echo "got $line"
+[ -c /dev/console ] && echo "console $(stty size </dev/console)"
+trap 'echo "resized $(stty size)"' WINCH
+trap 'exit 9' HUP
+echo waiting
+while :; do sleep 0.1; done`)
+	sock, masters := consoleSocket(t)
+	createOut, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer createOut.Close()
+	debugLog := filepath.Join(t.TempDir(), "debug.log")
+	create := r.cmd("--debug-log", debugLog, "create", "--bundle", dir, "--console-socket", sock, "term")
+	create.Stdout, create.Stderr = createOut, createOut
+	if err := create.Run(); err != nil {
+		b, _ := os.ReadFile(createOut.Name())
+		t.Fatalf("create --console-socket: %v\n%s", err, b)
+	}
+	console := newScreen(t, receiveMaster(t, masters))
+	r.must("start", "term")
+	console.waitFor("hello from the console\r\n", time.Minute)
+	// What TestOCIConsoleSocket asks of runc and of the application
+	// kernel: the guest's line discipline turns "\n" into "\r\n", the
+	// host's adds nothing.
+	if want := "/dev/pts/0\r\n30 100\r\nhello from the console\r\n"; !strings.HasPrefix(console.output(), want) {
+		t.Errorf("the console shows %q, want %q first", console.output(), want)
+	}
+	// Typed: the guest's terminal echoes it and makes the Enter key's
+	// "\r" a "\n".
+	console.typeIn("a line\r")
+	console.waitFor("a line\r\ngot a line\r\n", 30*time.Second)
+	console.waitFor("console 30 100\r\n", 30*time.Second)
+	console.waitFor("waiting\r\n", 30*time.Second)
+	console.resize(50, 132)
+	console.waitFor("resized 50 132\r\n", 30*time.Second)
+
+	t.Run("exec console socket", func(t *testing.T) {
+		done := make(chan int, 1)
+		var errOut strings.Builder
+		cmd := r.cmd("exec", "-t", "--console-socket", sock, "term", "sh", "-c",
+			`tty; stty size; read l; echo "exec got $l"; trap 'echo "exec resized $(stty size)"; exit 5' WINCH; echo exec-waiting; while :; do sleep 0.1; done`)
+		cmd.Stderr = &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			cmd.Wait()
+			done <- cmd.ProcessState.ExitCode()
+		}()
+		s := newScreen(t, receiveMaster(t, masters))
+		// Its own terminal: the init has /dev/pts/0.
+		s.waitFor("/dev/pts/1\r\n30 100\r\n", 30*time.Second)
+		s.typeIn("typed\r")
+		s.waitFor("exec got typed\r\n", 30*time.Second)
+		s.waitFor("exec-waiting\r\n", 30*time.Second)
+		s.resize(40, 120)
+		s.waitFor("exec resized 40 120\r\n", 30*time.Second)
+		select {
+		case code := <-done:
+			if code != 5 {
+				t.Errorf("exec: exit %d, want 5 (stderr %q; the terminal shows %q)", code, errOut.String(), s.output())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("exec did not end; the terminal shows %q", s.output())
+		}
+	})
+
+	t.Run("exec host terminal", func(t *testing.T) {
+		s, slave := hostPTY(t, 24, 80)
+		before := termios(t, slave)
+		cmd := r.cmd("exec", "-t", "term", "sh", "-i")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int, 1)
+		go func() {
+			cmd.Wait()
+			done <- cmd.ProcessState.ExitCode()
+		}()
+		t.Cleanup(func() { cmd.Process.Kill() })
+		s.typeIn("PS1='$ '; echo job$((6*7)); stty size\r")
+		s.waitFor("job42\r\n24 80\r\n", 30*time.Second)
+		// The host terminal is raw meanwhile: ^C is a byte for the
+		// guest's terminal, whose SIGINT ends the foreground job only.
+		if raw := termios(t, slave); raw.Lflag&(unix.ICANON|unix.ISIG|unix.ECHO) != 0 || raw.Oflag&unix.OPOST != 0 {
+			t.Errorf("the host terminal is not in raw mode while the process runs: lflag %#x oflag %#x", raw.Lflag, raw.Oflag)
+		}
+		s.typeIn("sleep 30\r")
+		time.Sleep(500 * time.Millisecond)
+		typed := time.Now()
+		s.typeIn("\x03")
+		s.typeIn("echo back$((1+1))\r")
+		s.waitFor("back2\r\n", 20*time.Second)
+		if d := time.Since(typed); d > 10*time.Second {
+			t.Errorf("^C took %v to end sleep", d)
+		}
+		// Not the supervisor's controlling terminal: it looks at the
+		// size, a few times a second.
+		s.resize(33, 99)
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(s.output(), "\r\n33 99\r\n") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the resize did not reach the guest; the terminal shows %q", s.output())
+			}
+			s.typeIn("stty size\r")
+			time.Sleep(500 * time.Millisecond)
+		}
+		s.typeIn("exit 6\r")
+		select {
+		case code := <-done:
+			if code != 6 {
+				t.Errorf("exec: exit %d, want 6; the terminal shows %q", code, s.output())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("exec did not end; the terminal shows %q", s.output())
+		}
+		if strings.Contains(s.output(), "\r\r\n") {
+			t.Errorf("newlines converted twice: %q", s.output())
+		}
+		if after := termios(t, slave); after != before {
+			t.Errorf("host terminal settings not restored:\nbefore %+v\nafter  %+v", before, after)
+		}
+	})
+
+	t.Run("exec pipes", func(t *testing.T) {
+		// -t without a terminal on the host: the guest's all the same,
+		// fed from the pipe, whose end is the terminal's VEOF.
+		out, errOut, code := r.run("one\ntwo\n", "exec", "-t", "term", "sh", "-c", `tty; while read l; do echo "got $l"; done; echo eof`)
+		if code != 0 {
+			t.Errorf("exec: exit %d, stderr %q", code, errOut)
+		}
+		for _, want := range []string{"/dev/pts/", "got one\r\n", "got two\r\n", "eof\r\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("exec -t on pipes: stdout %q lacks %q (stderr %q)", out, want, errOut)
+			}
+		}
+	})
+
+	// The console's owner goes: its terminal hangs up, and the init,
+	// the leader of its session, gets SIGHUP as from a terminal of its
+	// own.
+	console.master.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for r.status("term") != "stopped" {
+		if time.Now().After(deadline) {
+			t.Fatal("the container did not stop after its console hung up")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if b, _ := os.ReadFile(debugLog); !strings.Contains(string(b), "container exited with status 9") {
+		t.Errorf("the init did not exit of its SIGHUP trap; the supervisor's log:\n%s", b)
+	}
+	r.must("delete", "term")
+}
+
+// TestVMTerminalRun runs a terminal container in the foreground on the
+// caller's terminal, as `runc run` does without a console socket: the
+// guest's terminal has the host terminal's size and follows it
+// (SIGWINCH: the supervisor is in the caller's foreground process
+// group), the host terminal is raw while it runs and as it was after,
+// and run exits with the container's status.
+func TestVMTerminalRun(t *testing.T) {
+	r := newRuntime(t)
+	dir := terminalBundle(t, 0, 0, `tty; stty size; read line; echo "got $line"
+trap 'echo "resized $(stty size)"; exit 4' WINCH
+echo ready; while :; do sleep 0.1; done`)
+	s, slave := hostPTY(t, 37, 91)
+	before := termios(t, slave)
+	run := r.cmd("run", "--bundle", dir, "termrun")
+	run.Stdin, run.Stdout, run.Stderr = slave, slave, slave
+	run.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		run.Wait()
+		done <- run.ProcessState.ExitCode()
+	}()
+	t.Cleanup(func() { run.Process.Kill() })
+	s.waitFor("/dev/pts/0\r\n37 91\r\n", 2*time.Minute)
+	if raw := termios(t, slave); raw.Lflag&(unix.ICANON|unix.ISIG|unix.ECHO) != 0 {
+		t.Errorf("the host terminal is not in raw mode while the container runs: lflag %#x", raw.Lflag)
+	}
+	s.typeIn("from the keyboard\r")
+	s.waitFor("got from the keyboard\r\n", 30*time.Second)
+	s.waitFor("ready\r\n", 30*time.Second)
+	s.resize(50, 132)
+	s.waitFor("resized 50 132\r\n", 30*time.Second)
+	select {
+	case code := <-done:
+		if code != 4 {
+			t.Errorf("run: exit %d, want 4; the terminal shows %q", code, s.output())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("run did not end; the terminal shows %q", s.output())
+	}
+	if strings.Contains(s.output(), "\r\r\n") {
+		t.Errorf("newlines converted twice: %q", s.output())
+	}
+	if after := termios(t, slave); after != before {
+		t.Errorf("host terminal settings not restored:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if entries, _ := os.ReadDir(r.root); len(entries) != 0 {
+		t.Errorf("run left state behind: %v", entries)
 	}
 }

@@ -309,6 +309,8 @@ func (c *container) cleanup() {
 // stdio, with extra as its descriptor 5. tweak adjusts the process's
 // attributes; enter, when set, runs the start (its argument) on a
 // thread of its choosing. For container-init, c gets the status pipe.
+// With a terminal, the helper makes it in the container and sends its
+// master back (setupTerminal): its stdio until then is /dev/null.
 func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra *os.File,
 	tweak func(*os.ProcAttr), enter func(func() (int, error)) (int, error), c *container) (*process, error) {
 	p := &process{done: make(chan struct{})}
@@ -319,17 +321,24 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 			f.Close()
 		}
 	}()
+	// consoleSock receives the terminal's master; consoleHelper is the
+	// helper's end.
+	var consoleSock, consoleHelper *os.File
 	if terminal {
-		master, slave, err := openPTY()
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("the terminal's socket: %w", err)
+		}
+		consoleSock = os.NewFile(uintptr(pair[0]), "console")
+		defer consoleSock.Close()
+		consoleHelper = os.NewFile(uintptr(pair[1]), "console-helper")
+		closeAfter = append(closeAfter, consoleHelper)
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, err
 		}
-		closeAfter = append(closeAfter, slave)
-		childStdio = [3]*os.File{slave, slave, slave}
-		p.terminal = master
-		p.stdin = &stdin{f: master}
-		p.stdout = newStream(master)
-		p.stderr = emptyStream()
+		closeAfter = append(closeAfter, null)
+		childStdio = [3]*os.File{null, null, null}
 	} else {
 		inR, inW, err := os.Pipe()
 		if err != nil {
@@ -356,7 +365,9 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 		p.stderr = newStream(errR)
 	}
 	fail := func(err error) (*process, error) {
-		p.stdin.close(true)
+		if p.stdin != nil {
+			p.stdin.close()
+		}
 		if p.terminal != nil {
 			p.terminal.Close()
 		}
@@ -377,14 +388,18 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 	if extra != nil {
 		files = append(files, extra)
 	}
+	if terminal {
+		if len(files) != helperConsoleFD {
+			configW.Close()
+			statR.Close()
+			return fail(errors.New("the helper's terminal socket would not be its descriptor 6"))
+		}
+		files = append(files, consoleHelper)
+	}
 	attr := &os.ProcAttr{
 		Files: files,
 		Env:   []string{},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
-	}
-	if terminal {
-		attr.Sys.Setctty = true
-		attr.Sys.Ctty = 0
 	}
 	if tweak != nil {
 		tweak(attr)
@@ -423,6 +438,25 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 		json.NewEncoder(configW).Encode(cfg)
 		configW.Close()
 	}()
+	if terminal {
+		master, err := receiveTerminal(int(consoleSock.Fd()))
+		if err != nil {
+			// The helper failed before it made the terminal: its
+			// status says why.
+			var st helperStatus
+			if derr := json.NewDecoder(statR).Decode(&st); derr == nil && st.Error != "" {
+				err = errors.New(st.Error)
+			}
+			statR.Close()
+			unix.Kill(pid, unix.SIGKILL)
+			<-p.done
+			return nil, err
+		}
+		p.terminal = master
+		p.stdin = &stdin{f: master, terminal: true}
+		p.stdout = newStream(master)
+		p.stderr = emptyStream()
+	}
 	if c != nil {
 		c.statR = statR
 		c.status = json.NewDecoder(statR)
@@ -570,33 +604,46 @@ func nsPID(pid int) int {
 	return pid
 }
 
-// openPTY opens a new terminal of the guest's devpts.
-func openPTY() (master, slave *os.File, err error) {
-	m, err := os.OpenFile("/dev/pts/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+// receiveTerminal receives the master of a terminal a helper made
+// (setupTerminal) on sock: one descriptor, which must be a terminal.
+func receiveTerminal(sock int) (*os.File, error) {
+	buf := make([]byte, 16)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("receiving the terminal: %w", err)
 	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, nil, err
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for i := range msgs {
+			if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
+				fds = append(fds, got...)
+			}
+		}
 	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, errors.New("the helper sent no terminal")
 	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
+	if _, err := unix.IoctlGetTermios(fds[0], unix.TCGETS); err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("the helper sent something other than a terminal: %w", err)
 	}
-	return m, s, nil
+	// Non-blocking, so that Go's poller serves its reads and writes.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
 }
 
 func toProcessSpec(p *agentapi.Process) processSpec {
 	s := processSpec{
 		Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.Uid, GID: p.Gid,
 		AdditionalGids: p.AdditionalGids, NoNewPrivileges: p.NoNewPrivileges, Terminal: p.Terminal,
+		ConsoleRows: uint16(min(p.ConsoleRows, 0xffff)), ConsoleColumns: uint16(min(p.ConsoleColumns, 0xffff)),
 	}
 	if p.HasUmask {
 		u := p.Umask

@@ -22,7 +22,13 @@
 //
 // The helpers talk to the agent over pipes: a JSON configuration in,
 // and a status pipe out that is close-on-exec, so its end without a
-// message says the program was executed.
+// message says the program was executed. A process with a terminal gets
+// one of the container's own devpts, as runc's: its helper opens the
+// container's /dev/ptmx once it is in the container's mount namespace,
+// makes the slave its stdio and controlling terminal (and the init's
+// /dev/console), and sends the master to the agent over a socket pair;
+// the agent relays the master as the process's one output stream, and
+// ends its input by typing the terminal's VEOF.
 //
 // Locking: agent.mu guards the containers map and each container's
 // status and exec'd processes; a process's streams have their own

@@ -20,6 +20,9 @@ const (
 	helperStatusFD = 4 // helperStatus messages out; close-on-exec
 	helperStartFD  = 5 // container-init: a byte here starts the program
 	helperMntNSFD  = 5 // container-exec: the container's mount namespace
+	// helperConsoleFD is, for a process with a terminal, a socket on
+	// which the helper sends the terminal's master to the agent.
+	helperConsoleFD = 6
 )
 
 // helperConfig is what a helper is told.
@@ -59,6 +62,9 @@ type processSpec struct {
 	Caps            *capSpec
 	NoNewPrivileges bool
 	Terminal        bool
+	// ConsoleRows and ConsoleColumns are the terminal's window size
+	// (zero: unset).
+	ConsoleRows, ConsoleColumns uint16
 }
 
 type rlimitSpec struct {
@@ -164,6 +170,11 @@ func containerExec() int {
 	if err := unix.Setns(helperMntNSFD, unix.CLONE_NEWNS); err != nil {
 		return helperFail(status, fmt.Errorf("entering the container's mount namespace: %w", err))
 	}
+	if cfg.Process.Terminal {
+		if err := setupTerminal(cfg.Process, false); err != nil {
+			return helperFail(status, err)
+		}
+	}
 	return helperFail(status, execProcess(cfg.Process))
 }
 
@@ -200,6 +211,13 @@ func buildContainer(cfg *helperConfig) error {
 	}
 	if err := pivotInto(root); err != nil {
 		return err
+	}
+	// Before the root may become read-only: /dev/console may have to
+	// be made.
+	if cfg.Process.Terminal {
+		if err := setupTerminal(cfg.Process, true); err != nil {
+			return err
+		}
 	}
 	for k, v := range cfg.Sysctl {
 		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
@@ -348,6 +366,74 @@ func pivotInto(root string) error {
 		return fmt.Errorf("detaching the old root: %w", err)
 	}
 	return unix.Chdir("/")
+}
+
+// setupTerminal gives the process its terminal as runc does: a pair of
+// the container's own devpts (its /dev/ptmx, once this helper is in the
+// container's mount namespace), so that what the program's tty(1) names
+// is its /dev/pts/N. The slave, of the process's console size and the
+// process's user's, becomes descriptors 0-2 and the controlling
+// terminal of this helper (a session leader: the agent starts it with
+// setsid) and, for a container's init (console), /dev/console; the
+// master goes to the agent on helperConsoleFD, to be relayed to the
+// host.
+func setupTerminal(p processSpec, console bool) error {
+	unix.CloseOnExec(helperConsoleFD)
+	defer unix.Close(helperConsoleFD)
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("process.terminal: opening the container's /dev/ptmx (a devpts at /dev/pts): %w", err)
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("process.terminal: unlocking the terminal: %w", err)
+	}
+	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
+	if err != nil {
+		return fmt.Errorf("process.terminal: TIOCGPTN: %w", err)
+	}
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return fmt.Errorf("process.terminal: opening the slave: %w", errno)
+	}
+	slave := int(r)
+	defer unix.Close(slave)
+	if p.ConsoleRows != 0 || p.ConsoleColumns != 0 {
+		if err := unix.IoctlSetWinsize(slave, unix.TIOCSWINSZ, &unix.Winsize{Row: p.ConsoleRows, Col: p.ConsoleColumns}); err != nil {
+			return fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	// The program's own, as runc gives it its stdio.
+	if err := unix.Fchown(slave, int(p.UID), -1); err != nil {
+		return fmt.Errorf("process.terminal: chown of the terminal: %w", err)
+	}
+	if console {
+		// A file to mount on; one that is there (the image's device
+		// node) is not opened: it would be the guest's console, and
+		// this helper's controlling terminal.
+		if _, err := os.Lstat("/dev/console"); errors.Is(err, os.ErrNotExist) {
+			fd, err := unix.Open("/dev/console", unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+			if err != nil {
+				return fmt.Errorf("process.terminal: making /dev/console: %w", err)
+			}
+			unix.Close(fd)
+		}
+		if err := unix.Mount(fmt.Sprintf("/dev/pts/%d", n), "/dev/console", "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("process.terminal: binding the terminal to /dev/console: %w", err)
+		}
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return fmt.Errorf("process.terminal: %w", err)
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("process.terminal: making it the controlling terminal: %w", err)
+	}
+	if err := unix.Sendmsg(helperConsoleFD, []byte("pty"), unix.UnixRights(master), nil, 0); err != nil {
+		return fmt.Errorf("process.terminal: sending the master to the agent: %w", err)
+	}
+	return nil
 }
 
 // maskPath hides a path: /dev/null over a file, an empty read-only

@@ -95,7 +95,7 @@ func (a *agent) CloseStdin(ctx context.Context, req *agentapi.ProcessRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	p.stdin.close(p.terminal == nil)
+	p.stdin.close()
 	return &agentapi.Empty{}, nil
 }
 
@@ -131,9 +131,17 @@ func (a *agent) ResizeTerminal(ctx context.Context, req *agentapi.ResizeTerminal
 	if p.terminal == nil {
 		return nil, fmt.Errorf("the process has no terminal")
 	}
-	ws := &unix.Winsize{Row: uint16(req.Rows), Col: uint16(req.Columns)}
-	if err := unix.IoctlSetWinsize(int(p.terminal.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+	ws := &unix.Winsize{Row: uint16(min(req.Rows, 0xffff)), Col: uint16(min(req.Columns, 0xffff))}
+	rc, err := p.terminal.SyscallConn()
+	if err != nil {
 		return nil, err
+	}
+	var ioErr error
+	if err := rc.Control(func(fd uintptr) { ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws) }); err != nil {
+		return nil, err
+	}
+	if ioErr != nil {
+		return nil, fmt.Errorf("resizing the terminal: %w", ioErr)
 	}
 	return &agentapi.Empty{}, nil
 }

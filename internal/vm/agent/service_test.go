@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -193,5 +195,143 @@ func TestToProcessSpec(t *testing.T) {
 	}
 	if s := toProcessSpec(&agentapi.Process{}); s.Umask != nil || s.Caps != nil {
 		t.Errorf("unset umask and capabilities came out set: %+v", s)
+	}
+}
+
+// terminalProcess is a process on a host pseudo-terminal, as the agent
+// holds one (the master); the test holds the slave, the program's side.
+func terminalProcess(t *testing.T) (*process, *os.File) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no /dev/ptmx: %v", err)
+	}
+	var n int
+	var ioErr error
+	rc, _ := master.SyscallConn()
+	rc.Control(func(fd uintptr) {
+		if ioErr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ioErr == nil {
+			n, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
+		}
+	})
+	if ioErr != nil {
+		t.Fatal(ioErr)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		slave.Close()
+		master.Close()
+	})
+	return &process{
+		pid: -1, terminal: master, stdin: &stdin{f: master, terminal: true},
+		stdout: newStream(master), stderr: emptyStream(), done: make(chan struct{}),
+	}, slave
+}
+
+// readLine is one read(2) of a terminal in canonical mode: a line, what
+// a VEOF pushed, or 0 bytes at end of file.
+func readLine(t *testing.T, f *os.File) (string, bool) {
+	t.Helper()
+	f.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 256)
+	n, err := f.Read(buf)
+	if err == io.EOF {
+		return "", true
+	}
+	if err != nil {
+		t.Fatalf("reading the terminal: %v", err)
+	}
+	return string(buf[:n]), false
+}
+
+// pending reports whether the terminal has input to read.
+func pending(f *os.File) bool {
+	n := 0
+	onFD(f, func(fd int) {
+		n, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 200)
+	})
+	return n > 0
+}
+
+// onFD runs do with f's descriptor; not f.Fd(), which would make it
+// blocking and its read deadlines ineffective.
+func onFD(f *os.File, do func(fd int)) {
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { do(int(fd)) })
+	}
+}
+
+// TestTerminalEndOfInput: on a terminal, CloseStdin is the terminal's
+// own VEOF typed (Linux's line discipline makes it the end of file): once
+// after a whole line, twice after a partial one (the first only pushes
+// it); the master stays open for the output; ResizeTerminal sets the
+// terminal's window size.
+func TestTerminalEndOfInput(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		input string
+		reads []string
+	}{
+		{"whole line", "one\ntwo\n", []string{"one\n", "two\n"}},
+		{"partial line", "one\ntw", []string{"one\n", "tw"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAgent()
+			p, slave := terminalProcess(t)
+			// Not ^D: the VEOF the program's terminal has.
+			var ioErr error
+			onFD(slave, func(fd int) {
+				var tio *unix.Termios
+				if tio, ioErr = unix.IoctlGetTermios(fd, unix.TCGETS); ioErr == nil {
+					tio.Cc[unix.VEOF] = 0x01
+					tio.Lflag &^= unix.ECHO
+					ioErr = unix.IoctlSetTermios(fd, unix.TCSETS, tio)
+				}
+			})
+			if ioErr != nil {
+				t.Fatal(ioErr)
+			}
+			a.containers["c"] = &container{id: "c", init: p, state: statusRunning, execs: map[string]*process{}}
+			client := serve(t, a)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := client.WriteStdin(ctx, &agentapi.WriteStreamRequest{ContainerId: "c", Data: []byte(tc.input)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.CloseStdin(ctx, &agentapi.ProcessRequest{ContainerId: "c"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tc.reads {
+				if got, eof := readLine(t, slave); eof || got != want {
+					t.Errorf("read %q (end of file %v), want %q", got, eof, want)
+				}
+			}
+			if got, eof := readLine(t, slave); !eof {
+				t.Errorf("read %q after the input, want end of file", got)
+			}
+			if pending(slave) {
+				got, _ := readLine(t, slave)
+				t.Errorf("more after the end of file: %q (a second VEOF after a whole line)", got)
+			}
+			if _, err := client.WriteStdin(ctx, &agentapi.WriteStreamRequest{ContainerId: "c", Data: []byte("x")}); err == nil {
+				t.Error("WriteStdin after CloseStdin succeeded")
+			}
+			// The output still comes, with the terminal's "\r\n".
+			slave.Write([]byte("out\n"))
+			if r, err := client.ReadStdout(ctx, &agentapi.ReadStreamRequest{ContainerId: "c"}); err != nil || string(r.Data) != "out\r\n" {
+				t.Errorf("ReadStdout after CloseStdin = %q, %v; want \"out\\r\\n\"", r.GetData(), err)
+			}
+			if _, err := client.ResizeTerminal(ctx, &agentapi.ResizeTerminalRequest{ContainerId: "c", Rows: 42, Columns: 133}); err != nil {
+				t.Fatal(err)
+			}
+			var ws *unix.Winsize
+			onFD(slave, func(fd int) { ws, ioErr = unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ) })
+			if ioErr != nil || ws.Row != 42 || ws.Col != 133 {
+				t.Errorf("window size after ResizeTerminal: %+v, %v; want 42x133", ws, ioErr)
+			}
+		})
 	}
 }

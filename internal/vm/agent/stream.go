@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"magawa/internal/vm/agentapi"
 )
 
@@ -90,6 +92,12 @@ func emptyStream() *stream {
 type stdin struct {
 	mu sync.Mutex
 	f  *os.File // nil once closed
+	// terminal says f is the master of the process's terminal: it
+	// stays open for the output, and the end of the input is typed.
+	terminal bool
+	// partial says the input written since the last newline is a
+	// partial line.
+	partial bool
 }
 
 func (s *stdin) write(b []byte) (int, error) {
@@ -99,16 +107,48 @@ func (s *stdin) write(b []byte) (int, error) {
 	if f == nil {
 		return 0, os.ErrClosed
 	}
-	return f.Write(b)
+	n, err := f.Write(b)
+	if n > 0 {
+		s.mu.Lock()
+		s.partial = b[n-1] != '\n'
+		s.mu.Unlock()
+	}
+	return n, err
 }
 
-// close closes the pipe (the process reads EOF); a terminal's master
-// is shared with its output and stays open.
-func (s *stdin) close(closeFile bool) {
+// close ends the input: the process reads end of file. A pipe is
+// closed; on a terminal it is its VEOF character typed, twice after a
+// partial line (the first only ends the line), as a terminal emulator
+// fed from a pipe would do. A program that put its terminal in raw
+// mode reads the character itself.
+func (s *stdin) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f != nil && closeFile {
+	if s.f == nil {
+		return
+	}
+	if s.terminal {
+		eof := []byte{terminalEOF(s.f)}
+		if s.partial {
+			eof = append(eof, eof[0])
+		}
+		s.f.Write(eof)
+	} else {
 		s.f.Close()
 	}
 	s.f = nil
+}
+
+// terminalEOF is the VEOF character of the terminal whose master is
+// f: Linux applies a master's termios ioctls to its slave.
+func terminalEOF(f *os.File) byte {
+	var eof byte = 0x04 // ^D
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			if t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil && t.Cc[unix.VEOF] != 0 {
+				eof = t.Cc[unix.VEOF]
+			}
+		})
+	}
+	return eof
 }
