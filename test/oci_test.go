@@ -808,7 +808,7 @@ func testOCIConsoleSocket(t *testing.T, r *ociRuntime) {
 	var screen strings.Builder
 	buf := make([]byte, 4096)
 	master.SetReadDeadline(time.Now().Add(runTimeout))
-	for !strings.Contains(screen.String(), "hello from the console") {
+	for !strings.Contains(screen.String(), "hello from the console\r\n") {
 		n, err := master.Read(buf)
 		screen.Write(buf[:n])
 		if err != nil {
