@@ -145,6 +145,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	resources := host.Resources
 	var vmc *vm.VMConfig
 	if g.sandbox == sandboxVM {
+		if cfg.Network == sandbox.NetworkHost {
+			g.logf("warning", "--network=host: a VM cannot share the host's stack: the VM sandbox has loopback only")
+		}
 		// QEMU, the kernel and the initramfs are checked before
 		// anything is made. The bundle's limits bound the container
 		// inside the VM (its size, its cgroup there); the host's
@@ -257,8 +260,12 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	}
 	// The hooks have set up the network namespace (Docker's does it
 	// there): its interfaces go to the sandbox now.
-	if cfg.Network == sandbox.NetworkSandbox && vmc == nil {
-		if err := attachNetwork(c, proc.Pid()); err != nil {
+	if cfg.Network == sandbox.NetworkSandbox {
+		attach := attachNetwork
+		if vmc != nil {
+			attach = g.attachVMNetwork
+		}
+		if err := attach(c, proc.Pid()); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"magawa/internal/boot"
+	"magawa/internal/container"
+	"magawa/internal/network"
+	"magawa/internal/sandbox"
 	"magawa/internal/vm"
 )
 
@@ -70,6 +75,33 @@ func vmLaunchOptions(opts *boot.Options, vmc *vm.VMConfig, spec *specs.Spec, bun
 	size := payload.VM
 	payload.VM = *vmc
 	payload.VM.MemoryMiB, payload.VM.CPUs = size.MemoryMiB, size.CPUs
+	if opts.Config.Network == sandbox.NetworkSandbox {
+		payload.Tap = vm.TapName(id)
+	}
 	opts.Verb, opts.Payload = vm.VerbName, payload
+	return nil
+}
+
+// attachVMNetwork joins the Ethernet interface of the VM sandbox's
+// network namespace (a veth the hooks or the engine set up) to the tap
+// its supervisor made for the VM's NIC, and has the supervisor give the
+// guest's NIC the interface's MAC address, addresses and routes. A
+// namespace whose interface another VM sandbox already serves (a pod's
+// second container) leaves this one with loopback only.
+func (g *globalFlags) attachVMNetwork(c *container.Container, pid int) error {
+	cfg, err := network.RedirectToTap(pid, vm.TapName(c.ID))
+	if errors.Is(err, network.ErrServed) {
+		g.logf("warning", "the container's network: %v: the VM sandbox has loopback only", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the container's network: %w", err)
+	}
+	if len(cfg.Links) == 0 {
+		return nil
+	}
+	if err := c.Client().AttachNetwork(cfg, nil); err != nil {
+		return fmt.Errorf("the container's network: %w", err)
+	}
 	return nil
 }

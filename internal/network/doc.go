@@ -12,6 +12,11 @@
 // addresses), so the other end of the veth and whatever routes to it
 // are unchanged.
 //
+// A VM sandbox (package vm) gets the interface otherwise, the way Kata
+// Containers' "tcfilter" model does (RedirectToTap): traffic control
+// filters redirect every frame between it and the tap device of the
+// VM's NIC, and the guest's NIC takes its MAC address and addresses.
+//
 // Locking: none; Takeover locks its goroutine to an OS thread while
 // that thread is in the container's network namespace.
 package network

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"magawa/internal/network/rtnl"
 )
 
 // Link is an interface the sandbox takes over.
@@ -196,7 +198,7 @@ func listLinks() ([]Link, error) {
 		for _, a := range attrs {
 			switch a.Attr.Type {
 			case unix.IFLA_IFNAME:
-				l.Name = cString(a.Value)
+				l.Name = rtnl.CString(a.Value)
 			case unix.IFLA_MTU:
 				if len(a.Value) >= 4 {
 					l.MTU = binary.NativeEndian.Uint32(a.Value)
@@ -369,12 +371,5 @@ func deleteAddress(index int32, p netip.Prefix) error {
 	h[0], h[1] = unix.AF_INET, byte(p.Bits())
 	binary.NativeEndian.PutUint32(h[4:], uint32(index))
 	ip := p.Addr().AsSlice()
-	return request(unix.RTM_DELADDR, 0, h, attr{typ: unix.IFA_LOCAL, value: ip}, attr{typ: unix.IFA_ADDRESS, value: ip})
-}
-
-func cString(b []byte) string {
-	if i := slices.Index(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
+	return rtnl.Request(unix.RTM_DELADDR, 0, h, rtnl.Attr{Type: unix.IFA_LOCAL, Value: ip}, rtnl.Attr{Type: unix.IFA_ADDRESS, Value: ip})
 }

@@ -40,7 +40,11 @@ type Config struct {
 	// guest (its cgroup there); zero: none.
 	MemoryLimit int64
 	PidsLimit   int64
-	VM          VMConfig
+	// Tap, when set, is the tap device (TapName) the supervisor makes
+	// in its network namespace for the VM's NIC (--network=sandbox);
+	// without it the VM has loopback only.
+	Tap string
+	VM  VMConfig
 }
 
 // Mount is one of the bundle's mounts, as OCI has it, with a bind

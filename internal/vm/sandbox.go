@@ -104,6 +104,17 @@ func Boot(cfg Config, logger *log.Logger) (_ *Sandbox, err error) {
 	}
 	start := time.Now()
 	opts := qemu.StartOptions{ConsoleLog: consoleLog, KeepCaps: qemuCaps}
+	if cfg.Tap != "" {
+		// Made here, in the container's network namespace, while the
+		// supervisor has CAP_NET_ADMIN; QEMU keeps the device alive
+		// with its own descriptor, and it goes with QEMU.
+		tap, err := openTap(cfg.Tap)
+		if err != nil {
+			return nil, err
+		}
+		defer tap.Close()
+		opts.Tap = tap
+	}
 	if !cfg.VM.NoJail && cfg.StateDir != "" {
 		jail, err := makeJail(filepath.Join(cfg.StateDir, jailDirName), &qc)
 		if err != nil {
@@ -116,7 +127,7 @@ func Boot(cfg Config, logger *log.Logger) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.vm = vm
-	logger.Printf("QEMU %d started (%s, %s, %d MiB, %d vCPUs)", vm.Pid(), qc.Machine, qc.Accel, qc.MemoryMiB, qc.CPUs)
+	logger.Printf("QEMU %d started (%s, %s, %d MiB, %d vCPUs, NIC on tap %q)", vm.Pid(), qc.Machine, qc.Accel, qc.MemoryMiB, qc.CPUs, cfg.Tap)
 	defer func() {
 		if err != nil {
 			vm.Kill()

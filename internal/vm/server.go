@@ -71,16 +71,41 @@ func (s *Sandbox) handle(req boot.Request) (boot.Response, error) {
 		}
 		return boot.Response{Tasks: int(st.PidsCurrent), TaskLimit: s.cfg.PidsLimit}, nil
 	case boot.OpNetwork:
-		// The VM has no network device yet: a namespace whose
-		// interfaces the runtime would hand over has none to give.
-		if req.Network != nil && len(req.Network.Links) > 0 {
-			return boot.Response{}, errors.New("the VM sandbox has no network yet (--sandbox=vm runs with loopback only)")
-		}
-		return boot.Response{}, nil
+		return boot.Response{}, s.configureNetwork(req)
 	case boot.OpPause, boot.OpResume, boot.OpUpdate:
 		return boot.Response{}, fmt.Errorf("%s is not supported by the VM sandbox yet", req.Op)
 	}
 	return boot.Response{}, fmt.Errorf("unknown request %q", req.Op)
+}
+
+// configureNetwork has the agent give the guest's NIC the interface the
+// runtime redirected to the VM's tap (the packet sockets the
+// application kernel's sandbox gets with the request are not sent for a
+// VM).
+func (s *Sandbox) configureNetwork(req boot.Request) error {
+	if req.Network == nil || len(req.Network.Links) == 0 {
+		return nil
+	}
+	if s.cfg.Tap == "" {
+		return errors.New("the VM has no NIC (--network=sandbox gives it one)")
+	}
+	s.mu.Lock()
+	status := s.status
+	s.mu.Unlock()
+	if status != boot.StatusCreated {
+		return fmt.Errorf("the network of a container that is %s", status)
+	}
+	areq, err := networkRequest(req.Network)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := s.agent.ConfigureNetwork(ctx, areq); err != nil {
+		return fmt.Errorf("configuring the VM's NIC: %w", agentError(err))
+	}
+	s.log.Printf("NIC configured as %s (%s, %v)", areq.Interfaces[0].Name, areq.Interfaces[0].Mac, areq.Interfaces[0].Addresses)
+	return nil
 }
 
 // start runs the container's program and, once it has ended and its

@@ -9,8 +9,9 @@ import (
 // TestPodmanVM runs podman's simplest uses against the micro-VM sandbox
 // (issue #7), -it included (conmon's console socket): the wrapper runs
 // magawa --sandbox=vm, so that every container podman makes is a QEMU
-// VM (seconds per boot under TCG: five boots). Skipped without QEMU; the guest image is found or built
-// as test/vm does (testenv.NeedVM).
+// VM (seconds per boot under TCG: six boots, one on podman's bridge
+// network). Skipped without QEMU; the guest image is found or built as
+// test/vm does (testenv.NeedVM).
 func TestPodmanVM(t *testing.T) {
 	wantClient(t, "podman")
 	requireRoot(t)
@@ -46,6 +47,25 @@ func TestPodmanVM(t *testing.T) {
 		defer p.podman("", "rm", "--force", "--time", "0", name)
 		r := p.runTTY("ready", "hello\r", p.bin, p.args("exec", "-it", name, "sh", "-c", ttyScript)...)
 		p.checkTTY("podman exec -it (typed) (VM)", r, 5)
+	})
+	t.Run("port_forward", func(t *testing.T) {
+		// podman's default network (a CNI bridge, a veth into the
+		// container's namespace, iptables rules for -p): the VM's NIC
+		// takes the veth's MAC address and address, and the guest's
+		// httpd serves the port.
+		p := p.with(t)
+		const name = "e2e-vm-port"
+		port := freePort(t)
+		script := `mkdir -p /tmp/www && echo served by the VM > /tmp/www/index.html && echo started && exec httpd -f -p 8080 -h /tmp/www`
+		if !p.expect("podman run -d --network bridge -p (VM)", p.podman("", "run", "-d", "--name", name, "--network", "bridge", "-p", "127.0.0.1:"+port+":8080", image, "sh", "-c", script), 0, nil) {
+			return
+		}
+		defer p.podman("", "rm", "--force", "--time", "0", name)
+		waitLog(p.env, func() result { return p.podman("", "logs", name) }, "started")
+		body, err := httpGetRetry("http://127.0.0.1:" + port + "/index.html")
+		if err != nil || body != "served by the VM\n" {
+			t.Errorf("GET through podman's port forward: %q, %v", body, err)
+		}
 	})
 	p.checkNoContainersLeft(p.state)
 }

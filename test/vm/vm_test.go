@@ -8,16 +8,22 @@
 // or the one the test builds into the checkout's .cache/vm as `make
 // vm-image` does (apt-get download of the kernel package: apt's lists
 // must be there). Each boot without KVM takes seconds: the tests boot
-// twice, plus two VMs that fail on purpose.
+// three times, plus two VMs that fail on purpose. TestVMNetwork needs
+// ip(8); it makes two network namespaces of its own and leaves the
+// host's alone.
 package vm
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -756,5 +762,228 @@ echo ready; while :; do sleep 0.1; done`)
 	}
 	if entries, _ := os.ReadDir(r.root); len(entries) != 0 {
 		t.Errorf("run left state behind: %v", entries)
+	}
+}
+
+// vmNetwork is what an engine sets up for a container (a network
+// namespace with a veth named eth0, an address, a default route) and
+// the other end of the veth in a second namespace, the peer, that
+// stands for the engine's bridge. The host's own namespace is left
+// alone: no address or route of it changes.
+type vmNetwork struct {
+	NS, Peer           string
+	Addr, PeerAddr     string
+	MAC                string
+	nsFile, peerNSFile string
+}
+
+func newVMNetwork(t *testing.T) *vmNetwork {
+	t.Helper()
+	if _, err := exec.LookPath("ip"); err != nil {
+		testenv.Skip(t, "needs ip(8) (apt-get install iproute2)")
+	}
+	id := os.Getpid() % 100000
+	n := &vmNetwork{
+		NS: fmt.Sprintf("mgvm-%d", id), Peer: fmt.Sprintf("mgvmp-%d", id),
+		Addr: "10.214.7.2", PeerAddr: "10.214.7.1",
+	}
+	n.nsFile, n.peerNSFile = "/run/netns/"+n.NS, "/run/netns/"+n.Peer
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", n.NS)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.NS).Run() })
+	ip("netns", "add", n.Peer)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.Peer).Run() })
+	// The pair goes with the namespaces.
+	ip("-n", n.NS, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0", "netns", n.Peer)
+	ip("-n", n.NS, "addr", "add", n.Addr+"/24", "dev", "eth0")
+	ip("-n", n.NS, "link", "set", "eth0", "up")
+	ip("-n", n.NS, "link", "set", "lo", "up")
+	ip("-n", n.NS, "route", "add", "default", "via", n.PeerAddr)
+	ip("-n", n.Peer, "addr", "add", n.PeerAddr+"/24", "dev", "peer0")
+	ip("-n", n.Peer, "link", "set", "peer0", "up")
+	ip("-n", n.Peer, "link", "set", "lo", "up")
+	mac, err := exec.Command("ip", "netns", "exec", n.NS, "cat", "/sys/class/net/eth0/address").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.MAC = strings.TrimSpace(string(mac))
+	return n
+}
+
+// inNetns runs fn on a thread that is in the namespace at path: the sockets
+// it makes are that namespace's.
+func inNetns(t *testing.T, path string, fn func() error) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		self, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer self.Close()
+		ns, err := os.Open(path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer ns.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		err = fn()
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+			goruntime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// httpGetOn fetches path from the server at addr over a connection made
+// on the calling thread.
+func httpGetOn(addr, path string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+	if err := req.Write(c); err != nil {
+		return "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s (%s)", path, resp.Status, b)
+	}
+	return string(b), err
+}
+
+// links lists the namespace's interfaces, as ip -o link shows them.
+func (n *vmNetwork) links(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-n", n.NS, "-o", "link").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestVMNetwork runs a VM container in a namespace with a veth, as
+// podman or a CNI plugin sets it up: the guest's NIC is the veth (its
+// MAC address, its address, its default route), a client in the
+// container reaches a server on the peer's side and a server in the
+// container is reached from there; the host's stack gives the address
+// up; loopback works in the container; delete leaves no tap device and
+// no QEMU.
+func TestVMNetwork(t *testing.T) {
+	r := newRuntime(t)
+	n := newVMNetwork(t)
+
+	// A server on the peer's side.
+	var ln net.Listener
+	if err := inNetns(t, n.peerNSFile, func() (err error) {
+		ln, err = net.Listen("tcp", net.JoinHostPort(n.PeerAddr, "0"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		fmt.Fprintf(w, "the peer answers %s from %s\n", req.URL.Path, req.RemoteAddr)
+	}))
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+
+	dir := bundle(t, "httpd", "-f", "-p", "8080", "-h", "/www")
+	var spec map[string]any
+	raw, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	json.Unmarshal(raw, &spec)
+	for _, ns := range spec["linux"].(map[string]any)["namespaces"].([]any) {
+		if m := ns.(map[string]any); m["type"] == "network" {
+			m["path"] = n.nsFile
+		}
+	}
+	raw, _ = json.MarshalIndent(spec, "", "\t")
+	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, applet := range []string{"httpd", "wget", "ip"} {
+		os.Symlink("busybox", filepath.Join(rootfs, "bin", applet))
+	}
+	os.MkdirAll(filepath.Join(rootfs, "www"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "www", "index.html"), []byte("served from the VM\n"), 0o644)
+
+	r.create(dir, "vmnet")
+	tap := ""
+	for _, line := range strings.Split(n.links(t), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], "mgwtap") {
+			tap = strings.TrimSuffix(f[1], ":")
+		}
+	}
+	if tap == "" {
+		t.Fatalf("no tap device in the namespace after create:\n%s", n.links(t))
+	}
+	if out, _ := exec.Command("ip", "-n", n.NS, "-o", "-4", "addr", "show", "dev", "eth0").CombinedOutput(); strings.Contains(string(out), "inet") {
+		t.Errorf("the host's stack still has an address on eth0:\n%s", out)
+	}
+	r.must("start", "vmnet")
+
+	if got := strings.TrimSpace(r.must("exec", "vmnet", "cat", "/sys/class/net/eth0/address")); got != n.MAC {
+		t.Errorf("the guest's eth0 has MAC address %q, want the veth's %q", got, n.MAC)
+	}
+	if out := r.must("exec", "vmnet", "ip", "addr", "show", "eth0"); !strings.Contains(out, "inet "+n.Addr+"/24") || !strings.Contains(out, n.MAC) {
+		t.Errorf("ip addr show eth0 in the container:\n%s\nwant %s/24 and %s", out, n.Addr, n.MAC)
+	}
+	if out := r.must("exec", "vmnet", "ip", "route"); !strings.Contains(out, "default via "+n.PeerAddr+" dev eth0") {
+		t.Errorf("ip route in the container:\n%s\nwant the default route via %s", out, n.PeerAddr)
+	}
+	// The container's client, the peer's server.
+	url := "http://" + net.JoinHostPort(n.PeerAddr, port) + "/from-the-vm"
+	if out, errOut, code := r.run("", "exec", "vmnet", "wget", "-q", "-O-", url); code != 0 || !strings.HasPrefix(out, "the peer answers /from-the-vm from "+n.Addr+":") {
+		t.Errorf("wget %s in the container: exit %d, %q, %q; want an answer to the veth's address", url, code, out, errOut)
+	}
+	// Loopback, in the container.
+	if out, errOut, code := r.run("", "exec", "vmnet", "sh", "-c",
+		"httpd -p 127.0.0.1:8081 -h /www && wget -q -O- http://127.0.0.1:8081/index.html"); code != 0 || out != "served from the VM\n" {
+		t.Errorf("HTTP over the container's loopback: exit %d, %q, %q", code, out, errOut)
+	}
+	// The peer's client, the container's server. The connection is
+	// made on the thread that is in the peer's namespace (an
+	// http.Client would dial from another thread, in the host's).
+	var body string
+	err := inNetns(t, n.peerNSFile, func() error {
+		var err error
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if body, err = httpGetOn(net.JoinHostPort(n.Addr, "8080"), "/index.html"); err == nil || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	if err != nil || body != "served from the VM\n" {
+		t.Errorf("GET from the peer of the container's httpd: %q, %v", body, err)
+	}
+
+	r.must("kill", "vmnet", "KILL")
+	r.must("delete", "--force", "vmnet")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(n.links(t), tap) || len(r.qemus()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after delete: QEMU %v, the namespace's interfaces:\n%s", r.qemus(), n.links(t))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

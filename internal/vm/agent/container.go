@@ -237,7 +237,10 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	defer startR.Close()
 	c.start = startW
 	p, err := a.startHelper(initVerb, &cfg, req.Process.Terminal, startR, func(attr *os.ProcAttr) {
-		attr.Sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET
+		// No CLONE_NEWNET: the container sees the guest's NIC and
+		// loopback, as a pod's containers see the pod's (the VM is the
+		// pod).
+		attr.Sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
 		attr.Sys.UseCgroupFD = true
 		attr.Sys.CgroupFD = int(cg.Fd())
 	}, nil, c)

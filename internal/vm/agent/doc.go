@@ -9,8 +9,10 @@
 // A container is an overlay over the host's share of its root (the
 // image read-only below, the guest's memory above), mounted here, and an
 // init process the agent starts by re-executing itself
-// (`container-init`, helper.go) in new mount, PID, UTS, IPC, network and
-// cgroup namespaces, in the container's cgroup: the helper makes the
+// (`container-init`, helper.go) in new mount, PID, UTS, IPC and cgroup
+// namespaces, in the container's cgroup; it shares the guest's network
+// namespace, whose NIC the host configures (ConfigureNetwork, network.go)
+// as a pod's containers share the pod's: the helper makes the
 // bundle's mounts, pivots into the root, reports it is created, waits
 // for start, applies the OCI process settings (rlimits, groups and IDs,
 // capabilities, no_new_privs, cwd, umask) and executes the program.

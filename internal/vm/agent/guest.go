@@ -64,6 +64,15 @@ func setupGuest() error {
 	if err := loadModules(groups...); err != nil {
 		return err
 	}
+	// Its devices are there now that the transports' drivers are.
+	if hasVirtioNet() {
+		if err := loadModules(groupNet); err != nil {
+			return err
+		}
+	}
+	if err := setLoopbackUp(); err != nil {
+		return err
+	}
 	// The controllers a container's limits need, for the cgroups made
 	// below the root.
 	if b, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
@@ -109,6 +118,7 @@ const (
 	groupPCI      = "pci"
 	group9P       = "9p"
 	groupVirtiofs = "virtiofs"
+	groupNet      = "net"
 )
 
 // modules are the image's modules not loaded yet, by group.

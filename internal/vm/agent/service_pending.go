@@ -23,7 +23,3 @@ func (a *agent) ResumeContainer(ctx context.Context, req *agentapi.ContainerRequ
 func (a *agent) UpdateContainer(ctx context.Context, req *agentapi.UpdateContainerRequest) (*agentapi.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "update is not supported by this agent")
 }
-
-func (a *agent) ConfigureNetwork(ctx context.Context, req *agentapi.ConfigureNetworkRequest) (*agentapi.Empty, error) {
-	return nil, status.Error(codes.Unimplemented, "networking is not supported by this agent")
-}

@@ -41,6 +41,9 @@ const (
 	// GroupVsock modules are for hosts with vhost-vsock (not used
 	// yet).
 	GroupVsock = "vsock"
+	// GroupNet modules are loaded at boot when the VM has a virtio-net
+	// device (the container's network, --network=sandbox).
+	GroupNet = "net"
 )
 
 // moduleGroups are the modules the agent needs, by group and name;
@@ -60,6 +63,8 @@ var moduleGroups = []struct {
 	{Group9P, []string{"9pnet_virtio", "9p"}, false},
 	{GroupVirtiofs, []string{"virtiofs"}, false},
 	{GroupVsock, []string{"vmw_vsock_virtio_transport"}, false},
+	// Without it the VM has loopback only.
+	{GroupNet, []string{"virtio_net"}, false},
 }
 
 // Options say what Build makes.

@@ -39,6 +39,9 @@ type StartOptions struct {
 	// dropped from its bounding set, so that it does not have it after
 	// exec, and it runs with no_new_privs.
 	KeepCaps []uintptr
+	// Tap, when set, is a tap device for the VM's NIC; QEMU gets its
+	// own descriptor of it.
+	Tap *os.File
 }
 
 // Start starts QEMU with cfg (whose ConsoleFD and AgentFD it sets):
@@ -59,6 +62,11 @@ func Start(cfg Config, opts StartOptions) (*Process, error) {
 	defer consoleVM.Close()
 	defer agentVM.Close()
 	cfg.ConsoleFD, cfg.AgentFD = 3, 4
+	extra := []*os.File{consoleVM, agentVM}
+	if opts.Tap != nil {
+		cfg.NetFD = 3 + len(extra)
+		extra = append(extra, opts.Tap)
+	}
 	args, err := cfg.Args()
 	if err != nil {
 		consoleHost.Close()
@@ -74,7 +82,7 @@ func Start(cfg Config, opts StartOptions) (*Process, error) {
 	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Env = []string{}
 	cmd.Stdout, cmd.Stderr = outW, outW
-	cmd.ExtraFiles = []*os.File{consoleVM, agentVM}
+	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// QEMU dies with the process that started it.
 		Pdeathsig: unix.SIGKILL,

@@ -59,6 +59,10 @@ type Config struct {
 	// sockets: the serial console, and the agent's virtio-serial port.
 	ConsoleFD int
 	AgentFD   int
+	// NetFD, when not zero, is QEMU's descriptor of a tap device
+	// (IFF_TAP, IFF_NO_PI, IFF_VNET_HDR) that backs the VM's virtio-net
+	// NIC; without one the VM has no NIC.
+	NetFD int
 	// NoSeccomp leaves out QEMU's own seccomp filter (-sandbox on).
 	NoSeccomp bool
 }
@@ -171,14 +175,15 @@ func (c *Config) Args() ([]string, error) {
 	if c.ConsoleFD < 0 || c.AgentFD < 0 {
 		return nil, errors.New("the console's and the agent's sockets are needed")
 	}
-	var serialDev, ninepDev string
+	var serialDev, ninepDev, netDev string
 	machine := c.Machine
 	switch c.Machine {
 	case MachineMicroVM, "":
 		machine = MachineMicroVM
-		serialDev, ninepDev = "virtio-serial-device", "virtio-9p-device"
+		serialDev, ninepDev, netDev = "virtio-serial-device", "virtio-9p-device", "virtio-net-device"
 	case MachineQ35:
-		serialDev, ninepDev = "virtio-serial-pci", "virtio-9p-pci"
+		// No option ROM: nothing boots from the network.
+		serialDev, ninepDev, netDev = "virtio-serial-pci", "virtio-9p-pci", "virtio-net-pci,romfile="
 	default:
 		return nil, fmt.Errorf("unknown machine %q: want %s or %s", c.Machine, MachineMicroVM, MachineQ35)
 	}
@@ -217,6 +222,12 @@ func (c *Config) Args() ([]string, error) {
 			opt += ",readonly=on"
 		}
 		args = append(args, "-fsdev", opt, "-device", fmt.Sprintf("%s,fsdev=%s,mount_tag=%s", ninepDev, id, s.Tag))
+	}
+	if c.NetFD > 0 {
+		// The tap was made by the supervisor, in the container's
+		// network namespace: QEMU needs no privilege for it. No
+		// vhost-net: its device is not in QEMU's jail.
+		args = append(args, "-netdev", fmt.Sprintf("tap,id=net0,fd=%d,vhost=off", c.NetFD), "-device", netDev+",netdev=net0")
 	}
 	if !c.NoSeccomp {
 		// QEMU's own seccomp filter: no obsolete calls, no setuid and

@@ -3,6 +3,7 @@ package qemu
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,6 +107,35 @@ func TestArgsQ35KVM(t *testing.T) {
 	}
 	if has(args, "-sandbox") {
 		t.Error("-sandbox with NoSeccomp")
+	}
+}
+
+// TestArgsNIC checks the NIC: QEMU's tap backend on the descriptor it
+// inherits, and the transport's virtio-net device; none without one.
+func TestArgsNIC(t *testing.T) {
+	for _, tc := range []struct{ machine, device string }{
+		{MachineMicroVM, "virtio-net-device,netdev=net0"},
+		{MachineQ35, "virtio-net-pci,romfile=,netdev=net0"},
+	} {
+		c := baseConfig()
+		c.Machine = tc.machine
+		args, err := c.Args()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has(args, "-netdev") || strings.Contains(strings.Join(flag(args, "-device"), " "), "virtio-net") {
+			t.Errorf("%s: a NIC without a tap: %v", tc.machine, args)
+		}
+		c.NetFD = 5
+		if args, err = c.Args(); err != nil {
+			t.Fatal(err)
+		}
+		if nd := flag(args, "-netdev"); len(nd) != 1 || nd[0] != "tap,id=net0,fd=5,vhost=off" {
+			t.Errorf("%s: -netdev = %q, want the tap on fd 5", tc.machine, nd)
+		}
+		if !slices.Contains(flag(args, "-device"), tc.device) {
+			t.Errorf("%s: devices %q lack %q", tc.machine, flag(args, "-device"), tc.device)
+		}
 	}
 }
 
