@@ -159,12 +159,19 @@ func (h *nsHolder) spawn(verb string, attr *os.ProcAttr, namespaces []namespaceF
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := unix.Sendmsg(int(h.sock.Fd()), body, unix.UnixRights(fds...), nil, 0); err != nil {
+	if h.sock == nil {
+		return 0, errors.New("the container's user namespace has ended")
+	}
+	sock := int(h.sock.Fd())
+	if err := unix.Sendmsg(sock, body, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL); err != nil {
+		h.closeLocked()
 		return 0, fmt.Errorf("asking the user namespace's holder: %w", err)
 	}
 	buf := make([]byte, 4096)
-	n, _, _, _, err := unix.Recvmsg(int(h.sock.Fd()), buf, nil, 0)
+	n, _, _, _, err := unix.Recvmsg(sock, buf, nil, 0)
 	if err != nil || n == 0 {
+		// A late answer would be taken for the next request's.
+		h.closeLocked()
 		return 0, fmt.Errorf("the user namespace's holder did not answer: %v", err)
 	}
 	var resp holderResponse
@@ -181,6 +188,10 @@ func (h *nsHolder) spawn(verb string, attr *os.ProcAttr, namespaces []namespaceF
 func (h *nsHolder) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closeLocked()
+}
+
+func (h *nsHolder) closeLocked() {
 	if h.sock != nil {
 		h.sock.Close()
 		h.sock = nil
@@ -257,7 +268,7 @@ func userNSHolder() int {
 			resp.Pid = pid
 		}
 		body, _ := json.Marshal(resp)
-		if err := unix.Sendmsg(sock, body, nil, nil, 0); err != nil {
+		if err := unix.Sendmsg(sock, body, nil, nil, unix.MSG_NOSIGNAL); err != nil {
 			return 1
 		}
 	}
