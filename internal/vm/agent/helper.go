@@ -298,7 +298,19 @@ func mountInRoot(root string, m helperMount) error {
 		if source == "" {
 			source = typ
 		}
-		if err := unix.Mount(source, dest, typ, flags, data); err != nil {
+		err := unix.Mount(source, dest, typ, flags, data)
+		if guest, ok := bindInstead[typ]; ok && (err == unix.EPERM || err == unix.EBUSY) {
+			// In a user namespace that does not own the guest's network
+			// (or cgroup) namespace, which the container shares, Linux
+			// refuses a new sysfs (cgroup2; EBUSY once the bound sysfs
+			// brought the guest's along): the guest's is bound instead,
+			// as runc binds the host's.
+			err = unix.Mount(guest, dest, "", unix.MS_BIND|unix.MS_REC, "")
+			if err == nil {
+				err = remountBind(dest, flags&^unix.MS_REMOUNT)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("mount %s (%s): %w", m.Destination, typ, err)
 		}
 	}
@@ -309,6 +321,10 @@ func mountInRoot(root string, m helperMount) error {
 	}
 	return nil
 }
+
+// bindInstead are the file systems a container in a user namespace may
+// be refused, and the guest's mount bound in their place.
+var bindInstead = map[string]string{"sysfs": "/sys", "cgroup2": "/sys/fs/cgroup"}
 
 // makeMountPoint makes the directory, or the file, to mount on.
 func makeMountPoint(path string, dir bool) error {
