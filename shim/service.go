@@ -83,9 +83,11 @@ func New(ctx context.Context, publisher shim.Publisher, sd shutdown.Service) (ta
 		unclaimed:  map[int]int{},
 	}
 	go s.collectExits()
+	// The library waits (5 s) for the publisher to close before the
+	// shim exits: it closes once the shim shuts down.
 	sd.RegisterCallback(func(context.Context) error {
 		reaper.Default.Unsubscribe(s.exits)
-		return nil
+		return publisher.Close()
 	})
 	return s, nil
 }

@@ -273,6 +273,13 @@ func (e *env) run(stdin string, name string, args ...string) result {
 
 func (e *env) runEnv(extraEnv []string, stdin string, name string, args ...string) result {
 	e.t.Helper()
+	return e.runShown(extraEnv, stdin, nil, name, args...)
+}
+
+// runShown is runEnv, its command logged as shown (when not nil) in
+// place of name and args: a client's long common flags left out.
+func (e *env) runShown(extraEnv []string, stdin string, shown []string, name string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -295,7 +302,10 @@ func (e *env) runEnv(extraEnv []string, stdin string, name string, args ...strin
 	if ctx.Err() != nil {
 		r.err = fmt.Errorf("timed out after %v: %w", cmdTimeout, err)
 	}
-	e.t.Logf("$ %s %s  # %.2fs, exit %d", name, strings.Join(quoteArgs(args), " "), time.Since(start).Seconds(), r.code)
+	if shown == nil {
+		shown = append([]string{name}, args...)
+	}
+	e.t.Logf("$ %s  # %.2fs, exit %d", strings.Join(quoteArgs(shown), " "), time.Since(start).Seconds(), r.code)
 	return r
 }
 

@@ -118,7 +118,19 @@ func writeBusyboxArchive(busybox, out string) (string, error) {
 	if err := tw.Close(); err != nil {
 		return "", err
 	}
-	layerSum := sha256.Sum256(layer.Bytes())
+	imageConfig := map[string]any{
+		"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		"Cmd": []string{"sh"},
+	}
+	return writeImageArchive(out, imageName, layer.Bytes(), imageConfig, "magawa test/e2e: busybox-static", mtime)
+}
+
+// writeImageArchive writes a docker-archive (docker save's format) of a
+// one-layer amd64 image named repoTag: layer is the layer's tar,
+// imageConfig the configuration's "config" (Env, Cmd, Entrypoint, ...),
+// createdBy its history's line.
+func writeImageArchive(out, repoTag string, layer []byte, imageConfig map[string]any, createdBy string, mtime time.Time) (string, error) {
+	layerSum := sha256.Sum256(layer)
 	diffID := "sha256:" + hex.EncodeToString(layerSum[:])
 
 	// The image configuration.
@@ -126,12 +138,9 @@ func writeBusyboxArchive(busybox, out string) (string, error) {
 		"architecture": "amd64",
 		"os":           "linux",
 		"created":      mtime.UTC().Format(time.RFC3339),
-		"config": map[string]any{
-			"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			"Cmd": []string{"sh"},
-		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{diffID}},
-		"history": []map[string]any{{"created": mtime.UTC().Format(time.RFC3339), "created_by": "magawa test/e2e: busybox-static"}},
+		"config":       imageConfig,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{diffID}},
+		"history":      []map[string]any{{"created": mtime.UTC().Format(time.RFC3339), "created_by": createdBy}},
 	}
 	configJSON, err := json.Marshal(config)
 	if err != nil {
@@ -142,7 +151,7 @@ func writeBusyboxArchive(busybox, out string) (string, error) {
 	layerName := hex.EncodeToString(layerSum[:]) + "/layer.tar"
 	manifest, err := json.Marshal([]map[string]any{{
 		"Config":   configName,
-		"RepoTags": []string{imageName},
+		"RepoTags": []string{repoTag},
 		"Layers":   []string{layerName},
 	}})
 	if err != nil {
@@ -170,7 +179,7 @@ func writeBusyboxArchive(busybox, out string) (string, error) {
 		name string
 		data []byte
 	}{
-		{layerName, layer.Bytes()},
+		{layerName, layer},
 		{hex.EncodeToString(layerSum[:]) + "/VERSION", []byte("1.0")},
 		{configName, configJSON},
 		{"manifest.json", manifest},
