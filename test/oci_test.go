@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -616,7 +617,11 @@ func testOCIResources(t *testing.T, r *ociRuntime) {
 	r.waitStatus("res", "running")
 	pid := int(r.state("res")["pid"].(float64))
 	// Both sleeps run: sh has forked the background one.
-	for deadline := time.Now().Add(20 * time.Second); strings.Count(r.must("ps", "res"), "sleep 1000") < 2; {
+	// Two processes whose command is sleep (sh's own command line,
+	// until it execs the second, names it twice): the start time comes
+	// right before their command.
+	sleeps := regexp.MustCompile(`(?m):\d\d sleep 1000$`)
+	for deadline := time.Now().Add(20 * time.Second); len(sleeps.FindAllString(r.must("ps", "res"), -1)) < 2; {
 		if time.Now().After(deadline) {
 			t.Fatalf("the container's sleeps did not start:\n%s", r.must("ps", "res"))
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"magawa/internal/network"
@@ -199,6 +200,12 @@ func (c *Client) Resume() error {
 // --pids-limit).
 func (c *Client) SetTaskLimit(n int64) error {
 	_, err := c.simple(Request{Op: OpUpdate, TaskLimit: &n})
+	return err
+}
+
+// Update changes the limits of a VM sandbox's container (update).
+func (c *Client) Update(r *specs.LinuxResources) error {
+	_, err := c.simple(Request{Op: OpUpdate, Resources: r})
 	return err
 }
 

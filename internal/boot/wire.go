@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"magawa/internal/network"
@@ -44,6 +45,10 @@ type Request struct {
 	Stdio   [3]bool          `json:"stdio,omitempty"`
 	// TaskLimit is an update's new bound on the sandbox's tasks.
 	TaskLimit *int64 `json:"taskLimit,omitempty"`
+	// Resources are an update's new limits for a VM sandbox, whose
+	// container's cgroup is in its guest (the host's cgroup holds the
+	// VM without the container's limits).
+	Resources *specs.LinuxResources `json:"resources,omitempty"`
 	// Network is a network request's: the interfaces the sandbox takes
 	// over, whose packet sockets come with the request, in order.
 	Network *network.Config `json:"network,omitempty"`

@@ -211,6 +211,14 @@ func runUpdate(g *globalFlags, args []string) int {
 	if c.Status() == boot.StatusStopped {
 		return g.runtimeError(errors.New("update: container not running"))
 	}
+	if c.Sandbox == sandboxVM {
+		// The container's limits are its guest cgroup's; the host's
+		// holds the VM, whose size is fixed.
+		if err := c.Client().Update(r); err != nil {
+			return g.runtimeError(fmt.Errorf("update: %w", err))
+		}
+		return 0
+	}
 	if c.CgroupPath == "" {
 		return g.runtimeError(errors.New("update: the container has no cgroup"))
 	}

@@ -16,6 +16,7 @@ import (
 	"magawa/internal/sandbox"
 	"magawa/internal/vm/image"
 	"magawa/internal/vm/qemu"
+	"magawa/kernel/userns"
 )
 
 // Config is one VM sandbox: what the runtime hands the supervisor, as
@@ -36,10 +37,26 @@ type Config struct {
 	MaskedPaths   []string
 	ReadonlyPaths []string
 	Sysctl        map[string]string
+	// Devices are the bundle's device nodes (linux.devices), made in
+	// the guest.
+	Devices []sandbox.Device
+	// UIDMappings and GIDMappings, set, put the container in a user
+	// namespace of the guest with these maps (linux.uidMappings and
+	// gidMappings, with a new user namespace).
+	UIDMappings []userns.Extent
+	GIDMappings []userns.Extent
+	// OOMScoreAdj is the container's processes' (process.oomScoreAdj).
+	OOMScoreAdj *int
 	// MemoryLimit (bytes) and PidsLimit bound the container inside the
 	// guest (its cgroup there); zero: none.
 	MemoryLimit int64
 	PidsLimit   int64
+	// CPUWeight (cpu.weight, from linux.resources.cpu.shares) and
+	// CPUQuota and CPUPeriod (cpu.max, microseconds) share the guest's
+	// CPUs out; zero: unset.
+	CPUWeight uint64
+	CPUQuota  int64
+	CPUPeriod uint64
 	// Tap, when set, is the tap device (TapName) the supervisor makes
 	// in its network namespace for the VM's NIC (--network=sandbox);
 	// without it the VM has loopback only.
@@ -112,6 +129,10 @@ func FromSpec(spec *specs.Spec, bundle, id, stateDir string) (Config, error) {
 		MaskedPaths:   sc.MaskedPaths,
 		ReadonlyPaths: sc.ReadonlyPaths,
 		Sysctl:        sc.Sysctl,
+		Devices:       sc.Devices,
+		UIDMappings:   sc.UIDMappings,
+		GIDMappings:   sc.GIDMappings,
+		OOMScoreAdj:   oci.HostConfig(spec).OOMScoreAdj,
 	}
 	for _, m := range spec.Mounts {
 		vm := Mount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options}
@@ -132,8 +153,34 @@ func FromSpec(spec *specs.Spec, bundle, id, stateDir string) (Config, error) {
 			cfg.PidsLimit = *r.Pids.Limit
 		}
 		cfg.VM.CPUs = vcpus(r.CPU)
+		cfg.CPUWeight, cfg.CPUQuota, cfg.CPUPeriod = cpuLimits(r.CPU)
 	}
 	return cfg, nil
+}
+
+// cpuLimits are the guest cgroup's CPU settings for OCI's: shares as
+// cpu.weight (the range 2-262144 mapped linearly onto 1-10000, as runc
+// and the kernel's documentation map it), the quota and period as
+// cpu.max. Zero: unset (a quota without a period keeps cpu.max's,
+// 100 ms by default); a quota of -1 is "max".
+func cpuLimits(c *specs.LinuxCPU) (weight uint64, quota int64, period uint64) {
+	if c == nil {
+		return 0, 0, 0
+	}
+	if c.Shares != nil && *c.Shares != 0 {
+		shares := min(max(*c.Shares, 2), 262144)
+		weight = 1 + (shares-2)*9999/262142
+	}
+	if c.Quota != nil && *c.Quota != 0 {
+		quota = *c.Quota
+		if quota < 0 {
+			quota = -1
+		}
+	}
+	if c.Period != nil && *c.Period != 0 {
+		period = *c.Period
+	}
+	return weight, quota, period
 }
 
 // vcpus is the number of vCPUs for the bundle's CPU limits: the quota's

@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"magawa/internal/boot"
 	"magawa/internal/oci"
 	"magawa/internal/vm/image"
 )
@@ -153,5 +154,102 @@ func TestResolveNamesWhatIsMissing(t *testing.T) {
 	}
 	if c.Kernel != filepath.Join(dir, image.KernelName) || c.Machine != "microvm" || c.Accel == "" || c.BootTimeout != DefaultBootTimeout {
 		t.Errorf("resolved %+v", c)
+	}
+}
+
+// TestContainerRequestConfig checks what reaches the agent of the
+// bundle's devices, user namespace, oom_score_adj and CPU limits.
+func TestContainerRequestConfig(t *testing.T) {
+	spec, bundle := testSpec(t)
+	mode := os.FileMode(0o620)
+	uid, gid := uint32(5), uint32(6)
+	spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/mynull", Type: "c", Major: 1, Minor: 3, FileMode: &mode, UID: &uid, GID: &gid}}
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+	adj := 500
+	spec.Process.OOMScoreAdj = &adj
+	shares, quota := uint64(512), int64(50000)
+	spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares, Quota: &quota}}
+	cfg, err := FromSpec(spec, bundle, "c1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sandbox{cfg: cfg}
+	req, _, err := s.containerRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Devices) != 1 {
+		t.Fatalf("devices = %v", req.Devices)
+	}
+	if d := req.Devices[0]; d.Path != "/dev/mynull" || d.Type != "c" || d.Major != 1 || d.Minor != 3 || d.FileMode != 0o620 || d.Uid != 5 || d.Gid != 6 {
+		t.Errorf("device = %v", d)
+	}
+	if len(req.UidMappings) != 1 || req.UidMappings[0].HostId != 100000 || req.UidMappings[0].Size != 65536 ||
+		len(req.GidMappings) != 1 || req.GidMappings[0].HostId != 200000 {
+		t.Errorf("maps: %v, %v", req.UidMappings, req.GidMappings)
+	}
+	if !req.Process.HasOomScoreAdj || req.Process.OomScoreAdj != 500 {
+		t.Errorf("oom_score_adj: %v, %d", req.Process.HasOomScoreAdj, req.Process.OomScoreAdj)
+	}
+	// 512 shares: 1 + 510*9999/262142, as runc converts them.
+	if r := req.Resources; r.CpuWeight != 20 || r.CpuQuota != 50000 || r.CpuPeriod != 0 {
+		t.Errorf("CPU: weight %d, quota %d, period %d", r.CpuWeight, r.CpuQuota, r.CpuPeriod)
+	}
+
+	// Joining a user namespace by path keeps the guest's IDs: no maps.
+	spec.Linux.Namespaces[len(spec.Linux.Namespaces)-1].Path = "/proc/1/ns/user"
+	spec.Process.OOMScoreAdj = nil
+	if cfg, err = FromSpec(spec, bundle, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	s = &Sandbox{cfg: cfg}
+	if req, _, _ = s.containerRequest(); len(req.UidMappings) != 0 || req.Process.HasOomScoreAdj {
+		t.Errorf("with a user namespace's path: maps %v, oom %v", req.UidMappings, req.Process.HasOomScoreAdj)
+	}
+}
+
+func TestCPULimits(t *testing.T) {
+	u := func(n uint64) *uint64 { return &n }
+	i := func(n int64) *int64 { return &n }
+	for _, c := range []struct {
+		cpu    *specs.LinuxCPU
+		weight uint64
+		quota  int64
+		period uint64
+	}{
+		{nil, 0, 0, 0},
+		{&specs.LinuxCPU{Shares: u(2)}, 1, 0, 0},
+		{&specs.LinuxCPU{Shares: u(1024)}, 39, 0, 0},
+		{&specs.LinuxCPU{Shares: u(262144)}, 10000, 0, 0},
+		{&specs.LinuxCPU{Shares: u(1 << 20)}, 10000, 0, 0},
+		{&specs.LinuxCPU{Quota: i(-5), Period: u(50000)}, 0, -1, 50000},
+		{&specs.LinuxCPU{Period: u(50000)}, 0, 0, 50000},
+	} {
+		w, q, p := cpuLimits(c.cpu)
+		if w != c.weight || q != c.quota || p != c.period {
+			t.Errorf("cpuLimits(%+v) = %d, %d, %d; want %d, %d, %d", c.cpu, w, q, p, c.weight, c.quota, c.period)
+		}
+	}
+}
+
+// TestUpdateRefusals checks the updates the VM cannot honour are refused
+// before the agent is asked.
+func TestUpdateRefusals(t *testing.T) {
+	s := &Sandbox{cfg: Config{ID: "c1", MemoryLimit: 256 << 20, VM: VMConfig{MemoryMiB: 416}}, status: "running"}
+	big := int64(300 << 20)
+	err := s.update(boot.Request{Op: boot.OpUpdate, Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &big}}})
+	if err == nil || !strings.Contains(err.Error(), "416 MiB, of which 256 MiB") || !strings.Contains(err.Error(), "cannot grow") {
+		t.Errorf("a memory limit above the VM's: %v", err)
+	}
+	err = s.update(boot.Request{Op: boot.OpUpdate, Resources: &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0-1"}}})
+	if err == nil || !strings.Contains(err.Error(), "cpuset") {
+		t.Errorf("a cpuset: %v", err)
+	}
+	s.status = "stopped"
+	limit := int64(10)
+	if err := s.update(boot.Request{Op: boot.OpUpdate, TaskLimit: &limit}); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("an update of a stopped container: %v", err)
 	}
 }

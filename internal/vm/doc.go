@@ -3,7 +3,9 @@
 // create starts with boot.Launch where the application kernel's `magawa
 // boot` would stand, in the same namespaces and cgroup, with the same
 // sync pipe and the same control socket and protocol (package boot), so
-// that state, start, kill, exec, ps and delete work unchanged.
+// that state, start, kill, exec, ps, pause, resume, update and delete
+// work unchanged (update sends its linux.resources, which go to the
+// guest's cgroup rather than the host's).
 //
 // Boot starts QEMU (package qemu) on the guest image (package image:
 // a Debian kernel and an initramfs around magawa-agent) with the
@@ -31,8 +33,8 @@
 // capability once the VM is up. Not yet: a user namespace or an
 // unprivileged user for QEMU, and a seccomp filter of ours.
 //
-// Locking: Sandbox.mu guards the container's status and the exec
-// counter; agent calls are never made under it but for start, which
-// holds it so that a concurrent kill or exec sees the status start
-// leaves.
+// Locking: Sandbox.mu guards the container's status, the exec counter
+// and the limits an update changes; agent calls are never made under it
+// but for start, pause and resume, which hold it so that a concurrent
+// kill, exec or second pause sees the status they leave.
 package vm

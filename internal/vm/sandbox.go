@@ -19,6 +19,7 @@ import (
 	"magawa/internal/sandbox"
 	"magawa/internal/vm/agentapi"
 	"magawa/internal/vm/qemu"
+	"magawa/kernel/userns"
 )
 
 // consoleLogName is the guest's console log in the state directory.
@@ -221,7 +222,18 @@ func (s *Sandbox) containerRequest() (*agentapi.CreateContainerRequest, []qemu.S
 		MaskedPaths:   cfg.MaskedPaths,
 		ReadonlyPaths: cfg.ReadonlyPaths,
 		Sysctl:        cfg.Sysctl,
-		Resources:     &agentapi.Resources{MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit},
+		Resources: &agentapi.Resources{
+			MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit,
+			CpuWeight: cfg.CPUWeight, CpuQuota: cfg.CPUQuota, CpuPeriod: cfg.CPUPeriod,
+		},
+		UidMappings: toAgentIDMaps(cfg.UIDMappings),
+		GidMappings: toAgentIDMaps(cfg.GIDMappings),
+	}
+	s.setOOMScoreAdj(req.Process)
+	for _, d := range cfg.Devices {
+		req.Devices = append(req.Devices, &agentapi.Device{
+			Path: d.Path, Type: d.Type, Major: d.Major, Minor: d.Minor, FileMode: d.Mode, Uid: d.UID, Gid: d.GID,
+		})
 	}
 	req.Shares = append(req.Shares, &agentapi.Share{Tag: rootTag, Fs: "9p", Readonly: true})
 	for i, m := range cfg.Mounts {
@@ -288,6 +300,23 @@ func hasOption(options []string, o string) bool {
 		}
 	}
 	return false
+}
+
+// setOOMScoreAdj gives a process of the container (its init, or an
+// exec'd one) the container's oom_score_adj, as every process of an
+// application kernel's sandbox reads it.
+func (s *Sandbox) setOOMScoreAdj(p *agentapi.Process) {
+	if adj := s.cfg.OOMScoreAdj; adj != nil {
+		p.HasOomScoreAdj, p.OomScoreAdj = true, int32(*adj)
+	}
+}
+
+func toAgentIDMaps(m []userns.Extent) []*agentapi.IDMapping {
+	var out []*agentapi.IDMapping
+	for _, e := range m {
+		out = append(out, &agentapi.IDMapping{ContainerId: e.Inside, HostId: e.Outside, Size: e.Count})
+	}
+	return out
 }
 
 // toAgentProcess is a process as the agent API has it.

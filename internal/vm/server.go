@@ -69,11 +69,18 @@ func (s *Sandbox) handle(req boot.Request) (boot.Response, error) {
 		if err != nil {
 			return boot.Response{}, err
 		}
-		return boot.Response{Tasks: int(st.PidsCurrent), TaskLimit: s.cfg.PidsLimit}, nil
+		s.mu.Lock()
+		limit := s.cfg.PidsLimit
+		s.mu.Unlock()
+		return boot.Response{Tasks: int(st.PidsCurrent), TaskLimit: limit}, nil
 	case boot.OpNetwork:
 		return boot.Response{}, s.configureNetwork(req)
-	case boot.OpPause, boot.OpResume, boot.OpUpdate:
-		return boot.Response{}, fmt.Errorf("%s is not supported by the VM sandbox yet", req.Op)
+	case boot.OpPause:
+		return boot.Response{}, s.pause(true)
+	case boot.OpResume:
+		return boot.Response{}, s.pause(false)
+	case boot.OpUpdate:
+		return boot.Response{}, s.update(req)
 	}
 	return boot.Response{}, fmt.Errorf("unknown request %q", req.Op)
 }
@@ -235,6 +242,95 @@ func terminates(sig unix.Signal) bool {
 	return true
 }
 
+// pause freezes the container's processes in the guest (its cgroup's
+// freezer), or thaws them. A paused container's kill still signals
+// them, as runc's does: SIGKILL ends them frozen, another signal is
+// delivered once they are thawed; exec into it is refused, as runc
+// refuses it.
+func (s *Sandbox) pause(pause bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	verb, from, to := "pause", boot.StatusRunning, boot.StatusPaused
+	call := s.agent.PauseContainer
+	if !pause {
+		verb, from, to = "resume", boot.StatusPaused, boot.StatusRunning
+		call = s.agent.ResumeContainer
+	}
+	if s.status != from {
+		return fmt.Errorf("cannot %s a container that is %s", verb, s.status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := call(ctx, &agentapi.ContainerRequest{Id: s.cfg.ID}); err != nil {
+		return agentError(err)
+	}
+	s.status = to
+	return nil
+}
+
+// update changes the container's limits in the guest: those of an
+// update's linux.resources, or its task limit alone. The VM's own size
+// cannot change: a memory limit it cannot hold is refused.
+func (s *Sandbox) update(req boot.Request) error {
+	r := &agentapi.Resources{}
+	if req.TaskLimit != nil {
+		r.PidsLimit = noneIfNotPositive(*req.TaskLimit)
+	}
+	if lr := req.Resources; lr != nil {
+		if m := lr.Memory; m != nil && m.Limit != nil && *m.Limit != 0 {
+			r.MemoryLimit = noneIfNotPositive(*m.Limit)
+			if most := s.memoryCapacity(); r.MemoryLimit > most {
+				return fmt.Errorf("a memory limit of %d MiB does not fit in the VM: it has %d MiB, of which %d MiB can be the container's, and a VM's memory cannot grow once it runs (create the container with the limit to size its VM for it)",
+					r.MemoryLimit>>20, s.cfg.VM.MemoryMiB, most>>20)
+			}
+		}
+		if p := lr.Pids; p != nil && p.Limit != nil {
+			r.PidsLimit = noneIfNotPositive(*p.Limit)
+		}
+		if c := lr.CPU; c != nil {
+			if c.Cpus != "" || c.Mems != "" {
+				return errors.New("the VM sandbox cannot change a cpuset: the guest's vCPUs are not the host's CPUs, and their number is the VM's")
+			}
+			r.CpuWeight, r.CpuQuota, r.CpuPeriod = cpuLimits(c)
+		}
+	}
+	s.mu.Lock()
+	status := s.status
+	s.mu.Unlock()
+	if status == boot.StatusStopped {
+		return errors.New("container not running")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := s.agent.UpdateContainer(ctx, &agentapi.UpdateContainerRequest{Id: s.cfg.ID, Resources: r}); err != nil {
+		return agentError(err)
+	}
+	s.mu.Lock()
+	if r.PidsLimit != 0 {
+		s.cfg.PidsLimit = max(r.PidsLimit, 0)
+	}
+	if r.MemoryLimit != 0 {
+		s.cfg.MemoryLimit = max(r.MemoryLimit, 0)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// noneIfNotPositive is a limit as the agent has it: zero or less in an
+// update is none ("max"), which the agent takes as -1.
+func noneIfNotPositive(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// memoryCapacity is the largest memory limit the VM can hold: its
+// memory but what FromSpec sized it with beyond the container's.
+func (s *Sandbox) memoryCapacity() int64 {
+	return int64(s.cfg.VM.MemoryMiB-memoryOverheadMiB) << 20
+}
+
 // processes lists the container's processes as the runtime's ps shows
 // them.
 func (s *Sandbox) processes() ([]kernel.ProcessInfo, error) {
@@ -309,6 +405,7 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
+	s.setOOMScoreAdj(process)
 	resp, err := s.agent.ExecProcess(ctx, &agentapi.ExecProcessRequest{
 		ContainerId: s.cfg.ID, ExecId: execID, Process: process,
 	})

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -209,7 +210,7 @@ func bundle(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(bin, "busybox"), b, 0o755)
-	for _, applet := range []string{"sh", "echo", "cat", "sleep", "uname", "ls", "grep", "id", "hostname"} {
+	for _, applet := range []string{"sh", "echo", "cat", "sleep", "uname", "ls", "grep", "id", "hostname", "wc", "cut", "awk", "touch", "tr"} {
 		os.Symlink("busybox", filepath.Join(bin, applet))
 	}
 	cmd := exec.Command(magawa, "spec")
@@ -986,4 +987,334 @@ func TestVMNetwork(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// editBundle changes a bundle's config.json.
+func editBundle(t *testing.T, dir string, edit func(spec map[string]any)) {
+	t.Helper()
+	path := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	edit(spec)
+	raw, _ = json.MarshalIndent(spec, "", "\t")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitStatus polls the container's status until it is want.
+func (r *runtime) waitStatus(id, want string) {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := r.status(id)
+		if st == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("container %s is %s, want %s", id, st, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitFor polls until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestVMPauseUpdate pauses, resumes and updates a VM container as runc's
+// pause, resume, kill and update do: its processes freeze (a counter it
+// writes to a host directory stops), a signal sent meanwhile is
+// delivered once it is resumed, SIGKILL ends it frozen; update changes
+// the limits of its guest cgroup, which events --stats shows, and a
+// memory limit the VM cannot hold is refused.
+func TestVMPauseUpdate(t *testing.T) {
+	r := newRuntime(t)
+	shared := t.TempDir()
+	counter := filepath.Join(shared, "n")
+	dir := bundle(t, "sh", "-c", `trap 'echo got TERM; exit 3' TERM; sleep 1000 & i=0; while :; do i=$((i+1)); echo $i >/data/n; sleep 0.1; done`)
+	editBundle(t, dir, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		linux["resources"] = map[string]any{
+			"memory": map[string]any{"limit": 256 << 20},
+			"pids":   map[string]any{"limit": 100},
+			"cpu":    map[string]any{"shares": 512},
+		}
+		spec["mounts"] = append(spec["mounts"].([]any), map[string]any{"destination": "/data", "type": "bind", "source": shared, "options": []string{"rbind", "rw"}})
+	})
+	out := filepath.Join(t.TempDir(), "output")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := r.cmd("create", "--bundle", dir, "pu")
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	f.Close()
+	if err != nil {
+		b, _ := os.ReadFile(out)
+		t.Fatalf("create: %v\n%s", err, b)
+	}
+	r.must("start", "pu")
+	read := func() string {
+		b, _ := os.ReadFile(counter)
+		return strings.TrimSpace(string(b))
+	}
+	waitFor(t, "the container's counter", func() bool { return read() != "" && read() != "1" })
+
+	limits := func() string {
+		return r.must("exec", "pu", "sh", "-c", "cd /sys/fs/cgroup && cat memory.max pids.max cpu.weight cpu.max | tr '\\n' ' '")
+	}
+	// 512 shares are a weight of 20 (runc's conversion).
+	if got := limits(); got != "268435456 100 20 max 100000 " {
+		t.Errorf("the guest cgroup's limits after create: %q", got)
+	}
+	r.must("update", "--pids-limit", "200", "pu")
+	var ev struct {
+		Type string
+		Data struct{ Pids struct{ Current, Limit int } }
+	}
+	// The tasks of the cgroup: sh and the background sleep (and the
+	// loop's sleep while it runs).
+	if err := json.Unmarshal([]byte(r.must("events", "--stats", "pu")), &ev); err != nil || ev.Type != "stats" ||
+		ev.Data.Pids.Limit != 200 || ev.Data.Pids.Current < 2 || ev.Data.Pids.Current > 3 {
+		t.Errorf("events --stats after update --pids-limit 200: %+v, %v", ev, err)
+	}
+	r.must("update", "--memory", fmt.Sprint(128<<20), "--cpu-quota", "50000", "--cpu-period", "200000", "--cpu-shares", "1024", "pu")
+	if got := limits(); got != "134217728 200 39 50000 200000 " {
+		t.Errorf("the guest cgroup's limits after update: %q", got)
+	}
+	// 256 MiB of limit made a VM of 416 MiB: 1 GiB does not fit.
+	if _, errOut, code := r.run("", "update", "--memory", fmt.Sprint(1<<30), "pu"); code == 0 || !strings.Contains(errOut, "does not fit in the VM") {
+		t.Errorf("update --memory 1G: exit %d, %q; want a refusal saying the VM cannot hold it", code, errOut)
+	}
+
+	r.must("pause", "pu")
+	if st := r.status("pu"); st != "paused" {
+		t.Errorf("after pause: %s", st)
+	}
+	frozen := read()
+	time.Sleep(time.Second)
+	if now := read(); now != frozen {
+		t.Errorf("the counter went from %s to %s while the container was paused", frozen, now)
+	}
+	if _, errOut, code := r.run("", "exec", "pu", "true"); code == 0 || !strings.Contains(errOut, "paused") {
+		t.Errorf("exec into a paused container: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := r.run("", "pause", "pu"); code == 0 || !strings.Contains(errOut, "paused") {
+		t.Errorf("pause of a paused container: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := r.run("", "delete", "pu"); code == 0 || !strings.Contains(errOut, "paused") {
+		t.Errorf("delete of a paused container: exit %d, %q", code, errOut)
+	}
+	// A signal to a frozen process waits for it to thaw.
+	r.must("kill", "pu", "TERM")
+	time.Sleep(500 * time.Millisecond)
+	if st := r.status("pu"); st != "paused" {
+		t.Errorf("after kill TERM of a paused container: %s, want it still paused", st)
+	}
+	r.must("resume", "pu")
+	r.waitStatus("pu", "stopped")
+	if b, _ := os.ReadFile(out); string(b) != "got TERM\n" {
+		t.Errorf("the container's output: %q, want the TERM trap's", b)
+	}
+	r.must("delete", "pu")
+
+	// SIGKILL ends a paused container; delete --force removes one.
+	dir = bundle(t, "sleep", "1000")
+	r.create(dir, "pk")
+	r.must("start", "pk")
+	r.must("pause", "pk")
+	r.must("kill", "pk", "KILL")
+	r.waitStatus("pk", "stopped")
+	r.must("delete", "pk")
+	r.create(dir, "pf")
+	r.must("start", "pf")
+	r.must("pause", "pf")
+	r.must("delete", "--force", "pf")
+	if _, err := os.Stat(filepath.Join(r.root, "pf")); err == nil {
+		t.Error("delete --force of a paused container left its state")
+	}
+}
+
+// TestVMConfig runs test/oci_test.go's TestOCIConfig script in a VM: the
+// process settings, UTS names, sysctls, masked and read-only paths,
+// bind mounts, oomScoreAdj and linux.devices (a guest device, and a
+// disk the guest does not have: made, as runc makes it, but not
+// openable).
+func TestVMConfig(t *testing.T) {
+	r := newRuntime(t)
+	shared := t.TempDir()
+	os.WriteFile(filepath.Join(shared, "from-host"), []byte("host file\n"), 0o644)
+	os.Chmod(shared, 0o777)
+	script := strings.Join([]string{
+		`id -u; id -g; id -G`,
+		`umask`,
+		`grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status`,
+		`ulimit -n`,
+		`cat /proc/self/oom_score_adj`,
+		`echo "$GREETING" "$PWD"`,
+		`hostname; cat /proc/sys/kernel/domainname`,
+		`cat /proc/sys/kernel/msgmax /proc/sys/net/ipv4/ping_group_range`,
+		`cat /etc/passwd | wc -c`,
+		`awk '$5 == "/proc/sys" { print $6 }' /proc/self/mountinfo`,
+		`touch /newfile 2>/dev/null || echo root read-only`,
+		`cat /data/from-host; echo in-container >/data/from-container`,
+		`touch /ro/x 2>/dev/null || echo ro bind read-only`,
+		`echo x >/dev/mynull && wc -c </dev/mynull && ls -l /dev/mynull | cut -c1-10`,
+		`ls -l /dev/sda | cut -c1-10; cat /dev/sda 2>&1`,
+	}, "\n")
+	dir := bundle(t, "sh", "-c", script)
+	os.MkdirAll(filepath.Join(dir, "rootfs", "etc"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "rootfs", "tmp"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rootfs", "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
+	editBundle(t, dir, func(spec map[string]any) {
+		p := spec["process"].(map[string]any)
+		p["user"] = map[string]any{"uid": 1000, "gid": 1000, "additionalGids": []int{5, 20}, "umask": 0o027}
+		p["env"] = []string{"PATH=/bin", "GREETING=hello"}
+		p["cwd"] = "/tmp"
+		p["noNewPrivileges"] = true
+		p["capabilities"] = map[string]any{
+			"bounding":    []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"},
+			"effective":   []string{"CAP_NET_BIND_SERVICE"},
+			"permitted":   []string{"CAP_NET_BIND_SERVICE"},
+			"ambient":     []string{"CAP_NET_BIND_SERVICE"},
+			"inheritable": []string{"CAP_NET_BIND_SERVICE"},
+		}
+		p["rlimits"] = []map[string]any{{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}}
+		p["oomScoreAdj"] = 500
+		spec["hostname"] = "cfg-host"
+		spec["root"].(map[string]any)["readonly"] = true
+		linux := spec["linux"].(map[string]any)
+		linux["maskedPaths"] = append(linux["maskedPaths"].([]any), "/etc/passwd")
+		linux["sysctl"] = map[string]string{"kernel.domainname": "example.org", "kernel.msgmax": "65536", "net.ipv4.ping_group_range": "0 2147483647"}
+		linux["devices"] = []map[string]any{
+			{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
+			{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0},
+		}
+		spec["mounts"] = append(spec["mounts"].([]any),
+			map[string]any{"destination": "/data", "type": "bind", "source": shared, "options": []string{"rbind", "rw"}},
+			map[string]any{"destination": "/ro", "type": "bind", "source": shared, "options": []string{"bind", "ro"}},
+		)
+	})
+	stdout, stderr, code := r.run("", "run", "--bundle", dir, "cfg")
+	want := strings.Join([]string{
+		"1000", "1000", "1000 5 20",
+		"0027",
+		"CapEff:\t0000000000000400", "CapBnd:\t0000000000000420", "NoNewPrivs:\t1",
+		"321",
+		"500",
+		"hello /tmp",
+		"cfg-host", "example.org",
+		"65536", "0\t2147483647",
+		"0",
+		"ro,relatime",
+		"root read-only",
+		"host file",
+		"ro bind read-only",
+		"0", "crw-rw-rw-",
+		"brw-rw-rw-", "cat: can't open '/dev/sda': No such device or address",
+	}, "\n") + "\n"
+	if code != 1 || stdout != want {
+		t.Errorf("run: exit %d (want 1, cat's), stderr %q, stdout:\n%s\nwant:\n%s", code, stderr, stdout, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(shared, "from-container")); err != nil || string(b) != "in-container\n" {
+		t.Errorf("a write through the rw bind mount: %q, %v", b, err)
+	}
+}
+
+// TestVMUserNamespace runs test/oci_test.go's TestOCIUserNamespace
+// script in a VM container with a user namespace (podman's --uidmap
+// 0:100000:65536 and a root chowned to match): the maps inside, the
+// image's files root's, host root's files nobody's, a file made and
+// chowned in a bind mount owned on the host by the mapped IDs, an
+// unmapped ID refused. It runs as an exec'd process (the holder's path),
+// in the namespace of the container's init, with a device node of the
+// bundle and the container's oomScoreAdj.
+func TestVMUserNamespace(t *testing.T) {
+	r := newRuntime(t)
+	shared := t.TempDir()
+	os.WriteFile(filepath.Join(shared, "hosts-own"), []byte("x"), 0o644)
+	os.Chmod(shared, 0o777)
+	dir := bundle(t, "sleep", "1000")
+	editBundle(t, dir, func(spec map[string]any) {
+		linux := spec["linux"].(map[string]any)
+		linux["namespaces"] = append(linux["namespaces"].([]any), map[string]any{"type": "user"})
+		linux["uidMappings"] = []map[string]any{{"containerID": 0, "hostID": 100000, "size": 65536}}
+		linux["gidMappings"] = []map[string]any{{"containerID": 0, "hostID": 200000, "size": 65536}}
+		linux["devices"] = []map[string]any{{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}}
+		p := spec["process"].(map[string]any)
+		p["oomScoreAdj"] = 300
+		caps := []string{"CAP_CHOWN"}
+		p["capabilities"] = map[string]any{"bounding": caps, "effective": caps, "permitted": caps}
+		spec["mounts"] = append(spec["mounts"].([]any),
+			map[string]any{"destination": "/data", "type": "bind", "source": shared, "options": []string{"rbind", "rw"}})
+	})
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 100000, 200000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.create(dir, "userns")
+	r.must("start", "userns")
+	script := strings.Join([]string{
+		`cat /proc/self/uid_map /proc/self/gid_map`,
+		`ls -ln /bin/busybox | awk '{ print $3, $4 }'`,
+		`ls -ln /data/hosts-own | awk '{ print $3, $4 }'`,
+		`echo made >/data/made && touch /data/chowned && busybox chown 42:43 /data/chowned && echo chowned`,
+		`busybox chown 70000 /data/made 2>/dev/null || echo chown 70000 refused`,
+		`id -u`,
+		`[ "$(readlink /proc/self/ns/user)" = "$(readlink /proc/1/ns/user)" ] && echo the namespace of init`,
+		`echo x >/dev/mynull && ls -l /dev/mynull | cut -c1-10`,
+		`cat /proc/self/oom_score_adj`,
+	}, "\n")
+	stdout, stderr, code := r.run("", "exec", "userns", "sh", "-c", script)
+	want := strings.Join([]string{
+		"         0     100000      65536",
+		"         0     200000      65536",
+		"0 0",
+		"65534 65534",
+		"chowned",
+		"chown 70000 refused",
+		"0",
+		"the namespace of init",
+		"crw-rw-rw-",
+		"300",
+	}, "\n") + "\n"
+	if code != 0 || stdout != want {
+		t.Errorf("exec: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", code, stderr, stdout, want)
+	}
+	for name, owner := range map[string][2]uint32{"made": {100000, 200000}, "chowned": {100042, 200043}} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(shared, name), &st); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if st.Uid != owner[0] || st.Gid != owner[1] {
+			t.Errorf("/data/%s is %d:%d on the host, want %d:%d", name, st.Uid, st.Gid, owner[0], owner[1])
+		}
+	}
+	if out := r.must("exec", "--user", "1000:1000", "userns", "id"); out != "uid=1000 gid=1000\n" {
+		t.Errorf("exec --user 1000:1000 in the namespace: %q", out)
+	}
+	r.must("kill", "userns", "KILL")
+	r.waitStatus("userns", "stopped")
+	r.must("delete", "userns")
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +45,11 @@ type container struct {
 	dir    string // containersDir/ID: upper, work, rootfs
 	rootfs string
 	cgroup string // its directory in the guest's cgroup2 tree
+	// devDir is the tmpfs of its staged device nodes (user namespace).
+	devDir string
+	// holder starts its processes in its user namespace; nil without
+	// one.
+	holder *nsHolder
 	init   *process
 	// start is the write end of the init helper's start pipe; status
 	// reads its status pipe.
@@ -195,6 +199,19 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 			return err
 		}
 	}
+	// The overlay's root is its upper directory: it takes the image's
+	// root's owner and mode (in a user namespace, the container's root
+	// must own it to write there).
+	var rootSt unix.Stat_t
+	if err := unix.Stat(lower, &rootSt); err != nil {
+		return fmt.Errorf("the image's root: %w", err)
+	}
+	if err := os.Chown(upper, int(rootSt.Uid), int(rootSt.Gid)); err != nil {
+		return err
+	}
+	if err := os.Chmod(upper, os.FileMode(rootSt.Mode&0o777)); err != nil {
+		return err
+	}
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
 	if err := unix.Mount("overlay", c.rootfs, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("the root's overlay: %w", err)
@@ -209,6 +226,36 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 		ReadonlyPaths: req.ReadonlyPaths,
 		Sysctl:        req.Sysctl,
 		Process:       toProcessSpec(req.Process),
+	}
+	if cfg.Devices, err = toDeviceSpecs(req.Devices); err != nil {
+		return err
+	}
+	userNS := len(req.UidMappings) > 0 || len(req.GidMappings) > 0
+	if userNS {
+		if err := checkIDMaps(req.UidMappings, req.GidMappings); err != nil {
+			return err
+		}
+		// The namespace's root walks to the container's root and the
+		// shares' directories, owned by the guest's root, which it
+		// does not map.
+		for _, d := range []string{runDir, sharesDir, containersDir} {
+			if err := os.Chmod(d, 0o711); err != nil {
+				return err
+			}
+		}
+		devs := cfg.Devices
+		for _, m := range req.Mounts {
+			if filepath.Clean(m.Destination) == "/dev" {
+				devs = append(append([]deviceSpec(nil), defaultDevices...), devs...)
+				break
+			}
+		}
+		if cfg.StagedDevices, err = c.stageDevices(devs, req.UidMappings, req.GidMappings); err != nil {
+			return err
+		}
+		if c.holder, err = a.startHolder(req.UidMappings, req.GidMappings); err != nil {
+			return err
+		}
 	}
 	for _, m := range req.Mounts {
 		hm := helperMount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options}
@@ -236,14 +283,20 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	}
 	defer startR.Close()
 	c.start = startW
+	var spawn func(*os.ProcAttr) (int, error)
+	if c.holder != nil {
+		spawn = func(attr *os.ProcAttr) (int, error) { return c.holder.spawn(initVerb, attr, nil) }
+	}
 	p, err := a.startHelper(initVerb, &cfg, req.Process.Terminal, startR, func(attr *os.ProcAttr) {
 		// No CLONE_NEWNET: the container sees the guest's NIC and
 		// loopback, as a pod's containers see the pod's (the VM is the
 		// pod).
 		attr.Sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
-		attr.Sys.UseCgroupFD = true
-		attr.Sys.CgroupFD = int(cg.Fd())
-	}, nil, c)
+		if c.holder == nil {
+			attr.Sys.UseCgroupFD = true
+			attr.Sys.CgroupFD = int(cg.Fd())
+		}
+	}, spawn, c.prepare(req.Process), c)
 	if err != nil {
 		return err
 	}
@@ -265,8 +318,41 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 		a.mu.Lock()
 		c.state = statusStopped
 		a.mu.Unlock()
+		if c.holder != nil {
+			c.holder.close()
+		}
 	}()
 	return nil
+}
+
+// prepare returns what is done to a helper of the container before it
+// reads its configuration, from outside: in a user namespace, its move
+// into the container's cgroup (it could not be born there) and its
+// rlimits (raising a hard limit takes CAP_SYS_RESOURCE in the guest's
+// namespace, which the helper lacks there; it sets them again itself,
+// which tells Go's runtime to keep them at exec); and its
+// oom_score_adj, which lowering takes the same capability for.
+func (c *container) prepare(p *agentapi.Process) func(pid int) error {
+	return func(pid int) error {
+		if c.holder != nil {
+			if err := moveToCgroup(c.cgroup, pid); err != nil {
+				return err
+			}
+			for _, r := range p.Rlimits {
+				lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+				if err := unix.Prlimit(pid, int(r.Resource), &lim, nil); err != nil {
+					return fmt.Errorf("setrlimit %d: %w", r.Resource, err)
+				}
+			}
+		}
+		if p.HasOomScoreAdj {
+			err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte(strconv.Itoa(int(p.OomScoreAdj))), 0)
+			if err != nil {
+				return fmt.Errorf("process.oomScoreAdj: %w", err)
+			}
+		}
+		return nil
+	}
 }
 
 // makeCgroup makes the container's cgroup with its limits.
@@ -278,17 +364,7 @@ func (c *container) makeCgroup(r *agentapi.Resources) error {
 	if r == nil {
 		return nil
 	}
-	if r.MemoryLimit > 0 {
-		if err := os.WriteFile(filepath.Join(c.cgroup, "memory.max"), []byte(strconv.FormatInt(r.MemoryLimit, 10)), 0); err != nil {
-			return fmt.Errorf("memory limit: %w", err)
-		}
-	}
-	if r.PidsLimit > 0 {
-		if err := os.WriteFile(filepath.Join(c.cgroup, "pids.max"), []byte(strconv.FormatInt(r.PidsLimit, 10)), 0); err != nil {
-			return fmt.Errorf("pids limit: %w", err)
-		}
-	}
-	return nil
+	return setLimits(c.cgroup, r)
 }
 
 // cleanup undoes what createContainer made; its processes are gone.
@@ -298,6 +374,12 @@ func (c *container) cleanup() {
 	}
 	if c.statR != nil {
 		c.statR.Close()
+	}
+	if c.holder != nil {
+		c.holder.close()
+	}
+	if c.devDir != "" {
+		unix.Unmount(c.devDir, unix.MNT_DETACH)
 	}
 	if c.rootfs != "" {
 		unix.Unmount(c.rootfs, unix.MNT_DETACH)
@@ -310,12 +392,13 @@ func (c *container) cleanup() {
 
 // startHelper starts the agent's helper with cfg and the process's
 // stdio, with extra as its descriptor 5. tweak adjusts the process's
-// attributes; enter, when set, runs the start (its argument) on a
-// thread of its choosing. For container-init, c gets the status pipe.
-// With a terminal, the helper makes it in the container and sends its
-// master back (setupTerminal): its stdio until then is /dev/null.
+// attributes; spawn, when set, starts it (forkHelper's job otherwise);
+// prepare, when set, is done to it before it reads cfg. For
+// container-init, c gets the status pipe. With a terminal, the helper
+// makes it in the container and sends its master back (setupTerminal):
+// its stdio until then is /dev/null.
 func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra *os.File,
-	tweak func(*os.ProcAttr), enter func(func() (int, error)) (int, error), c *container) (*process, error) {
+	tweak func(*os.ProcAttr), spawn func(*os.ProcAttr) (int, error), prepare func(pid int) error, c *container) (*process, error) {
 	p := &process{done: make(chan struct{})}
 	var childStdio [3]*os.File
 	var closeAfter []*os.File
@@ -407,18 +490,9 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 	if tweak != nil {
 		tweak(attr)
 	}
-	fork := func() (int, error) {
-		proc, err := os.StartProcess("/proc/self/exe", []string{"magawa-agent", verb}, attr)
-		if err != nil {
-			return 0, err
-		}
-		pid := proc.Pid
-		proc.Release()
-		return pid, nil
-	}
-	if enter != nil {
-		inner := fork
-		fork = func() (int, error) { return enter(inner) }
+	fork := func() (int, error) { return forkHelper(verb, attr) }
+	if spawn != nil {
+		fork = func() (int, error) { return spawn(attr) }
 	}
 	pid, exited, err := a.reaper.start(fork)
 	if err != nil {
@@ -437,6 +511,15 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 		p.ws = <-exited
 		close(p.done)
 	}()
+	if prepare != nil {
+		if err := prepare(pid); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			configW.Close()
+			statR.Close()
+			<-p.done
+			return fail(err)
+		}
+	}
 	go func() {
 		json.NewEncoder(configW).Encode(cfg)
 		configW.Close()
@@ -478,6 +561,17 @@ func (a *agent) startHelper(verb string, cfg *helperConfig, terminal bool, extra
 	}
 	<-p.done
 	return nil, err
+}
+
+// forkHelper starts the agent's helper verb with attr.
+func forkHelper(verb string, attr *os.ProcAttr) (int, error) {
+	proc, err := os.StartProcess("/proc/self/exe", []string{"magawa-agent", verb}, attr)
+	if err != nil {
+		return 0, err
+	}
+	pid := proc.Pid
+	proc.Release()
+	return pid, nil
 }
 
 // startContainer lets the init run the program.
@@ -541,13 +635,23 @@ func (a *agent) execProcess(req *agentapi.ExecProcessRequest) (int, error) {
 		return 0, err
 	}
 	defer cg.Close()
+	nss, err := openNamespaces(initPid)
+	if err != nil {
+		return 0, err
+	}
+	defer closeNamespaces(nss)
 	cfg := helperConfig{Process: toProcessSpec(req.Process)}
 	p, err := a.startHelper(execVerb, &cfg, req.Process.Terminal, mntns, func(attr *os.ProcAttr) {
-		attr.Sys.UseCgroupFD = true
-		attr.Sys.CgroupFD = int(cg.Fd())
-	}, func(fork func() (int, error)) (int, error) {
-		return inNamespacesOf(initPid, fork)
-	}, nil)
+		if c.holder == nil {
+			attr.Sys.UseCgroupFD = true
+			attr.Sys.CgroupFD = int(cg.Fd())
+		}
+	}, func(attr *os.ProcAttr) (int, error) {
+		if c.holder != nil {
+			return c.holder.spawn(execVerb, attr, nss)
+		}
+		return inNamespaces(nss, func() (int, error) { return forkHelper(execVerb, attr) })
+	}, c.prepare(req.Process), nil)
 	if err != nil {
 		return 0, err
 	}
@@ -557,36 +661,24 @@ func (a *agent) execProcess(req *agentapi.ExecProcessRequest) (int, error) {
 	return nsPID(p.pid), nil
 }
 
-// inNamespacesOf runs fork on a thread that has entered the PID, IPC,
-// UTS, network and cgroup namespaces of pid, so that the child is born
-// in them. The thread is never used again: its goroutine ends locked.
-func inNamespacesOf(pid int, fork func() (int, error)) (int, error) {
-	type result struct {
-		pid int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		for _, ns := range []struct {
-			name string
-			flag int
-		}{{"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET}, {"cgroup", unix.CLONE_NEWCGROUP}, {"pid", unix.CLONE_NEWPID}} {
-			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err == nil {
-				err = unix.Setns(fd, ns.flag)
-				unix.Close(fd)
+// inNamespaces runs fork on a thread that has entered the namespaces
+// (those of namespaceFlags: PID, IPC, UTS, network and cgroup), so that
+// the child is born in them.
+func inNamespaces(nss []namespaceFile, fork func() (int, error)) (int, error) {
+	return onThreadIn(func() error {
+		for _, ns := range nss {
+			flag := 0
+			for _, nf := range namespaceFlags {
+				if nf.name == ns.name {
+					flag = nf.flag
+				}
 			}
-			if err != nil {
-				ch <- result{0, fmt.Errorf("entering the container's %s namespace: %w", ns.name, err)}
-				return
+			if err := unix.Setns(int(ns.f.Fd()), flag); err != nil {
+				return fmt.Errorf("entering the container's %s namespace: %w", ns.name, err)
 			}
 		}
-		p, err := fork()
-		ch <- result{p, err}
-	}()
-	r := <-ch
-	return r.pid, r.err
+		return nil
+	}, fork)
 }
 
 // nsPID is a process's PID in its own (innermost) namespace, from

@@ -22,6 +22,15 @@
 // (unsharing CLONE_FS first, which setns(CLONE_NEWNS) requires of a
 // threaded process).
 //
+// With ID mappings the container's processes are born in a user
+// namespace instead, by a holder (`container-userns`, userns.go) that
+// lives in it: a Go program cannot join a user namespace, so the
+// holder, started in a new one, starts them on the agent's request with
+// CLONE_PARENT (they stay the agent's children). Pause, resume and
+// update act on the container's cgroup (cgroup.go); device nodes are
+// made in its root, or, in a user namespace, by the agent on a tmpfs of
+// its own and bound there (devices.go).
+//
 // The helpers talk to the agent over pipes: a JSON configuration in,
 // and a status pipe out that is close-on-exec, so its end without a
 // message says the program was executed. A process with a terminal gets
@@ -35,5 +44,8 @@
 // Locking: agent.mu guards the containers map and each container's
 // status and exec'd processes; a process's streams have their own
 // locks (stream.mu) and are never touched under agent.mu. The reaper's
-// mu guards its maps only. No lock is held across a blocking call.
+// mu guards its maps and is held across a fork, a holder's included, so
+// that a child is watched before it is reaped. A holder's mu is held
+// across one request on its socket (a request and its answer are one
+// exchange). No other lock is held across a blocking call.
 package agent

@@ -37,6 +37,12 @@ type helperConfig struct {
 	MaskedPaths   []string
 	ReadonlyPaths []string
 	Sysctl        map[string]string
+	// Devices are the bundle's device nodes (linux.devices).
+	Devices []deviceSpec
+	// StagedDevices are, in a user namespace (where mknod of a device
+	// is refused), nodes the agent made for the container's device
+	// paths ("/dev/null"): the helper binds them there instead.
+	StagedDevices map[string]string
 	Process       processSpec
 }
 
@@ -195,7 +201,12 @@ func buildContainer(cfg *helperConfig) error {
 		}
 	}
 	if devMounted {
-		if err := populateDev(root); err != nil {
+		if err := populateDev(root, cfg.StagedDevices); err != nil {
+			return err
+		}
+	}
+	for _, d := range cfg.Devices {
+		if err := makeDevice(root, d, cfg.StagedDevices[d.Path]); err != nil {
 			return err
 		}
 	}
@@ -269,7 +280,7 @@ func mountInRoot(root string, m helperMount) error {
 		}
 		// A bind mount takes its other flags from a remount.
 		if rest := flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); rest != 0 {
-			if err := unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+			if err := remountBind(dest, rest); err != nil {
 				return fmt.Errorf("mount %s: remounting: %w", m.Destination, err)
 			}
 		}
@@ -287,7 +298,19 @@ func mountInRoot(root string, m helperMount) error {
 		if source == "" {
 			source = typ
 		}
-		if err := unix.Mount(source, dest, typ, flags, data); err != nil {
+		err := unix.Mount(source, dest, typ, flags, data)
+		if guest, ok := bindInstead[typ]; ok && (err == unix.EPERM || err == unix.EBUSY) {
+			// In a user namespace that does not own the guest's network
+			// (or cgroup) namespace, which the container shares, Linux
+			// refuses a new sysfs (cgroup2; EBUSY once the bound sysfs
+			// brought the guest's along): the guest's is bound instead,
+			// as runc binds the host's.
+			err = unix.Mount(guest, dest, "", unix.MS_BIND|unix.MS_REC, "")
+			if err == nil {
+				err = remountBind(dest, flags&^unix.MS_REMOUNT)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("mount %s (%s): %w", m.Destination, typ, err)
 		}
 	}
@@ -298,6 +321,10 @@ func mountInRoot(root string, m helperMount) error {
 	}
 	return nil
 }
+
+// bindInstead are the file systems a container in a user namespace may
+// be refused, and the guest's mount bound in their place.
+var bindInstead = map[string]string{"sysfs": "/sys", "cgroup2": "/sys/fs/cgroup"}
 
 // makeMountPoint makes the directory, or the file, to mount on.
 func makeMountPoint(path string, dir bool) error {
@@ -314,21 +341,29 @@ func makeMountPoint(path string, dir bool) error {
 	return f.Close()
 }
 
+// defaultDevices are the device nodes of a container's /dev, as runc
+// makes them (its default devices).
+var defaultDevices = []deviceSpec{
+	{Path: "/dev/null", Type: "c", Major: 1, Minor: 3},
+	{Path: "/dev/zero", Type: "c", Major: 1, Minor: 5},
+	{Path: "/dev/full", Type: "c", Major: 1, Minor: 7},
+	{Path: "/dev/random", Type: "c", Major: 1, Minor: 8},
+	{Path: "/dev/urandom", Type: "c", Major: 1, Minor: 9},
+	{Path: "/dev/tty", Type: "c", Major: 5, Minor: 0},
+}
+
 // populateDev makes the devices and links a container's /dev has, as
-// runc makes them (its default devices): null, zero, full, random,
-// urandom, tty, and the links to /proc and pts.
-func populateDev(root string) error {
+// runc makes them: null, zero, full, random, urandom, tty, and the
+// links to /proc and pts. staged are the agent's nodes to bind in a
+// user namespace.
+func populateDev(root string, staged map[string]string) error {
 	dev := filepath.Join(root, "dev")
-	for _, d := range []struct {
-		name         string
-		major, minor uint32
-	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
-		p := filepath.Join(dev, d.name)
+	for _, d := range defaultDevices {
+		p := filepath.Join(root, d.Path)
 		os.Remove(p)
-		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
-			return fmt.Errorf("making /dev/%s: %w", d.name, err)
+		if err := makeDevice(root, d, staged[d.Path]); err != nil {
+			return err
 		}
-		os.Chmod(p, 0o666)
 	}
 	for name, target := range map[string]string{
 		"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -466,10 +501,37 @@ func readonlyPath(p string) error {
 	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("read-only %s: %w", p, err)
 	}
-	if err := unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+	if err := remountBind(p, unix.MS_RDONLY|unix.MS_REC); err != nil {
 		return fmt.Errorf("read-only %s: %w", p, err)
 	}
 	return nil
+}
+
+// remountBind remounts a bind mount with flags. In a user namespace a
+// mount that came from a more privileged one keeps its nosuid, nodev,
+// noexec and atime flags locked (Linux: fs/namespace.c,
+// can_change_locked_flags()), and a remount that would clear them is
+// refused with EPERM: it is tried again with the mount's own flags
+// kept, as runc always keeps them.
+func remountBind(path string, flags uintptr) error {
+	err := unix.Mount("", path, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+	if err != unix.EPERM {
+		return err
+	}
+	var st unix.Statfs_t
+	if serr := unix.Statfs(path, &st); serr != nil {
+		return err
+	}
+	var keep uintptr
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			keep |= f.ms
+		}
+	}
+	return unix.Mount("", path, "", unix.MS_BIND|unix.MS_REMOUNT|flags|keep, "")
 }
 
 // defaultPath is the PATH a program is looked up in when its

@@ -37,6 +37,8 @@ func Main(args []string) int {
 			return containerInit()
 		case execVerb:
 			return containerExec()
+		case holderVerb:
+			return userNSHolder()
 		}
 	}
 	if os.Getpid() != 1 {
