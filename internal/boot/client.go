@@ -258,6 +258,18 @@ func (c *Client) Add(id string, cfg sandbox.Config, goferFD int, stdio [3]int) (
 	return &Waiter{fd: fd}, nil
 }
 
+// Usage returns what a joined container's processes use.
+func (c *Client) Usage() (kernel.Usage, error) {
+	resp, err := c.simple(Request{Op: OpStats})
+	if err == nil && resp.Usage == nil {
+		err = errors.New("the sandbox gave no usage")
+	}
+	if err != nil {
+		return kernel.Usage{}, err
+	}
+	return *resp.Usage, nil
+}
+
 // Remove takes a joined container out of the sandbox, killing what is
 // left of its processes.
 func (c *Client) Remove() error {

@@ -153,7 +153,10 @@ func (srv *server) handleJoined(id string, req Request) (Response, error) {
 		delete(srv.joined.m, id)
 		srv.mu.Unlock()
 		return Response{}, err
-	case OpPause, OpResume, OpUpdate, OpStats, OpNetwork:
+	case OpStats:
+		u := srv.s.Kernel().ContainerUsage(id)
+		return Response{Usage: &u}, nil
+	case OpPause, OpResume, OpUpdate, OpNetwork:
 		return Response{}, fmt.Errorf("%s is the pod's: ask its sandbox container", req.Op)
 	}
 	return Response{}, fmt.Errorf("unknown request %q", req.Op)

@@ -10,6 +10,7 @@ import (
 
 	"magawa/internal/network"
 	"magawa/internal/sandbox"
+	"magawa/kernel/kernel"
 )
 
 // server serves an OCI container's control socket.
@@ -114,7 +115,15 @@ func (srv *server) handle(req Request) (Response, error) {
 		}
 		return Response{}, srv.kill(unix.Signal(req.Signal), req.All)
 	case OpPs:
-		return Response{Processes: srv.s.Kernel().Processes()}, nil
+		// The first container's: in a pod's sandbox, the others' are
+		// theirs.
+		var procs []kernel.ProcessInfo
+		for _, p := range srv.s.Kernel().Processes() {
+			if p.Container == "" {
+				procs = append(procs, p)
+			}
+		}
+		return Response{Processes: procs}, nil
 	case OpPause:
 		return Response{}, srv.pause(true)
 	case OpResume:

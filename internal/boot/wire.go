@@ -103,6 +103,9 @@ type Response struct {
 	// and their bound (zero or less: none), its pids controller.
 	Tasks     int   `json:"tasks,omitempty"`
 	TaskLimit int64 `json:"taskLimit,omitempty"`
+	// Usage is a joined container's stats: what its processes use,
+	// from the sandbox's own accounting.
+	Usage *kernel.Usage `json:"usage,omitempty"`
 }
 
 // ExitStatus is how a process ended.

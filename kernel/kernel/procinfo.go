@@ -524,3 +524,47 @@ func (t *Task) Auxv() []loader.AuxEntry {
 
 // stackLocked describes the initial stack of the task's program.
 func (t *Task) stackLocked() loader.Stack { return t.stack }
+
+// Usage is what the processes of a container use.
+type Usage struct {
+	// Tasks counts their threads.
+	Tasks int
+	// CPUTime is their threads' CPU time, exited threads included.
+	CPUTime time.Duration
+	// Resident is the memory their address spaces have resident
+	// (shared mappings counted in each address space that maps them,
+	// as Rss is).
+	Resident uint64
+}
+
+// ContainerUsage sums the usage of container's processes ("" the
+// sandbox's first container).
+func (k *Kernel) ContainerUsage(container string) Usage {
+	var u Usage
+	seen := map[*mm.MM]bool{}
+	for _, tg := range k.ThreadGroups() {
+		if tg.Container() != container {
+			continue
+		}
+		leader := tg.Leader()
+		in := leader.Info(true)
+		u.Tasks += in.Threads
+		u.CPUTime += in.CPUTime
+		m := leader.AddressSpace()
+		if m == nil || seen[m] {
+			continue
+		}
+		seen[m] = true
+		for _, vma := range m.Maps() {
+			vec, err := m.Mincore(vma.Start, vma.End-vma.Start)
+			if err != nil {
+				continue
+			}
+			for _, b := range vec {
+				u.Resident += uint64(b & 1)
+			}
+		}
+	}
+	u.Resident *= mm.PageSize
+	return u
+}
