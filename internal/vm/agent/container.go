@@ -673,12 +673,27 @@ func inNamespaces(nss []namespaceFile, fork func() (int, error)) (int, error) {
 					flag = nf.flag
 				}
 			}
+			if inNamespace(int(ns.f.Fd()), ns.name) {
+				continue
+			}
 			if err := unix.Setns(int(ns.f.Fd()), flag); err != nil {
 				return fmt.Errorf("entering the container's %s namespace: %w", ns.name, err)
 			}
 		}
 		return nil
 	}, fork)
+}
+
+// inNamespace reports whether the calling thread is in the namespace
+// fd names already: the container shares the guest's network namespace,
+// which a thread in the container's user namespace could not enter
+// again (setns needs CAP_SYS_ADMIN in the namespace's owner).
+func inNamespace(fd int, name string) bool {
+	var target, own unix.Stat_t
+	if unix.Fstat(fd, &target) != nil || unix.Stat("/proc/thread-self/ns/"+name, &own) != nil {
+		return false
+	}
+	return target.Dev == own.Dev && target.Ino == own.Ino
 }
 
 // nsPID is a process's PID in its own (innermost) namespace, from

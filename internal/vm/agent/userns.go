@@ -331,6 +331,9 @@ func holderSpawn(req holderRequest, fds []int) (int, error) {
 			if flag < 0 {
 				return fmt.Errorf("unknown namespace %q", name)
 			}
+			if inNamespace(nsFDs[i], name) {
+				continue
+			}
 			if err := unix.Setns(nsFDs[i], flag); err != nil {
 				return fmt.Errorf("entering the container's %s namespace: %w", name, err)
 			}
