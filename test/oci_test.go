@@ -890,3 +890,101 @@ func testOCIUserNamespace(t *testing.T, r *ociRuntime) {
 		}
 	}
 }
+
+// TestOCIPod runs a pod as the CRI plugin asks for one: a sandbox
+// container, then containers marked with the pod's sandbox ID, which
+// join its sandbox (one application kernel for the pod) with roots of
+// their own: they share its loopback, hostname and PID namespace, each
+// sees only its own files, and each is signalled, listed and deleted
+// alone.
+func TestOCIPod(t *testing.T) {
+	r := newOCIRuntime(t)
+	member := func(spec map[string]any) {
+		spec["root"].(map[string]any)["readonly"] = false
+		spec["annotations"] = map[string]string{
+			"io.kubernetes.cri.container-type": "container",
+			"io.kubernetes.cri.sandbox-id":     "pod",
+		}
+	}
+	pod := r.makeBundle([]string{"sleep", "1000"}, func(spec map[string]any) {
+		spec["hostname"] = "podhost"
+		spec["annotations"] = map[string]string{"io.kubernetes.cri.container-type": "sandbox"}
+	})
+	web := r.makeBundle([]string{"sh", "-c", "mkdir /www && echo served by web >/www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"}, member)
+	client := r.makeBundle([]string{"sleep", "1000"}, member)
+	for name, bundle := range map[string]string{"web": web, "client": client} {
+		os.WriteFile(filepath.Join(bundle, "rootfs", "marker"), []byte(name+"\n"), 0o644)
+		os.Symlink("busybox", filepath.Join(bundle, "rootfs", "bin", "httpd"))
+		os.Symlink("busybox", filepath.Join(bundle, "rootfs", "bin", "wget"))
+	}
+	r.create("pod", pod)
+	r.must("start", "pod")
+	podPid := int(r.state("pod")["pid"].(float64))
+	for _, id := range []string{"web", "client"} {
+		bundle := map[string]string{"web": web, "client": client}[id]
+		r.create(id, bundle)
+		if st := r.state(id); st["status"] != "created" {
+			t.Fatalf("%s after create: %v", id, st)
+		}
+		r.must("start", id)
+		r.waitStatus(id, "running")
+		// One sandbox for the pod: the container's PID is the host
+		// process that waits for it, not a sandbox of its own.
+		pid := int(r.state(id)["pid"].(float64))
+		if cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); !strings.Contains(string(cmdline), "exec-wait") {
+			t.Errorf("%s's PID %d runs %q, want magawa's exec-wait (no sandbox of its own)", id, pid, cmdline)
+		}
+	}
+	if kids := childPIDs(podPid); len(kids) == 0 {
+		t.Errorf("the pod's sandbox process %d has no children (gofer, stubs)", podPid)
+	}
+	for _, c := range []struct{ id, script, want string }{
+		{"web", "cat /marker", "web\n"},
+		{"client", "cat /marker", "client\n"},
+		{"pod", "cat /marker 2>/dev/null || echo none", "none\n"},
+		{"client", "hostname", "podhost\n"},
+		// Loopback is the pod's.
+		{"client", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://127.0.0.1:8080/index.html && break; sleep 0.2; done", "served by web\n"},
+	} {
+		if o, code := r.run("exec", c.id, "sh", "-c", c.script); code != 0 || o != c.want {
+			t.Errorf("exec %s %q: exit %d, %q; want %q", c.id, c.script, code, o, c.want)
+		}
+	}
+	// The PID namespace is the pod's (shareProcessNamespace), but ps
+	// lists a container's own processes.
+	if o, _ := r.run("exec", "client", "ps"); !strings.Contains(o, "httpd") {
+		t.Errorf("the pod's processes, from client:\n%s", o)
+	}
+	if table := r.must("ps", "web"); !strings.Contains(table, "httpd") || strings.Contains(table, "sleep") {
+		t.Errorf("ps web: want its httpd alone:\n%s", table)
+	}
+	var ev struct {
+		Data struct {
+			CPU    struct{ Usage struct{ Total uint64 } }
+			Memory struct{ Usage struct{ Usage uint64 } }
+			Pids   struct{ Current int }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.must("events", "--stats", "web")), &ev); err != nil || ev.Data.Pids.Current != 1 || ev.Data.Memory.Usage.Usage == 0 || ev.Data.CPU.Usage.Total == 0 {
+		t.Errorf("events --stats web: %+v, %v; want its one task, its memory and CPU time", ev.Data, err)
+	}
+	// A signal reaches one container; the pod and the others go on.
+	r.must("kill", "web", "TERM")
+	r.waitStatus("web", "stopped")
+	if st := r.state("client")["status"]; st != "running" {
+		t.Errorf("client after web's kill: %v", st)
+	}
+	r.must("delete", "web")
+	if o, code := r.run("exec", "client", "sh", "-c", "cat /marker"); code != 0 || o != "client\n" {
+		t.Errorf("client after web's delete: exit %d, %q", code, o)
+	}
+	// The pod's sandbox ends: its containers end with it.
+	r.must("kill", "pod", "KILL")
+	r.waitStatus("pod", "stopped")
+	r.waitStatus("client", "stopped")
+	r.must("delete", "client")
+	r.must("delete", "pod")
+	if entries, _ := os.ReadDir(r.root); len(entries) != 0 {
+		t.Errorf("state left behind: %v", entries)
+	}
+}

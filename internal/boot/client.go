@@ -41,14 +41,22 @@ func Listen(stateDir string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "control"), nil
 }
 
-// Client talks to one sandbox through its control socket.
+// Client talks to one sandbox through its control socket, about its
+// first container or one that joined it.
 type Client struct {
-	stateDir string
+	stateDir  string
+	container string
 }
 
 // NewClient returns a client of the sandbox whose state directory is
 // stateDir.
 func NewClient(stateDir string) *Client { return &Client{stateDir: stateDir} }
+
+// NewContainerClient returns a client of container id, which joined
+// the sandbox whose state directory is stateDir.
+func NewContainerClient(stateDir, id string) *Client {
+	return &Client{stateDir: stateDir, container: id}
+}
 
 // dial connects to the control socket.
 func (c *Client) dial() (int, error) {
@@ -96,6 +104,7 @@ func (c *Client) call(req Request, fds []int) (Response, int, error) {
 	if err != nil {
 		return Response{}, -1, err
 	}
+	req.Container = c.container
 	if err := send(fd, req, fds); err != nil {
 		unix.Close(fd)
 		return Response{}, -1, fmt.Errorf("control request %s: %w", req.Op, err)
@@ -225,6 +234,47 @@ func (c *Client) Exec(proc sandbox.Process, stdio [3]int) (int32, *Waiter, error
 	var none unix.Timeval
 	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &none)
 	return resp.PID, &Waiter{fd: fd}, nil
+}
+
+// Add makes container id join the sandbox with cfg, served by the gofer
+// at the other end of goferFD; stdio (-1: none) become its process's
+// descriptors at start. The Waiter returns its process's end.
+func (c *Client) Add(id string, cfg sandbox.Config, goferFD int, stdio [3]int) (*Waiter, error) {
+	req := Request{Op: OpAdd, Config: &cfg}
+	fds := []int{goferFD}
+	for i, fd := range stdio {
+		if fd >= 0 {
+			req.Stdio[i] = true
+			fds = append(fds, fd)
+		}
+	}
+	sub := NewContainerClient(c.stateDir, id)
+	_, fd, err := sub.call(req, fds)
+	if err != nil {
+		return nil, err
+	}
+	var none unix.Timeval
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &none)
+	return &Waiter{fd: fd}, nil
+}
+
+// Usage returns what a joined container's processes use.
+func (c *Client) Usage() (kernel.Usage, error) {
+	resp, err := c.simple(Request{Op: OpStats})
+	if err == nil && resp.Usage == nil {
+		err = errors.New("the sandbox gave no usage")
+	}
+	if err != nil {
+		return kernel.Usage{}, err
+	}
+	return *resp.Usage, nil
+}
+
+// Remove takes a joined container out of the sandbox, killing what is
+// left of its processes.
+func (c *Client) Remove() error {
+	_, err := c.simple(Request{Op: OpRemove})
+	return err
 }
 
 // Waiter waits for an exec'd process.

@@ -10,6 +10,7 @@ import (
 
 	"magawa/internal/network"
 	"magawa/internal/sandbox"
+	"magawa/kernel/kernel"
 )
 
 // server serves an OCI container's control socket.
@@ -21,6 +22,8 @@ type server struct {
 	status string
 	// networked is set once the sandbox has its interfaces.
 	networked bool
+	// joined are the containers that joined the sandbox (a pod's).
+	joined joinedContainers
 	// exit ends the sandbox process with a status (finish).
 	exit     chan int
 	exitOnce sync.Once
@@ -74,6 +77,10 @@ func (srv *server) serve(fd int) {
 	if err != nil {
 		return
 	}
+	if req.Container != "" {
+		srv.serveJoined(fd, req, fds)
+		return
+	}
 	switch req.Op {
 	case OpExec:
 		srv.exec(fd, req, fds)
@@ -108,7 +115,15 @@ func (srv *server) handle(req Request) (Response, error) {
 		}
 		return Response{}, srv.kill(unix.Signal(req.Signal), req.All)
 	case OpPs:
-		return Response{Processes: srv.s.Kernel().Processes()}, nil
+		// The first container's: in a pod's sandbox, the others' are
+		// theirs.
+		var procs []kernel.ProcessInfo
+		for _, p := range srv.s.Kernel().Processes() {
+			if p.Container == "" {
+				procs = append(procs, p)
+			}
+		}
+		return Response{Processes: procs}, nil
 	case OpPause:
 		return Response{}, srv.pause(true)
 	case OpResume:
@@ -260,6 +275,17 @@ func (srv *server) pause(pause bool) error {
 // exec starts a process in the running container and answers twice:
 // its PID, then how it ended.
 func (srv *server) exec(fd int, req Request, fds []int) {
+	var err error
+	srv.mu.Lock()
+	if srv.status != StatusRunning {
+		err = fmt.Errorf("cannot exec in a container that is %s", srv.status)
+	}
+	srv.mu.Unlock()
+	srv.execWith(fd, req, fds, err, srv.s.Exec)
+}
+
+// execWith is exec with start, unless refused already.
+func (srv *server) execWith(fd int, req Request, fds []int, refused error, start func(sandbox.Process, [3]int) (*sandbox.Execed, error)) {
 	stdio := [3]int{-1, -1, -1}
 	next := 0
 	for i, sent := range req.Stdio {
@@ -278,17 +304,13 @@ func (srv *server) exec(fd int, req Request, fds []int) {
 		send(fd, Response{Error: err.Error()}, nil)
 	}
 	if req.Process == nil {
-		fail(errors.New("exec without a process"))
+		refused = errors.New("exec without a process")
+	}
+	if refused != nil {
+		fail(refused)
 		return
 	}
-	srv.mu.Lock()
-	status := srv.status
-	srv.mu.Unlock()
-	if status != StatusRunning {
-		fail(fmt.Errorf("cannot exec in a container that is %s", status))
-		return
-	}
-	p, err := srv.s.Exec(*req.Process, stdio)
+	p, err := start(*req.Process, stdio)
 	if err != nil {
 		send(fd, Response{Error: err.Error()}, nil)
 		return

@@ -27,6 +27,13 @@ const maxMessage = 16 << 20
 // Request is a command to the sandbox.
 type Request struct {
 	Op string `json:"op"`
+	// Container names a container that joined the sandbox (a pod's):
+	// the request is about it. Empty: the sandbox's first container.
+	Container string `json:"container,omitempty"`
+	// Config is an add request's: the joining container's root, mounts
+	// and process; its gofer's connection comes with the request, then
+	// its stdio (Stdio says which).
+	Config *sandbox.Config `json:"config,omitempty"`
 	// Signal and All are a kill's; PID, when set, is the process of
 	// the sandbox it signals (an exec'd one) instead of init.
 	Signal int   `json:"signal,omitempty"`
@@ -61,6 +68,12 @@ const (
 	// OpNetwork hands the sandbox the interfaces of its network
 	// namespace, before start.
 	OpNetwork = "network"
+	// OpAdd makes a container join the sandbox (a pod's); it answers
+	// twice, as an exec does: once the container is made, then when
+	// its process has ended (or it was removed unstarted). OpRemove
+	// takes it out.
+	OpAdd    = "add"
+	OpRemove = "remove"
 )
 
 // maxFDs bounds the descriptors one request carries: an exec's stdio,
@@ -90,6 +103,9 @@ type Response struct {
 	// and their bound (zero or less: none), its pids controller.
 	Tasks     int   `json:"tasks,omitempty"`
 	TaskLimit int64 `json:"taskLimit,omitempty"`
+	// Usage is a joined container's stats: what its processes use,
+	// from the sandbox's own accounting.
+	Usage *kernel.Usage `json:"usage,omitempty"`
 }
 
 // ExitStatus is how a process ended.

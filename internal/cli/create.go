@@ -99,6 +99,15 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err := oci.CheckNamespacePaths(spec); err != nil {
 		return nil, nil, err
 	}
+	if sb, err := g.podSandbox(spec, id); err != nil {
+		return nil, nil, err
+	} else if sb != nil {
+		if !detach {
+			return nil, nil, fmt.Errorf("container %s joins its pod's sandbox %s: create and start it (run would wait for it)", id, sb.ID)
+		}
+		c, err := g.createJoined(id, f, spec, bundle, sb)
+		return c, nil, err
+	}
 	cfg, err := oci.ToSandbox(spec, bundle)
 	if err != nil {
 		return nil, nil, err
@@ -245,18 +254,8 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err := c.Save(); err != nil {
 		return nil, nil, err
 	}
-	if h := spec.Hooks; h != nil {
-		state := c.SpecState(boot.StatusCreated)
-		//nolint:staticcheck // prestart is deprecated but still sent by clients.
-		if err := runHooks("prestart", h.Prestart, state); err != nil {
-			return nil, nil, err
-		}
-		if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {
-			return nil, nil, err
-		}
-		if err := runHooks("createContainer", h.CreateContainer, state); err != nil {
-			return nil, nil, err
-		}
+	if err := runCreateHooks(c, spec); err != nil {
+		return nil, nil, err
 	}
 	// The hooks have set up the network namespace (Docker's does it
 	// there): its interfaces go to the sandbox now.

@@ -64,6 +64,20 @@ type memoryEntry struct {
 }
 
 func containerStats(c *container.Container) (*stats, error) {
+	if c.SandboxID != "" {
+		// A container that joined a pod's sandbox: the pod's cgroup
+		// holds the whole sandbox; the container's own usage is the
+		// sandbox kernel's account of its processes.
+		u, err := c.Client().Usage()
+		if err != nil {
+			return nil, err
+		}
+		var s stats
+		s.CPU.Usage.Total = uint64(u.CPUTime.Nanoseconds())
+		s.Memory.Usage.Usage = u.Resident
+		s.Pids.Current = uint64(u.Tasks)
+		return &s, nil
+	}
 	if c.CgroupPath == "" {
 		return nil, errors.New("the container has no cgroup")
 	}

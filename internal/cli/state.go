@@ -287,7 +287,11 @@ func runDelete(g *globalFlags, args []string) int {
 // destroy kills what is left of the container, runs its poststop hooks
 // and removes its state.
 func (g *globalFlags) destroy(c *container.Container) error {
-	if c.Alive() {
+	if c.SandboxID != "" {
+		if err := destroyJoined(c); err != nil {
+			return err
+		}
+	} else if c.Alive() {
 		// The sandbox process is its PID namespace's init: every
 		// process of the sandbox dies with it.
 		unix.Kill(c.Pid, unix.SIGKILL)

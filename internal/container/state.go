@@ -46,6 +46,10 @@ type State struct {
 	// Sandbox is the kind of sandbox: empty for the application
 	// kernel, "vm" for a micro-VM (whose supervisor is Pid).
 	Sandbox string `json:"sandbox,omitempty"`
+	// SandboxID, when set, is the container whose sandbox this one
+	// joined (a pod's sandbox container); Pid is then the host process
+	// that waits for it (magawa exec-wait).
+	SandboxID string `json:"sandboxId,omitempty"`
 }
 
 // ErrNotExist says there is no container of that ID.
@@ -62,8 +66,19 @@ type Container struct {
 // Dir is the state directory.
 func (c *Container) Dir() string { return c.dir }
 
-// Client talks to the container's sandbox.
-func (c *Container) Client() *boot.Client { return boot.NewClient(c.dir) }
+// Client talks to the container's sandbox, about this container.
+func (c *Container) Client() *boot.Client {
+	if c.SandboxID != "" {
+		return boot.NewContainerClient(filepath.Join(filepath.Dir(c.dir), c.SandboxID), c.ID)
+	}
+	return boot.NewClient(c.dir)
+}
+
+// NewJoinedClient is the client of container id, which joins sb's
+// sandbox, before its state is saved.
+func NewJoinedClient(sb *Container, id string) *boot.Client {
+	return boot.NewContainerClient(sb.dir, id)
+}
 
 // ValidID checks a container ID as runc does: letters, digits and
 // "_+-.", not "." or "..", at most 1024 bytes (it names a directory).

@@ -84,6 +84,26 @@ type Volume struct {
 	ReadOnly bool
 }
 
+// GoferExports are the host trees the gofer of a container serves, in
+// the order its client names them: the root, `magawa do`'s volumes,
+// then each bind mount of the configuration (the map gives a mount's
+// export by its index in cfg.Mounts). The runtime starts the gofer of
+// a container that joins a pod's sandbox (AddContainer) with them.
+func GoferExports(cfg *Config) ([]gofer.Export, map[int]int) {
+	exports := []gofer.Export{{Path: cfg.RootDir, ReadOnly: !cfg.NoOverlay}}
+	for _, vol := range cfg.Volumes {
+		exports = append(exports, gofer.Export{Path: vol.HostPath, ReadOnly: vol.ReadOnly})
+	}
+	bindExports := map[int]int{}
+	for i, m := range cfg.Mounts {
+		if m.Type == "bind" {
+			bindExports[i] = len(exports)
+			exports = append(exports, gofer.Export{Path: m.Source, ReadOnly: m.Flags&vfs.MountReadOnly != 0})
+		}
+	}
+	return exports, bindExports
+}
+
 // newFileSystems builds the VFS of a `magawa do` sandbox: the host
 // directory rootDir, served by a confined gofer process, as the root —
 // read-only under an overlay whose writes stay in memory, or written
@@ -100,17 +120,7 @@ func newFileSystems(mf *memfile.File, cfg *Config) (fss *fileSystems, err error)
 	})
 	v.SetFIFOOpener(pipe.NewFIFOs().Open)
 
-	exports := []gofer.Export{{Path: rootDir, ReadOnly: overlayRoot}}
-	for _, vol := range volumes {
-		exports = append(exports, gofer.Export{Path: vol.HostPath, ReadOnly: vol.ReadOnly})
-	}
-	bindExports := map[int]int{}
-	for i, m := range cfg.Mounts {
-		if m.Type == "bind" {
-			bindExports[i] = len(exports)
-			exports = append(exports, gofer.Export{Path: m.Source, ReadOnly: m.Flags&vfs.MountReadOnly != 0})
-		}
-	}
+	exports, bindExports := GoferExports(cfg)
 	g, err := gofer.Start(gofer.Config{Exports: exports, Stderr: os.Stderr})
 	if err != nil {
 		return nil, fmt.Errorf("starting the gofer: %w", err)

@@ -31,6 +31,8 @@ type Sandbox struct {
 	fss  *fileSystems
 	k    *kernel.Kernel
 	cons *console
+	// joined are the containers that joined a pod's sandbox.
+	joined containers
 }
 
 // RunDo runs one program in a new sandbox and returns how it ended.
@@ -147,7 +149,7 @@ func (s *Sandbox) Start() error {
 	} else if stdio, err = hostStdio([3]int{0, 1, 2}); err != nil {
 		return err
 	}
-	spec, err := s.processSpec(s.cfg.Process, stdio)
+	spec, err := processSpec(s.fss, s.cfg.Process, stdio)
 	if err != nil {
 		return err
 	}
@@ -175,6 +177,11 @@ func (s *Sandbox) Wait() kernel.ExitStatus {
 // proc.Terminal, it runs on a new terminal of the sandbox relayed to
 // stdio[0] and stdio[1] instead.
 func (s *Sandbox) Exec(proc Process, stdio [3]int) (*Execed, error) {
+	return s.exec(s.fss, "", proc, stdio)
+}
+
+// exec is Exec in container id, whose file systems are fss.
+func (s *Sandbox) exec(fss *fileSystems, id string, proc Process, stdio [3]int) (*Execed, error) {
 	closeFDs := func() {
 		for i, fd := range stdio {
 			if fd >= 0 && (i == 0 || fd != stdio[0]) {
@@ -189,7 +196,7 @@ func (s *Sandbox) Exec(proc Process, stdio [3]int) (*Execed, error) {
 		if stdio[2] >= 0 && stdio[2] != stdio[0] && stdio[2] != stdio[1] {
 			unix.Close(stdio[2])
 		}
-		if cons, err = newExecConsole(s.fss, proc.UID, proc.GID, stdio[0], stdio[1]); err != nil {
+		if cons, err = newExecConsole(fss, proc.UID, proc.GID, stdio[0], stdio[1]); err != nil {
 			for _, fd := range stdio[:2] {
 				if fd >= 0 {
 					unix.Close(fd)
@@ -214,7 +221,7 @@ func (s *Sandbox) Exec(proc Process, stdio [3]int) (*Execed, error) {
 		}
 		return nil, err
 	}
-	spec, err := s.processSpec(proc, files)
+	spec, err := s.containerSpec(fss, id, proc, files)
 	if err != nil {
 		return fail(err)
 	}
@@ -269,8 +276,7 @@ func (s *Sandbox) Close() {
 
 // processSpec resolves proc's program in the sandbox and describes it
 // to the kernel; on error it drops the stdio references.
-func (s *Sandbox) processSpec(proc Process, stdio [3]*vfs.File) (kernel.ProcessSpec, error) {
-	fss := s.fss
+func processSpec(fss *fileSystems, proc Process, stdio [3]*vfs.File) (kernel.ProcessSpec, error) {
 	rootCtx := &vfs.Context{Creds: &vfs.RootCreds, Root: fss.mounts.Root(), Cwd: fss.mounts.Root()}
 	if len(proc.Argv) == 0 {
 		dropFiles(stdio)

@@ -146,6 +146,7 @@ func (t *Task) Clone(o CloneOptions) (int32, error) {
 		stack:       t.stack,
 		pendingFP:   fp,
 		exitSignal:  o.ExitSignal,
+		mounts:      t.mounts,
 	}
 	child.creds.Groups = append([]uint32(nil), t.creds.Groups...)
 	child.sysvsem = t.cloneSysVSem(f&CLONE_SYSVSEM != 0)

@@ -111,6 +111,12 @@ func (t *Task) Tgkill(tgid, tid int32, info *arch.SignalInfo) error {
 // and SIGSTOP always, other signals only if init handles them).
 // Linux: kernel/signal.c, send_signal_locked() with force.
 func (k *Kernel) Signal(pid int32, sig unix.Signal, all bool) error {
+	return k.SignalContainer("", pid, sig, all)
+}
+
+// SignalContainer is Signal for one container of a pod's sandbox:
+// process pid of that container, or with all every process of it.
+func (k *Kernel) SignalContainer(container string, pid int32, sig unix.Signal, all bool) error {
 	if sig != 0 && !ValidSignal(int(sig)) {
 		return unix.EINVAL
 	}
@@ -129,10 +135,10 @@ func (k *Kernel) Signal(pid int32, sig unix.Signal, all bool) error {
 		return k.sendSignalLocked(tg, nil, info, false)
 	}
 	if all {
-		return k.sendEachLocked(send, func(*ThreadGroup) bool { return true })
+		return k.sendEachLocked(send, func(tg *ThreadGroup) bool { return tg.container == container })
 	}
 	tg := k.threadGroups[pid]
-	if tg == nil {
+	if tg == nil || tg.container != container {
 		return unix.ESRCH
 	}
 	return send(tg)

@@ -54,6 +54,15 @@ type ProcessSpec struct {
 	Umask *uint32
 	// NoNewPrivileges sets no_new_privs (prctl PR_SET_NO_NEW_PRIVS).
 	NoNewPrivileges bool
+	// Mounts is the mount namespace the process lives in, whose root is
+	// its root (a pod's container has one of its own); nil is the
+	// sandbox's.
+	Mounts *vfs.MountNamespace
+	// Container names the container the process belongs to, as its
+	// descendants do: "" is the sandbox's first container, whose init
+	// the sandbox is built around; a pod's other containers share its
+	// PID, IPC, UTS and network namespaces.
+	Container string
 }
 
 // Process is a process Exec started.
@@ -170,7 +179,11 @@ func (k *Kernel) startProcess(spec ProcessSpec, init bool) (*Process, error) {
 		exitSignal:  unix.SIGCHLD,
 		startTime:   time.Now(),
 	}
-	t.fs.root = k.Mounts.Root()
+	t.mounts = k.Mounts
+	if spec.Mounts != nil {
+		t.mounts = spec.Mounts
+	}
+	t.fs.root = t.mounts.Root()
 	t.fs.cwd = t.fs.root
 	if spec.Cwd != "" {
 		ctx := &vfs.Context{Creds: &vfs.RootCreds, Root: t.fs.root, Cwd: t.fs.root}
@@ -202,6 +215,7 @@ func (k *Kernel) startProcess(spec ProcessSpec, init bool) (*Process, error) {
 	t.tg = k.newThreadGroupLocked(t, nil, &SignalHandlers{})
 	t.tg.rlimits = rlimits
 	t.tg.noNewPrivs = spec.NoNewPrivileges
+	t.tg.container = spec.Container
 	if init {
 		k.initTG = t.tg
 	} else {

@@ -62,6 +62,9 @@ type ProcessInfo struct {
 	// CPUTime is the CPU time of its threads, exited ones included.
 	CPUTime time.Duration `json:"cputime"`
 	Threads int           `json:"threads"`
+	// Container is the container the process belongs to ("" the
+	// sandbox's first).
+	Container string `json:"container,omitempty"`
 }
 
 // Processes lists the processes of the sandbox, zombies included, by
@@ -80,6 +83,7 @@ func (k *Kernel) Processes() []ProcessInfo {
 			StartTime: k.start.Add(in.StartTime),
 			CPUTime:   in.CPUTime,
 			Threads:   in.Threads,
+			Container: tg.Container(),
 		}
 		if b, err := leader.Args(false); err == nil && len(b) > 0 {
 			p.Argv = strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
@@ -87,6 +91,14 @@ func (k *Kernel) Processes() []ProcessInfo {
 		out = append(out, p)
 	}
 	return out
+}
+
+// Container is the container the process belongs to ("" the sandbox's
+// first).
+func (tg *ThreadGroup) Container() string {
+	tg.leader.k.mu.Lock()
+	defer tg.leader.k.mu.Unlock()
+	return tg.container
 }
 
 // ProcessByID returns the process id (a zombie too), or nil.
@@ -436,8 +448,13 @@ func (t *Task) ExecutablePath() vfs.Path {
 	return t.exe
 }
 
-// MountNamespace returns the task's mount namespace: the sandbox has one.
-func (t *Task) MountNamespace() *vfs.MountNamespace { return t.k.Mounts }
+// MountNamespace returns the task's mount namespace: its container's.
+func (t *Task) MountNamespace() *vfs.MountNamespace {
+	if t.mounts == nil {
+		return t.k.Mounts
+	}
+	return t.mounts
+}
 
 // maxArgsRead bounds a read of the argument or environment area: the
 // most execve lets the strings take (6 MiB) and a little more for
@@ -507,3 +524,47 @@ func (t *Task) Auxv() []loader.AuxEntry {
 
 // stackLocked describes the initial stack of the task's program.
 func (t *Task) stackLocked() loader.Stack { return t.stack }
+
+// Usage is what the processes of a container use.
+type Usage struct {
+	// Tasks counts their threads.
+	Tasks int
+	// CPUTime is their threads' CPU time, exited threads included.
+	CPUTime time.Duration
+	// Resident is the memory their address spaces have resident
+	// (shared mappings counted in each address space that maps them,
+	// as Rss is).
+	Resident uint64
+}
+
+// ContainerUsage sums the usage of container's processes ("" the
+// sandbox's first container).
+func (k *Kernel) ContainerUsage(container string) Usage {
+	var u Usage
+	seen := map[*mm.MM]bool{}
+	for _, tg := range k.ThreadGroups() {
+		if tg.Container() != container {
+			continue
+		}
+		leader := tg.Leader()
+		in := leader.Info(true)
+		u.Tasks += in.Threads
+		u.CPUTime += in.CPUTime
+		m := leader.AddressSpace()
+		if m == nil || seen[m] {
+			continue
+		}
+		seen[m] = true
+		for _, vma := range m.Maps() {
+			vec, err := m.Mincore(vma.Start, vma.End-vma.Start)
+			if err != nil {
+				continue
+			}
+			for _, b := range vec {
+				u.Resident += uint64(b & 1)
+			}
+		}
+	}
+	u.Resident *= mm.PageSize
+	return u
+}

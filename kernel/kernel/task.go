@@ -97,6 +97,8 @@ type Task struct {
 	exitSelf    bool // exit(2): only this thread ends
 	ctx         platform.Context
 	fs          *FSContext
+	// mounts is the task's mount namespace: its container's.
+	mounts      *vfs.MountNamespace
 	interruptCh chan struct{}
 	// vforkDone is closed when a vfork child execs or exits, which then
 	// clears it (under Kernel.mu), so that it is closed once. The

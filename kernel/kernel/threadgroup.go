@@ -12,12 +12,15 @@ import (
 // ThreadGroup is a process: what the threads of one process share.
 // All fields are guarded by Kernel.mu.
 type ThreadGroup struct {
-	id      int32 // TGID, the process ID in the sandbox
-	leader  *Task
-	tasks   map[*Task]struct{}
-	handler *SignalHandlers
-	pending pendingSignals
-	rlimits [numRlimits]Rlimit
+	id int32 // TGID, the process ID in the sandbox
+	// container is the container the process belongs to (its
+	// parent's, or the ProcessSpec's): "" is the sandbox's first.
+	container string
+	leader    *Task
+	tasks     map[*Task]struct{}
+	handler   *SignalHandlers
+	pending   pendingSignals
+	rlimits   [numRlimits]Rlimit
 
 	parent   *ThreadGroup
 	children map[*ThreadGroup]struct{}
@@ -109,6 +112,7 @@ func (k *Kernel) newThreadGroupLocked(leader *Task, parent *ThreadGroup, handler
 		tg.joinGroupLocked(parent.pgrp)
 		tg.noNewPrivs = parent.noNewPrivs
 		tg.ctty = parent.ctty
+		tg.container = parent.container
 	} else {
 		tg.rlimits = defaultRlimits()
 		s := &Session{id: tg.id, leader: tg}
