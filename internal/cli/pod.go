@@ -79,6 +79,17 @@ func (g *globalFlags) createJoined(id string, f *createFlags, spec *specs.Spec, 
 		return nil, err
 	}
 	cfg.NoOverlay = g.overlay == "none"
+	// The sandbox, confined, cannot look at the host's paths.
+	for i, m := range cfg.Mounts {
+		if m.Type != "bind" {
+			continue
+		}
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			return nil, fmt.Errorf("bind mount of %s on %s: %w", m.Source, m.Target, err)
+		}
+		cfg.Mounts[i].SourceIsFile = !st.IsDir()
+	}
 	stdio := [3]int{0, 1, 2}
 	if cfg.Process.Terminal {
 		if f.consoleSocket == "" {
@@ -109,7 +120,16 @@ func (g *globalFlags) createJoined(id string, f *createFlags, spec *specs.Spec, 
 	if err != nil {
 		return nil, err
 	}
-	gf, err := gofer.Start(gofer.Config{Exports: exports, Exe: self, Stderr: os.Stderr})
+	// Its errors go to the runtime's log: the container's stderr would
+	// be held open by the gofer as long as the container exists, and
+	// whoever reads it (a shim) would wait for its end in vain.
+	var goferLog *os.File
+	if g.log != "" {
+		if goferLog, err = os.OpenFile(g.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+			defer goferLog.Close()
+		}
+	}
+	gf, err := gofer.Start(gofer.Config{Exports: exports, Exe: self, Stderr: goferLog})
 	if err != nil {
 		return nil, fmt.Errorf("container %s: starting its gofer: %w", id, err)
 	}

@@ -163,6 +163,10 @@ type Mount struct {
 	Data string
 	// Recursive bind-mounts the mounts below Source too (rbind).
 	Recursive bool
+	// SourceIsFile says a bind mount's source is a file, not a
+	// directory: the runtime sets it for a container joining a running
+	// sandbox, which cannot look at the host's paths once confined.
+	SourceIsFile bool `json:",omitempty"`
 }
 
 // Device is a device node in the container.

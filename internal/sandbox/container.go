@@ -102,6 +102,7 @@ func (s *Sandbox) AddContainer(id string, cfg Config, goferFD int) (err error) {
 		rootReadOnly: cfg.RootReadOnly,
 		ociDevices:   cfg.Devices,
 		console:      cfg.Process.Terminal,
+		joined:       true,
 		pts:          shared.pts,
 		devices:      shared.devices,
 	}

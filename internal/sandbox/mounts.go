@@ -44,6 +44,9 @@ type fileSystems struct {
 	// console makes /dev/console: the program runs on a terminal of the
 	// sandbox. Set before mountContainerFileSystems.
 	console bool
+	// joined: a container that joins a running (confined) sandbox,
+	// whose mounts say what their sources are.
+	joined bool
 	// pts is the sandbox's devpts instance and devices its registered
 	// devices, once mountContainerFileSystems made them.
 	pts     *devpts.FS
@@ -82,6 +85,9 @@ type Volume struct {
 	HostPath string
 	Target   string
 	ReadOnly bool
+	// file, when known says the host path is a file; unknown, the
+	// host path is looked at (sourceKnown).
+	file, sourceKnown bool
 }
 
 // GoferExports are the host trees the gofer of a container serves, in
@@ -187,11 +193,15 @@ func (fss *fileSystems) mountExport(ctx *vfs.Context, client *goferfs.Client, n 
 	if err != nil {
 		return fmt.Errorf("volume %s: %w", vol.HostPath, err)
 	}
-	st, err := os.Stat(vol.HostPath)
-	if err != nil {
-		return fmt.Errorf("volume %s: %w", vol.HostPath, err)
+	isDir := !vol.file
+	if !vol.sourceKnown {
+		st, err := os.Stat(vol.HostPath)
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", vol.HostPath, err)
+		}
+		isDir = st.IsDir()
 	}
-	if st.IsDir() {
+	if isDir {
 		target, err := fss.mountPoint(ctx, vol.Target, true)
 		if err != nil {
 			return err

@@ -35,7 +35,7 @@ func (fss *fileSystems) mountOCI(ctx *vfs.Context) error {
 	}
 	for i, m := range fss.ociMounts {
 		if m.Type == "bind" {
-			vol := Volume{HostPath: m.Source, Target: m.Target}
+			vol := Volume{HostPath: m.Source, Target: m.Target, file: m.SourceIsFile, sourceKnown: fss.joined}
 			if err := fss.mountExport(ctx, fss.client, fss.exports[i], vol, m.Flags); err != nil {
 				return fmt.Errorf("bind mount of %s on %s: %w", m.Source, m.Target, err)
 			}

@@ -513,17 +513,22 @@ func cmdlineNames(s string) []int {
 }
 
 // sandboxProcesses lists the sandbox processes among the processes of
-// the magawa binary in binDir: the ones whose parent does not run it
-// too (the gofers and stubs are the sandbox process's descendants).
+// the magawa binary in binDir: those running its boot verb (the
+// application kernel's sandbox process, or vm-boot, a VM's supervisor).
+// A pod's other containers add their gofers and waiters (exec-wait),
+// not sandboxes.
 func sandboxProcesses(binDir string) []int {
-	var roots []int
+	var out []int
 	for _, pid := range exeUnder(binDir) {
-		parent, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", parentOf(pid)))
-		if self, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); filepath.Base(self) == "magawa" && parent != self {
-			roots = append(roots, pid)
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		for _, arg := range strings.Split(string(b), "\x00") {
+			if arg == "boot" || arg == "vm-boot" {
+				out = append(out, pid)
+				break
+			}
 		}
 	}
-	return roots
+	return out
 }
 
 // alive says whether a host process is there and not a zombie.

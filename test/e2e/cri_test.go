@@ -138,12 +138,7 @@ func TestCRI(t *testing.T) {
 			c := c.with(t)
 			c.handler = h
 			testCRIFlows(t, c)
-			t.Run("pod_localhost", func(t *testing.T) {
-				if h == handlerMagawa && os.Getenv("MAGAWA_TEST_PODS") == "" {
-					t.Skip("containers of a pod do not share one sandbox yet (issue #11)")
-				}
-				testCRIPodLocalhost(t, c.with(t))
-			})
+			t.Run("pod_localhost", func(t *testing.T) { testCRIPodLocalhost(t, c.with(t)) })
 		})
 	}
 }
@@ -757,9 +752,6 @@ func testCRIFlows(t *testing.T, c *crictl) {
 		// The container reaches a server of the host's on the bridge's
 		// address, the pod's gateway.
 		c := c.with(t)
-		if c.handler == handlerMagawa && os.Getenv("MAGAWA_TEST_PODS") == "" {
-			t.Skip("containers of a pod do not share one sandbox yet (issue #11): a pod's containers have no network of the pod's")
-		}
 		srv, err := startHostServer(net.JoinHostPort(c.cd.net.gateway.String(), "0"), "hello from the host\n")
 		if err != nil {
 			t.Fatalf("listening on the bridge's address: %v", err)

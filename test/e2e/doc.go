@@ -37,10 +37,6 @@
 //	                     all, whatever MAGAWA_TEST_NO_SKIP says)
 //	MAGAWA_CRICTL        the crictl TestCRI runs, instead of the one it
 //	                     builds into the checkout's .cache/crictl
-//	MAGAWA_TEST_PODS     run the checks that need a pod's containers in
-//	                     one sandbox (localhost shared between them, the
-//	                     pod's network reached from a container), skipped
-//	                     for magawa until pods land (issue #11)
 //
 // The clients come from Debian 12: apt-get install podman containerd
 // docker.io (podman pulls in conmon and crun; the image needs
