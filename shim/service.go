@@ -229,6 +229,14 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	c.init.pid = pid
 	c.init.mu.Unlock()
 	s.claim(c, pid)
+	if st, err := container.Load(s.runtime.root, r.ID); err == nil && st.CgroupPath != "" {
+		id := r.ID
+		if err := watchOOM(st.CgroupPath, func() {
+			s.publish(cdruntime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: id})
+		}); err != nil {
+			fmt.Fprintf(os.Stderr, "container %s: %v\n", r.ID, err)
+		}
+	}
 
 	s.publish(cdruntime.TaskCreateEventTopic, &eventstypes.TaskCreate{
 		ContainerID: r.ID,

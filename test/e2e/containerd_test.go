@@ -3,9 +3,11 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -306,6 +308,30 @@ func testMagawaShim(t *testing.T, c *ctr) {
 			}
 		}
 	})
+	t.Run("oom", func(t *testing.T) {
+		// The sandbox outgrows its memory limit: the host's OOM killer
+		// ends it, and the shim tells containerd (a TaskOOM event, the
+		// CRI's OOMKilled).
+		c := c.with(t)
+		const id = "e2e-oom"
+		events := exec.Command(c.bin, c.args("events")...)
+		var out lockedBuffer
+		events.Stdout = &out
+		if err := events.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer events.Process.Kill()
+		r := c.ctr("", c.runArgs("--rm", "--memory-limit", strconv.Itoa(64<<20), img, id, "sh", "-c", "dd if=/dev/zero of=/dev/shm/fill bs=1M count=256; echo survived")...)
+		if r.code == 0 || strings.Contains(r.stdout, "survived") {
+			t.Errorf("a container writing 256 MiB to memory under a 64 MiB limit: exit %d, %q; want it killed", r.code, r.stdout)
+		}
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "/tasks/oom"); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("no /tasks/oom event from ctr events:\n%s", out.String())
+				break
+			}
+		}
+	})
 	t.Run("sandbox_dies", func(t *testing.T) {
 		// A sandbox killed from the host is the task's exit: ctr run
 		// returns 137, as for a container SIGKILLed under runc.
@@ -418,6 +444,24 @@ func checkKillExec(t *testing.T, c *ctr, id string) {
 	if st, _ := c.task(id); st != "RUNNING" {
 		t.Errorf("after killing an exec'd process the task is %q, want RUNNING", st)
 	}
+}
+
+// lockedBuffer collects a command's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func readFile(path string) string {
