@@ -10,9 +10,10 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
-# A static binary: no cgo.
+# Static binaries: no cgo. The containerd shim runs the magawa next to it.
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/magawa
+	CGO_ENABLED=0 $(GO) build -o $(dir $(BIN))containerd-shim-magawa-v1 ./cmd/containerd-shim-magawa-v1
 
 # The micro-VM sandbox's guest image (--sandbox=vm): a Debian kernel
 # (apt-get download and dpkg-deb -x, nothing installed; needs apt's
