@@ -276,6 +276,36 @@ func Cases(w *Workspace) []*Case {
 				}
 				return []float64{float64(PSS(pids)) / (1 << 20)}, nil
 			}},
+		&Case{ID: "memory/idle-cpu", Group: "memory",
+			Metrics: []Metric{{Name: "idle sandbox after 16 threads made system calls for 0.5 s: CPU time of its host processes", Unit: "ms/s"}},
+			run: func(ctx context.Context, s *Sample) ([]float64, error) {
+				srv, err := s.Start(ctx, false, s.P("/bench/probes/burst"), "16", "500")
+				if err != nil {
+					return nil, err
+				}
+				defer srv.Stop()
+				if err := srv.WaitOutput(ctx, "idle", time.Minute); err != nil {
+					return nil, err
+				}
+				window := 2 * time.Second
+				if s.W.Quick {
+					window = 500 * time.Millisecond
+				}
+				// The last threads' exits settle first.
+				time.Sleep(200 * time.Millisecond)
+				pids, err := srv.PIDs(ctx)
+				if err != nil {
+					return nil, err
+				}
+				before := CPUTime(pids)
+				select {
+				case <-time.After(window):
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				used := CPUTime(pids) - before
+				return []float64{float64(used) / float64(time.Millisecond) / window.Seconds()}, nil
+			}},
 	)
 
 	loops := n(100000) // the shell loop's iterations

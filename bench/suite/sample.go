@@ -252,6 +252,41 @@ func (srv *Server) Stop() {
 	}
 }
 
+// WaitOutput waits until the server's standard output holds want.
+func (srv *Server) WaitOutput(ctx context.Context, want string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, _ := os.ReadFile(filepath.Join(srv.dir, "stdout"))
+		if bytes.Contains(b, []byte(want)) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the server did not print %q: stdout %q, stderr %s", want, b, srv.stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// CPUTime is the CPU time the processes' threads have used, from each
+// thread's schedstat (nanoseconds, unlike stat's clock ticks).
+func CPUTime(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+		for _, p := range stats {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				ns, _ := strconv.ParseInt(f[0], 10, 64)
+				total += time.Duration(ns)
+			}
+		}
+	}
+	return total
+}
+
 func (srv *Server) stderr() string {
 	return tail(filepath.Join(srv.dir, "stderr"))
 }

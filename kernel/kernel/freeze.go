@@ -34,6 +34,9 @@ type freezer struct {
 	// freezing mirrors frozen for them.
 	inApp    atomic.Int64
 	freezing atomic.Bool
+	// entries counts the tasks' entries into application code (each
+	// return from the kernel), for the vvar updater's idle backoff.
+	entries atomic.Uint64
 }
 
 // Pause freezes every task of the sandbox and returns once none runs
@@ -121,7 +124,17 @@ func (k *Kernel) parkLocked(t *Task) bool {
 
 // enterApplicationLocked counts t in as running application code; the
 // sandbox is not frozen.
-func (k *Kernel) enterApplicationLocked() { k.freezer.inApp.Add(1) }
+func (k *Kernel) enterApplicationLocked() {
+	k.freezer.inApp.Add(1)
+	k.freezer.entries.Add(1)
+}
+
+// idleSince reports whether no task has run application code since the
+// entry count was last (and none runs it now), and returns the count.
+func (k *Kernel) idleSince(last uint64) (bool, uint64) {
+	n := k.freezer.entries.Load()
+	return n == last && k.freezer.inApp.Load() == 0, n
+}
 
 // leaveApplication counts a task out once Switch returned, waking a
 // Pause that waits for the last one.

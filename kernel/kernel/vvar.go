@@ -26,6 +26,15 @@ import (
 const (
 	vvarPeriod      = 100 * time.Millisecond
 	vvarCalibration = 2 * time.Millisecond
+	// vvarIdlePeriod bounds the period while no task runs application
+	// code: it doubles at each idle update up to this. Every update
+	// wakes the sandbox process (the timer, Go's scheduler and sysmon
+	// behind it), which an idle sandbox should not pay ten times a
+	// second; and nothing reads the page while every task waits in the
+	// kernel. The first task back is served by a line continued from
+	// the last update, off by the TSC's drift over that time at most,
+	// and steered again at the next update, one vvarPeriod on.
+	vvarIdlePeriod = 1600 * time.Millisecond
 )
 
 // vvar is the kernel's vvar page. It is set once, by Run, before any
@@ -53,27 +62,39 @@ func (k *Kernel) startVVar() {
 		return
 	}
 	page := vdso.NewPage(k.MemoryFile.Slice(off, vdso.VVarSize))
-	go v.update(page)
+	go v.update(page, k.idleSince)
 }
 
-// update keeps page up to date until v.stop closes.
-func (v *vvar) update(page *vdso.Page) {
+// update keeps page up to date until v.stop closes, less often while
+// idle (no task entered application code since the last update) says
+// so.
+func (v *vvar) update(page *vdso.Page, idle func(last uint64) (bool, uint64)) {
 	defer close(v.done)
 	tk := vdso.Timekeeper{Period: vvarPeriod}
 	s := vdso.SampleHost()
 	tk.Update(&s)
 	timer := time.NewTimer(vvarCalibration)
 	defer timer.Stop()
+	_, entries := idle(0)
+	period := vvarPeriod
 	for {
 		select {
 		case <-v.stop:
 			return
 		case <-timer.C:
 		}
+		var quiet bool
+		if quiet, entries = idle(entries); quiet {
+			period = min(2*period, vvarIdlePeriod)
+		} else {
+			period = vvarPeriod
+		}
+		// The line's error is spread over the time to the next update.
+		tk.Period = period
 		s := vdso.SampleHost()
 		d := tk.Update(&s)
 		page.Store(&d)
-		timer.Reset(vvarPeriod)
+		timer.Reset(period)
 	}
 }
 
