@@ -27,7 +27,9 @@ type Config struct {
 	// and the supervisor's staging directories are there.
 	StateDir string
 	// RootDir is the host directory of the container's root, shared
-	// read-only; the guest puts an overlay on it.
+	// read-only; the guest puts an overlay on it. In a pod's other
+	// container's configuration (an add request's), RootDir and the
+	// bind mounts' Sources are paths in the pod's share (StageInPod).
 	RootDir       string
 	RootReadonly  bool
 	Process       sandbox.Process
@@ -61,7 +63,11 @@ type Config struct {
 	// in its network namespace for the VM's NIC (--network=sandbox);
 	// without it the VM has loopback only.
 	Tap string
-	VM  VMConfig
+	// PodDir, set for a pod's sandbox container, is the pod's share
+	// (MakePodDir), shared with the VM as PodShareTag: the pod's other
+	// containers join the VM through it.
+	PodDir string
+	VM     VMConfig
 }
 
 // Mount is one of the bundle's mounts, as OCI has it, with a bind
