@@ -93,6 +93,11 @@ func Boot(cfg Config, logger *log.Logger) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.PodDir != "" {
+		// Empty at boot: the pod's other containers' roots and bind
+		// sources arrive in it later (StageInPod).
+		shares = append(shares, qemu.Share{Tag: PodShareTag, Path: cfg.PodDir, ManyFileSystems: true})
+	}
 	qc.Shares = shares
 	if cfg.Process.Terminal {
 		s.initTerminal = s.newTerminal(cfg.ID, "", os.Stdin, os.Stdout)
