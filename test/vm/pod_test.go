@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,4 +141,48 @@ func TestVMPod(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(work, "rootfs", "bin", "busybox")); err != nil {
 		t.Errorf("w's image after the pod's delete: %v", err)
 	}
+}
+
+// TestVMPodUserNamespace runs a pod as Kubernetes runs one with
+// `hostUsers: false`: the sandbox container and the pod's other
+// container with the same ID maps share one user namespace in the
+// guest, which owns the pod's IPC namespace (so the container can mount
+// its /dev/mqueue there).
+func TestVMPodUserNamespace(t *testing.T) {
+	r := newRuntime(t)
+	userNS := func(dir string) {
+		editBundle(t, dir, func(spec map[string]any) {
+			linux := spec["linux"].(map[string]any)
+			linux["namespaces"] = append(linux["namespaces"].([]any), map[string]any{"type": "user"})
+			linux["uidMappings"] = []map[string]any{{"containerID": 0, "hostID": 100000, "size": 65536}}
+			linux["gidMappings"] = []map[string]any{{"containerID": 0, "hostID": 100000, "size": 65536}}
+		})
+		if err := filepath.WalkDir(filepath.Join(dir, "rootfs"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, 100000, 100000)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		os.Symlink("busybox", filepath.Join(dir, "rootfs", "bin", "readlink"))
+	}
+	pod := bundle(t, "sleep", "1000")
+	podBundle(t, pod, "")
+	userNS(pod)
+	r.create(pod, "p")
+	r.must("start", "p")
+	member := bundle(t, "sleep", "1000")
+	podBundle(t, member, "p")
+	userNS(member)
+	r.create(member, "m")
+	r.must("start", "m")
+	ns := func(id string) string {
+		return r.must("exec", id, "sh", "-c", "id -u; readlink /proc/1/ns/user; readlink /proc/1/ns/ipc; grep -c mqueue /proc/self/mountinfo")
+	}
+	if p, m := ns("p"), ns("m"); p != m || !strings.HasPrefix(m, "0\nuser:[") || !strings.HasSuffix(m, "\n1\n") {
+		t.Errorf("the sandbox container's user, user and IPC namespaces and mqueue mounts:\n%s\nthe other container's:\n%s\nwant the same, as root, with /dev/mqueue", p, m)
+	}
+	r.must("delete", "--force", "m")
+	r.must("delete", "--force", "p")
 }

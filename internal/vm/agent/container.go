@@ -49,9 +49,14 @@ type container struct {
 	// devDir is the tmpfs of its staged device nodes (user namespace).
 	devDir string
 	// holder starts its processes in its user namespace; nil without
-	// one.
-	holder *nsHolder
-	init   *process
+	// one. A pod's other container with the same ID maps shares its
+	// pod's first container's (sharedHolder), as Kubernetes puts a pod
+	// in one user namespace; the first's end ends it.
+	holder       *nsHolder
+	sharedHolder bool
+	// uidMaps and gidMaps are its user namespace's.
+	uidMaps, gidMaps []*agentapi.IDMapping
+	init             *process
 	// start is the write end of the init helper's start pipe; status
 	// reads its status pipe.
 	start  *os.File
@@ -237,8 +242,9 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	// A pod's other container joins the IPC and UTS namespaces of the
 	// pod's first: its hostname is the pod's, not its own to set.
 	var podNS []namespaceFile
+	var pod *container
 	if req.SandboxId != "" {
-		if podNS, err = a.podNamespaces(req.SandboxId); err != nil {
+		if pod, podNS, err = a.podNamespaces(req.SandboxId); err != nil {
 			return err
 		}
 		defer closeNamespaces(podNS)
@@ -267,7 +273,13 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 		if cfg.StagedDevices, err = c.stageDevices(devs, req.UidMappings, req.GidMappings); err != nil {
 			return err
 		}
-		if c.holder, err = a.startHolder(req.UidMappings, req.GidMappings, podNS); err != nil {
+		c.uidMaps, c.gidMaps = req.UidMappings, req.GidMappings
+		if pod != nil && pod.holder != nil && sameIDMaps(pod.uidMaps, c.uidMaps) && sameIDMaps(pod.gidMaps, c.gidMaps) {
+			// The pod's user namespace owns its IPC and UTS namespaces:
+			// the container may mount its mqueue there, which a user
+			// namespace of its own could not.
+			c.holder, c.sharedHolder = pod.holder, true
+		} else if c.holder, err = a.startHolder(req.UidMappings, req.GidMappings, podNS); err != nil {
 			return err
 		}
 	}
@@ -299,6 +311,10 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	c.start = startW
 	var spawn func(*os.ProcAttr) (int, error)
 	switch {
+	case c.sharedHolder:
+		// The pod's holder enters the pod's IPC and UTS namespaces,
+		// which its user namespace owns.
+		spawn = func(attr *os.ProcAttr) (int, error) { return c.holder.spawn(initVerb, attr, podNS) }
 	case c.holder != nil:
 		// Born in the pod's IPC and UTS namespaces, if any: its
 		// children inherit them.
@@ -343,36 +359,50 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 		a.mu.Lock()
 		c.state = statusStopped
 		a.mu.Unlock()
-		if c.holder != nil {
+		if c.holder != nil && !c.sharedHolder {
 			c.holder.close()
 		}
 	}()
 	return nil
 }
 
-// podNamespaces opens the IPC and UTS namespaces of the init of the
-// pod's first container, which the pod's other containers join.
-func (a *agent) podNamespaces(sandboxID string) ([]namespaceFile, error) {
+// podNamespaces returns the pod's first container and opens the IPC
+// and UTS namespaces of its init, which the pod's other containers
+// join.
+func (a *agent) podNamespaces(sandboxID string) (*container, []namespaceFile, error) {
 	sb, err := a.container(sandboxID)
 	if err != nil {
-		return nil, fmt.Errorf("the pod's sandbox container: %w", err)
+		return nil, nil, fmt.Errorf("the pod's sandbox container: %w", err)
 	}
 	a.mu.Lock()
 	init, state := sb.init, sb.state
 	a.mu.Unlock()
 	if init == nil || state == statusStopped {
-		return nil, fmt.Errorf("the pod's sandbox container %q has ended", sandboxID)
+		return nil, nil, fmt.Errorf("the pod's sandbox container %q has ended", sandboxID)
 	}
 	var out []namespaceFile
 	for _, name := range []string{"ipc", "uts"} {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", init.pid, name))
 		if err != nil {
 			closeNamespaces(out)
-			return nil, fmt.Errorf("the pod's %s namespace: %w", name, err)
+			return nil, nil, fmt.Errorf("the pod's %s namespace: %w", name, err)
 		}
 		out = append(out, namespaceFile{name, f})
 	}
-	return out, nil
+	return sb, out, nil
+}
+
+// sameIDMaps reports whether two ID maps are the same.
+func sameIDMaps(a, b []*agentapi.IDMapping) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ContainerId != b[i].ContainerId || a[i].HostId != b[i].HostId || a[i].Size != b[i].Size {
+			return false
+		}
+	}
+	return true
 }
 
 // deleteTimeout bounds the wait for a deleted container's processes to
@@ -381,9 +411,9 @@ const deleteTimeout = 10 * time.Second
 
 // deleteContainer kills a container's processes, waits for them and
 // undoes what createContainer made: a pod's container that leaves while
-// the others go on. Its init is its PID namespace's: every process of
-// the container (exec'd ones entered that namespace) dies with it; the
-// cgroup's cgroup.kill gets those of a user namespace's holder too.
+// the others go on. cgroup.kill ends every process of its cgroup, and
+// its init is its PID namespace's: every process of the container
+// (exec'd ones entered that namespace) dies with it.
 func (a *agent) deleteContainer(id string) error {
 	c, err := a.container(id)
 	if err != nil {
@@ -398,7 +428,7 @@ func (a *agent) deleteContainer(id string) error {
 	if init != nil {
 		unix.Kill(init.pid, unix.SIGKILL)
 	}
-	if c.holder != nil {
+	if c.holder != nil && !c.sharedHolder {
 		c.holder.close()
 	}
 	deadline := time.Now().Add(deleteTimeout)
@@ -488,7 +518,7 @@ func (c *container) cleanup() {
 	if c.statR != nil {
 		c.statR.Close()
 	}
-	if c.holder != nil {
+	if c.holder != nil && !c.sharedHolder {
 		c.holder.close()
 	}
 	if c.devDir != "" {
