@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -242,6 +243,33 @@ func (c *Client) Exec(proc sandbox.Process, stdio [3]int) (int32, *Waiter, error
 func (c *Client) Add(id string, cfg sandbox.Config, goferFD int, stdio [3]int) (*Waiter, error) {
 	req := Request{Op: OpAdd, Config: &cfg}
 	fds := []int{goferFD}
+	for i, fd := range stdio {
+		if fd >= 0 {
+			req.Stdio[i] = true
+			fds = append(fds, fd)
+		}
+	}
+	sub := NewContainerClient(c.stateDir, id)
+	_, fd, err := sub.call(req, fds)
+	if err != nil {
+		return nil, err
+	}
+	var none unix.Timeval
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &none)
+	return &Waiter{fd: fd}, nil
+}
+
+// Join makes container id join a sandbox of another kind (a VM's)
+// with payload, its configuration as that sandbox reads it; stdio (-1:
+// none) become its process's descriptors at start. The Waiter returns
+// its process's end.
+func (c *Client) Join(id string, payload any, stdio [3]int) (*Waiter, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	req := Request{Op: OpAdd, Payload: body}
+	var fds []int
 	for i, fd := range stdio {
 		if fd >= 0 {
 			req.Stdio[i] = true

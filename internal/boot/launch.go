@@ -60,6 +60,13 @@ type Options struct {
 	// Payload, when set, is sent as the configuration instead of
 	// Config (the sandbox process of another kind reads its own).
 	Payload any
+	// KeepMountPropagation clones the sandbox process's mount
+	// namespace with the mounts' propagation as the host has it,
+	// instead of making every mount private: mounts the host makes
+	// later under a shared mount reach it (a VM pod's share). The
+	// sandbox process must make its mounts slaves itself before it
+	// mounts anything, or its mounts would reach the host.
+	KeepMountPropagation bool
 }
 
 // Process is a launched sandbox process.
@@ -172,6 +179,10 @@ func Launch(opts Options) (*Process, error) {
 		// private before the exec, so nothing the sandbox mounts
 		// propagates back to the host.
 		Unshareflags: unix.CLONE_NEWNS,
+	}
+	if opts.KeepMountPropagation {
+		cmd.SysProcAttr.Unshareflags = 0
+		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWNS
 	}
 	if opts.Detach {
 		cmd.SysProcAttr.Setsid = true

@@ -34,6 +34,11 @@ type Request struct {
 	// and process; its gofer's connection comes with the request, then
 	// its stdio (Stdio says which).
 	Config *sandbox.Config `json:"config,omitempty"`
+	// Payload is, instead of Config and a gofer, the configuration of a
+	// container joining a sandbox of another kind, as that sandbox
+	// reads it (a VM's: package vm's Config); its stdio comes with the
+	// request (Stdio says which).
+	Payload json.RawMessage `json:"payload,omitempty"`
 	// Signal and All are a kill's; PID, when set, is the process of
 	// the sandbox it signals (an exec'd one) instead of init.
 	Signal int   `json:"signal,omitempty"`

@@ -183,6 +183,7 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 		return nil, nil, fmt.Errorf("the container's cgroup %s is not empty: %d processes are in it", cgroupPath, len(pids))
 	}
 	var proc *boot.Process
+	podDir := ""
 	defer func() {
 		if err != nil {
 			if proc != nil {
@@ -196,6 +197,14 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 				waitGone(c)
 			}
 			cg.Destroy()
+			if podDir != "" {
+				if err := vm.RemovePodDir(c.Dir()); err != nil {
+					// Never removed through a mount left there.
+					g.logf("error", "container %s: %v: its state directory is left", id, err)
+					c.Unlock()
+					return
+				}
+			}
 			c.Remove()
 		}
 	}()
@@ -225,7 +234,16 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	}
 	sandboxKind := ""
 	if vmc != nil {
-		if err := vmLaunchOptions(&opts, vmc, spec, bundle, id, c.Dir()); err != nil {
+		// A pod's sandbox container's VM takes the pod's other
+		// containers through a share of its own, which its supervisor
+		// receives mounts under (see package vm).
+		if isPodSandbox(spec) {
+			if podDir, err = vm.MakePodDir(c.Dir()); err != nil {
+				return nil, nil, err
+			}
+			opts.KeepMountPropagation = true
+		}
+		if err := vmLaunchOptions(&opts, vmc, spec, bundle, id, c.Dir(), podDir); err != nil {
 			return nil, nil, err
 		}
 		sandboxKind = sandboxVM

@@ -16,6 +16,7 @@ import (
 	"magawa/internal/boot"
 	"magawa/internal/cgroup"
 	"magawa/internal/container"
+	"magawa/internal/vm"
 )
 
 func init() {
@@ -297,6 +298,13 @@ func (g *globalFlags) destroy(c *container.Container) error {
 		unix.Kill(c.Pid, unix.SIGKILL)
 		if err := waitGone(c); err != nil {
 			return err
+		}
+	}
+	if c.SandboxID == "" && c.Sandbox == sandboxVM {
+		// A pod's VM: its share goes, with the mounts of containers of
+		// the pod not deleted yet (their delete finds them gone).
+		if err := vm.RemovePodDir(c.Dir()); err != nil {
+			return fmt.Errorf("container %s: %w", c.ID, err)
 		}
 	}
 	if c.CgroupPath != "" {

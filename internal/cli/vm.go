@@ -66,12 +66,13 @@ func (f *vmFlags) config(debugLog string) (*vm.VMConfig, error) {
 
 // vmLaunchOptions makes opts launch a VM sandbox's supervisor (`magawa
 // vm-boot`) with the bundle's translation and the VM's settings,
-// sized from the bundle's limits.
-func vmLaunchOptions(opts *boot.Options, vmc *vm.VMConfig, spec *specs.Spec, bundle, id, stateDir string) error {
+// sized from the bundle's limits; podDir, when set, is the pod's share.
+func vmLaunchOptions(opts *boot.Options, vmc *vm.VMConfig, spec *specs.Spec, bundle, id, stateDir, podDir string) error {
 	payload, err := vm.FromSpec(spec, bundle, id, stateDir)
 	if err != nil {
 		return err
 	}
+	payload.PodDir = podDir
 	size := payload.VM
 	payload.VM = *vmc
 	payload.VM.MemoryMiB, payload.VM.CPUs = size.MemoryMiB, size.CPUs

@@ -27,7 +27,9 @@ type Config struct {
 	// and the supervisor's staging directories are there.
 	StateDir string
 	// RootDir is the host directory of the container's root, shared
-	// read-only; the guest puts an overlay on it.
+	// read-only; the guest puts an overlay on it. In a pod's other
+	// container's configuration (an add request's), RootDir and the
+	// bind mounts' Sources are paths in the pod's share (StageInPod).
 	RootDir       string
 	RootReadonly  bool
 	Process       sandbox.Process
@@ -61,7 +63,11 @@ type Config struct {
 	// in its network namespace for the VM's NIC (--network=sandbox);
 	// without it the VM has loopback only.
 	Tap string
-	VM  VMConfig
+	// PodDir, set for a pod's sandbox container, is the pod's share
+	// (MakePodDir), shared with the VM as PodShareTag: the pod's other
+	// containers join the VM through it.
+	PodDir string
+	VM     VMConfig
 }
 
 // Mount is one of the bundle's mounts, as OCI has it, with a bind
@@ -155,7 +161,38 @@ func FromSpec(spec *specs.Spec, bundle, id, stateDir string) (Config, error) {
 		cfg.VM.CPUs = vcpus(r.CPU)
 		cfg.CPUWeight, cfg.CPUQuota, cfg.CPUPeriod = cpuLimits(r.CPU)
 	}
+	sizeForPod(&cfg, spec.Annotations)
 	return cfg, nil
+}
+
+// The CRI plugin's annotations of a pod's sandbox container: the sums
+// of the pod's containers' limits (zero when one has none), which the
+// pod's VM holds besides the sandbox container's own.
+const (
+	podMemoryAnnotation    = "io.kubernetes.cri.sandbox-memory"
+	podCPUQuotaAnnotation  = "io.kubernetes.cri.sandbox-cpu-quota"
+	podCPUPeriodAnnotation = "io.kubernetes.cri.sandbox-cpu-period"
+)
+
+// sizeForPod sizes a pod's VM for the pod's containers' limits, as the
+// CRI plugin sums them up on its sandbox container: their memory plus
+// the guest's overhead (instead of the default size when the sandbox
+// container has no limit of its own), their quota's vCPUs. The guest
+// cgroup of the sandbox container keeps its own limits.
+func sizeForPod(cfg *Config, annotations map[string]string) {
+	if mem, err := strconv.ParseInt(annotations[podMemoryAnnotation], 10, 64); err == nil && mem > 0 {
+		pod := max(minMemoryMiB, int(mem>>20)+memoryOverheadMiB)
+		if cfg.MemoryLimit == 0 {
+			cfg.VM.MemoryMiB = pod
+		} else {
+			cfg.VM.MemoryMiB = max(cfg.VM.MemoryMiB, pod)
+		}
+	}
+	quota, qerr := strconv.ParseInt(annotations[podCPUQuotaAnnotation], 10, 64)
+	period, perr := strconv.ParseUint(annotations[podCPUPeriodAnnotation], 10, 64)
+	if qerr == nil && perr == nil && quota > 0 && period > 0 {
+		cfg.VM.CPUs = max(cfg.VM.CPUs, vcpus(&specs.LinuxCPU{Quota: &quota, Period: &period}))
+	}
 }
 
 // cpuLimits are the guest cgroup's CPU settings for OCI's: shares as

@@ -64,6 +64,42 @@ func TestFromSpec(t *testing.T) {
 	}
 }
 
+// A pod's sandbox container: its VM is sized for the limits of the
+// pod's containers, which the CRI plugin sums up in annotations.
+func TestFromSpecPod(t *testing.T) {
+	spec, bundle := testSpec(t)
+	spec.Linux.Resources = nil
+	spec.Annotations = map[string]string{
+		"io.kubernetes.cri.container-type":     "sandbox",
+		"io.kubernetes.cri.sandbox-memory":     "178257920", // 170 MiB
+		"io.kubernetes.cri.sandbox-cpu-quota":  "150000",
+		"io.kubernetes.cri.sandbox-cpu-period": "100000",
+	}
+	cfg, err := FromSpec(spec, bundle, "pod", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 170 + memoryOverheadMiB; cfg.VM.MemoryMiB != want || cfg.MemoryLimit != 0 {
+		t.Errorf("the pod's VM: %d MiB (limit %d), want %d MiB and no limit of the sandbox container's own", cfg.VM.MemoryMiB, cfg.MemoryLimit, want)
+	}
+	if want := min(2, numCPU()); cfg.VM.CPUs != want {
+		t.Errorf("the pod's VM: %d vCPUs, want %d (1.5 CPUs of quota, rounded up, at most the host's)", cfg.VM.CPUs, want)
+	}
+	// Unknown (a container without a limit) or malformed: the default.
+	spec.Annotations["io.kubernetes.cri.sandbox-memory"] = "0"
+	spec.Annotations["io.kubernetes.cri.sandbox-cpu-quota"] = "-1"
+	if cfg, _ := FromSpec(spec, bundle, "pod", ""); cfg.VM.MemoryMiB != DefaultMemoryMiB || cfg.VM.CPUs != 1 {
+		t.Errorf("no sums: %d MiB, %d vCPUs; want the defaults", cfg.VM.MemoryMiB, cfg.VM.CPUs)
+	}
+	// The sandbox container's own limit counts when it is more.
+	limit := int64(1 << 30)
+	spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}
+	spec.Annotations["io.kubernetes.cri.sandbox-memory"] = "178257920"
+	if cfg, _ := FromSpec(spec, bundle, "pod", ""); cfg.VM.MemoryMiB != 1024+memoryOverheadMiB || cfg.MemoryLimit != limit {
+		t.Errorf("a sandbox container's limit above the pod's sum: %d MiB, limit %d", cfg.VM.MemoryMiB, cfg.MemoryLimit)
+	}
+}
+
 func TestFromSpecDefaults(t *testing.T) {
 	spec, bundle := testSpec(t)
 	spec.Linux.Resources = nil

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +44,17 @@ func Main(args []string) int {
 	}
 	if *configFD < 0 || *syncFD < 0 || *controlFD < 0 {
 		fmt.Fprintf(os.Stderr, "magawa %s: run by magawa itself (--config-fd, --sync-fd and --control-fd are required)\n", VerbName)
+		return 125
+	}
+	// First of all: nothing the supervisor mounts (QEMU's jail, staged
+	// files) may reach the host. Its mount namespace is cloned with the
+	// host's propagation when it is a pod's (boot.Options'
+	// KeepMountPropagation), so that the pod's share receives what the
+	// runtime mounts under it later; as a slave, it receives and sends
+	// nothing back. (Without KeepMountPropagation every mount is
+	// private already, and stays so.)
+	if err := makeMountsSlaves(); err != nil {
+		fmt.Fprintf(os.Stderr, "magawa %s: %v\n", VerbName, err)
 		return 125
 	}
 	for _, fd := range []int{*configFD, *syncFD, *exitFD, *controlFD} {
@@ -115,4 +127,22 @@ func Main(args []string) int {
 	s.Shutdown()
 	logger.Printf("exiting with status %d", code)
 	return code
+}
+
+// makeMountsSlaves makes every mount of the supervisor's mount
+// namespace a slave (one that is private stays private). It refuses to
+// touch the namespace of the host's init: a supervisor started by hand
+// outside magawa would otherwise change the host's mounts.
+func makeMountsSlaves() error {
+	own, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return fmt.Errorf("its mount namespace: %w", err)
+	}
+	if host, err := os.Readlink("/proc/1/ns/mnt"); err == nil && host == own {
+		return errors.New("run by magawa itself: its mount namespace is the host's")
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("making its mounts slaves: %w", err)
+	}
+	return nil
 }

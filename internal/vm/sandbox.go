@@ -46,12 +46,18 @@ type Sandbox struct {
 	// process.terminal.
 	initTerminal *terminal
 
-	// mu guards status, nextExec and execPIDs.
+	// mu guards status, nextExec, execPIDs and members.
 	mu       sync.Mutex
 	status   string
 	nextExec int
-	// execPIDs are the running exec'd processes' IDs by PID.
-	execPIDs map[int32]string
+	// execPIDs are the running exec'd processes' IDs by container and
+	// PID.
+	execPIDs map[execKey]string
+	// members are the pod's other containers, which joined the VM.
+	members map[string]*member
+	// answers counts the add requests that are to answer again once
+	// their container has ended.
+	answers sync.WaitGroup
 	// exit ends the supervisor with a status (finish); the first wins.
 	exit     chan int
 	exitOnce sync.Once
@@ -87,9 +93,14 @@ func Boot(cfg Config, logger *log.Logger) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.PodDir != "" {
+		// Empty at boot: the pod's other containers' roots and bind
+		// sources arrive in it later (StageInPod).
+		shares = append(shares, qemu.Share{Tag: PodShareTag, Path: cfg.PodDir, ManyFileSystems: true})
+	}
 	qc.Shares = shares
 	if cfg.Process.Terminal {
-		s.initTerminal = s.newTerminal("", os.Stdin, os.Stdout)
+		s.initTerminal = s.newTerminal(cfg.ID, "", os.Stdin, os.Stdout)
 		s.initTerminal.initialSize(req.Process)
 	}
 	var consoleLog io.Writer = io.Discard
@@ -212,29 +223,8 @@ func (s *Sandbox) consoleTail() string {
 func (s *Sandbox) containerRequest() (*agentapi.CreateContainerRequest, []qemu.Share, error) {
 	cfg := s.cfg
 	shares := []qemu.Share{{Tag: rootTag, Path: cfg.RootDir, ReadOnly: true}}
-	req := &agentapi.CreateContainerRequest{
-		Id:            cfg.ID,
-		RootShare:     rootTag,
-		RootReadonly:  cfg.RootReadonly,
-		Process:       toAgentProcess(cfg.Process),
-		Hostname:      cfg.Hostname,
-		Domainname:    cfg.Domainname,
-		MaskedPaths:   cfg.MaskedPaths,
-		ReadonlyPaths: cfg.ReadonlyPaths,
-		Sysctl:        cfg.Sysctl,
-		Resources: &agentapi.Resources{
-			MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit,
-			CpuWeight: cfg.CPUWeight, CpuQuota: cfg.CPUQuota, CpuPeriod: cfg.CPUPeriod,
-		},
-		UidMappings: toAgentIDMaps(cfg.UIDMappings),
-		GidMappings: toAgentIDMaps(cfg.GIDMappings),
-	}
-	s.setOOMScoreAdj(req.Process)
-	for _, d := range cfg.Devices {
-		req.Devices = append(req.Devices, &agentapi.Device{
-			Path: d.Path, Type: d.Type, Major: d.Major, Minor: d.Minor, FileMode: d.Mode, Uid: d.UID, Gid: d.GID,
-		})
-	}
+	req := agentRequest(&cfg)
+	req.RootShare = rootTag
 	req.Shares = append(req.Shares, &agentapi.Share{Tag: rootTag, Fs: "9p", Readonly: true})
 	for i, m := range cfg.Mounts {
 		am := &agentapi.Mount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options}
@@ -259,6 +249,34 @@ func (s *Sandbox) containerRequest() (*agentapi.CreateContainerRequest, []qemu.S
 		req.Mounts = append(req.Mounts, am)
 	}
 	return req, shares, nil
+}
+
+// agentRequest is the agent's request for a container of cfg but for
+// its root and bind mounts, which reach the guest one way or another.
+func agentRequest(cfg *Config) *agentapi.CreateContainerRequest {
+	req := &agentapi.CreateContainerRequest{
+		Id:            cfg.ID,
+		RootReadonly:  cfg.RootReadonly,
+		Process:       toAgentProcess(cfg.Process),
+		Hostname:      cfg.Hostname,
+		Domainname:    cfg.Domainname,
+		MaskedPaths:   cfg.MaskedPaths,
+		ReadonlyPaths: cfg.ReadonlyPaths,
+		Sysctl:        cfg.Sysctl,
+		Resources: &agentapi.Resources{
+			MemoryLimit: cfg.MemoryLimit, PidsLimit: cfg.PidsLimit,
+			CpuWeight: cfg.CPUWeight, CpuQuota: cfg.CPUQuota, CpuPeriod: cfg.CPUPeriod,
+		},
+		UidMappings: toAgentIDMaps(cfg.UIDMappings),
+		GidMappings: toAgentIDMaps(cfg.GIDMappings),
+	}
+	setOOMScoreAdj(req.Process, cfg.OOMScoreAdj)
+	for _, d := range cfg.Devices {
+		req.Devices = append(req.Devices, &agentapi.Device{
+			Path: d.Path, Type: d.Type, Major: d.Major, Minor: d.Minor, FileMode: d.Mode, Uid: d.UID, Gid: d.GID,
+		})
+	}
+	return req
 }
 
 // stageFile makes a directory of the state directory holding only a
@@ -302,11 +320,11 @@ func hasOption(options []string, o string) bool {
 	return false
 }
 
-// setOOMScoreAdj gives a process of the container (its init, or an
+// setOOMScoreAdj gives a process of a container (its init, or an
 // exec'd one) the container's oom_score_adj, as every process of an
 // application kernel's sandbox reads it.
-func (s *Sandbox) setOOMScoreAdj(p *agentapi.Process) {
-	if adj := s.cfg.OOMScoreAdj; adj != nil {
+func setOOMScoreAdj(p *agentapi.Process, adj *int) {
+	if adj != nil {
 		p.HasOomScoreAdj, p.OomScoreAdj = true, int32(*adj)
 	}
 }
@@ -382,6 +400,7 @@ func (s *Sandbox) Shutdown() {
 		s.agent.Shutdown(ctx, &agentapi.Empty{})
 	}
 	s.vm.Stop(5 * time.Second)
+	s.endMembers()
 	s.conn.Close()
 	s.unstage()
 }

@@ -34,6 +34,11 @@ func (s *Sandbox) serveConn(fd int) {
 	if err != nil {
 		return
 	}
+	if req.Container != "" && req.Container != s.cfg.ID {
+		s.serveMember(fd, req, fds)
+		return
+	}
+	req.Container = ""
 	if req.Op == boot.OpExec {
 		s.exec(fd, req, fds)
 		return
@@ -56,11 +61,11 @@ func (s *Sandbox) handle(req boot.Request) (boot.Response, error) {
 		return boot.Response{}, s.start()
 	case boot.OpKill:
 		if req.PID != 0 {
-			return boot.Response{}, s.killExec(req.PID, unix.Signal(req.Signal))
+			return boot.Response{}, s.killExec(s.cfg.ID, req.PID, unix.Signal(req.Signal))
 		}
 		return boot.Response{}, s.kill(unix.Signal(req.Signal), req.All)
 	case boot.OpPs:
-		procs, err := s.processes()
+		procs, err := s.processes(s.cfg.ID)
 		return boot.Response{Processes: procs}, err
 	case boot.OpStats:
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
@@ -133,7 +138,7 @@ func (s *Sandbox) start() error {
 		}
 		outputs = term.relay(false)
 	} else {
-		outputs = s.forward("", os.Stdin, os.Stdout, os.Stderr)
+		outputs = s.forward(s.cfg.ID, "", os.Stdin, os.Stdout, os.Stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -272,27 +277,9 @@ func (s *Sandbox) pause(pause bool) error {
 // update's linux.resources, or its task limit alone. The VM's own size
 // cannot change: a memory limit it cannot hold is refused.
 func (s *Sandbox) update(req boot.Request) error {
-	r := &agentapi.Resources{}
-	if req.TaskLimit != nil {
-		r.PidsLimit = noneIfNotPositive(*req.TaskLimit)
-	}
-	if lr := req.Resources; lr != nil {
-		if m := lr.Memory; m != nil && m.Limit != nil && *m.Limit != 0 {
-			r.MemoryLimit = noneIfNotPositive(*m.Limit)
-			if most := s.memoryCapacity(); r.MemoryLimit > most {
-				return fmt.Errorf("a memory limit of %d MiB does not fit in the VM: it has %d MiB, of which %d MiB can be the container's, and a VM's memory cannot grow once it runs (create the container with the limit to size its VM for it)",
-					r.MemoryLimit>>20, s.cfg.VM.MemoryMiB, most>>20)
-			}
-		}
-		if p := lr.Pids; p != nil && p.Limit != nil {
-			r.PidsLimit = noneIfNotPositive(*p.Limit)
-		}
-		if c := lr.CPU; c != nil {
-			if c.Cpus != "" || c.Mems != "" {
-				return errors.New("the VM sandbox cannot change a cpuset: the guest's vCPUs are not the host's CPUs, and their number is the VM's")
-			}
-			r.CpuWeight, r.CpuQuota, r.CpuPeriod = cpuLimits(c)
-		}
+	r, err := s.agentResources(req)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	status := s.status
@@ -316,6 +303,33 @@ func (s *Sandbox) update(req boot.Request) error {
 	return nil
 }
 
+// agentResources is an update request's limits as the agent has them.
+func (s *Sandbox) agentResources(req boot.Request) (*agentapi.Resources, error) {
+	r := &agentapi.Resources{}
+	if req.TaskLimit != nil {
+		r.PidsLimit = noneIfNotPositive(*req.TaskLimit)
+	}
+	if lr := req.Resources; lr != nil {
+		if m := lr.Memory; m != nil && m.Limit != nil && *m.Limit != 0 {
+			r.MemoryLimit = noneIfNotPositive(*m.Limit)
+			if most := s.memoryCapacity(); r.MemoryLimit > most {
+				return nil, fmt.Errorf("a memory limit of %d MiB does not fit in the VM: it has %d MiB, of which %d MiB can be the container's, and a VM's memory cannot grow once it runs (create the container with the limit to size its VM for it)",
+					r.MemoryLimit>>20, s.cfg.VM.MemoryMiB, most>>20)
+			}
+		}
+		if p := lr.Pids; p != nil && p.Limit != nil {
+			r.PidsLimit = noneIfNotPositive(*p.Limit)
+		}
+		if c := lr.CPU; c != nil {
+			if c.Cpus != "" || c.Mems != "" {
+				return nil, errors.New("the VM sandbox cannot change a cpuset: the guest's vCPUs are not the host's CPUs, and their number is the VM's")
+			}
+			r.CpuWeight, r.CpuQuota, r.CpuPeriod = cpuLimits(c)
+		}
+	}
+	return r, nil
+}
+
 // noneIfNotPositive is a limit as the agent has it: zero or less in an
 // update is none ("max"), which the agent takes as -1.
 func noneIfNotPositive(n int64) int64 {
@@ -331,12 +345,12 @@ func (s *Sandbox) memoryCapacity() int64 {
 	return int64(s.cfg.VM.MemoryMiB-memoryOverheadMiB) << 20
 }
 
-// processes lists the container's processes as the runtime's ps shows
+// processes lists container id's processes as the runtime's ps shows
 // them.
-func (s *Sandbox) processes() ([]kernel.ProcessInfo, error) {
+func (s *Sandbox) processes(id string) ([]kernel.ProcessInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	resp, err := s.agent.ListProcesses(ctx, &agentapi.ContainerRequest{Id: s.cfg.ID})
+	resp, err := s.agent.ListProcesses(ctx, &agentapi.ContainerRequest{Id: id})
 	if err != nil {
 		return nil, agentError(err)
 	}
@@ -354,7 +368,8 @@ func (s *Sandbox) processes() ([]kernel.ProcessInfo, error) {
 	return out, nil
 }
 
-// exec runs a process in the container with the descriptors that came
+// exec runs a process in the container (the sandbox's first, or the
+// pod's other one the request names) with the descriptors that came
 // with the request as its stdio, and answers twice: its PID, then how
 // it ended.
 func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
@@ -382,8 +397,19 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 		fail(errors.New("exec without a process"))
 		return
 	}
+	id, adj := s.cfg.ID, s.cfg.OOMScoreAdj
+	if req.Container != "" {
+		id = req.Container
+		if m, err := s.member(id); err == nil {
+			adj = m.cfg.OOMScoreAdj
+		}
+	}
+	status, err := s.statusOf(id)
+	if err != nil {
+		fail(err)
+		return
+	}
 	s.mu.Lock()
-	status := s.status
 	s.nextExec++
 	execID := fmt.Sprintf("exec-%d", s.nextExec)
 	s.mu.Unlock()
@@ -396,7 +422,7 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 	// caller's terminal (exec -t) or a console socket's.
 	var term *terminal
 	if req.Process.Terminal {
-		term = s.newTerminal(execID, stdio[0], stdio[1])
+		term = s.newTerminal(id, execID, stdio[0], stdio[1])
 		term.initialSize(process)
 		if err := term.prepare(); err != nil {
 			fail(err)
@@ -405,9 +431,9 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	s.setOOMScoreAdj(process)
+	setOOMScoreAdj(process, adj)
 	resp, err := s.agent.ExecProcess(ctx, &agentapi.ExecProcessRequest{
-		ContainerId: s.cfg.ID, ExecId: execID, Process: process,
+		ContainerId: id, ExecId: execID, Process: process,
 	})
 	if err != nil {
 		if term != nil {
@@ -420,11 +446,11 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 	if term != nil {
 		outputs = term.relay(true)
 	} else {
-		outputs = s.forward(execID, stdio[0], stdio[1], stdio[2])
+		outputs = s.forward(id, execID, stdio[0], stdio[1], stdio[2])
 	}
-	untrack := s.trackExec(resp.Pid, execID)
+	untrack := s.trackExec(id, resp.Pid, execID)
 	end := func() *boot.ExitStatus {
-		exit := s.waitExec(execID, outputs)
+		exit := s.waitExec(id, execID, outputs)
 		untrack()
 		if term != nil {
 			term.stop()
@@ -441,9 +467,9 @@ func (s *Sandbox) exec(fd int, req boot.Request, fds []int) {
 	boot.WriteResponse(fd, boot.Response{Exit: exit})
 }
 
-// waitExec waits for an exec'd process and its output.
-func (s *Sandbox) waitExec(execID string, outputs <-chan struct{}) *boot.ExitStatus {
-	resp, err := s.agent.WaitProcess(context.Background(), &agentapi.ProcessRequest{ContainerId: s.cfg.ID, ExecId: execID})
+// waitExec waits for an exec'd process of container id and its output.
+func (s *Sandbox) waitExec(id, execID string, outputs <-chan struct{}) *boot.ExitStatus {
+	resp, err := s.agent.WaitProcess(context.Background(), &agentapi.ProcessRequest{ContainerId: id, ExecId: execID})
 	s.drain(outputs)
 	if err != nil {
 		return &boot.ExitStatus{Code: 137}
@@ -454,11 +480,10 @@ func (s *Sandbox) waitExec(execID string, outputs <-chan struct{}) *boot.ExitSta
 	return &boot.ExitStatus{Code: int(resp.ExitCode)}
 }
 
-// forward relays a process's standard streams between the host's
-// descriptors (nil: none) and the agent, and returns a channel closed
-// once its output has ended.
-func (s *Sandbox) forward(execID string, stdin, stdout, stderr *os.File) <-chan struct{} {
-	id := s.cfg.ID
+// forward relays the standard streams of a process of container id
+// between the host's descriptors (nil: none) and the agent, and returns
+// a channel closed once its output has ended.
+func (s *Sandbox) forward(id, execID string, stdin, stdout, stderr *os.File) <-chan struct{} {
 	go func() {
 		ctx := context.Background()
 		if stdin != nil {

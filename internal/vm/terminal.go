@@ -28,11 +28,13 @@ const sizePollInterval = 250 * time.Millisecond
 // processes them a second time nor keeps a key to itself; a resize of
 // the host terminal (host: in if it is one, else out) is passed on.
 type terminal struct {
-	s      *Sandbox
-	execID string
-	in     int
-	out    *os.File
-	host   int
+	s *Sandbox
+	// containerID and execID name the process.
+	containerID string
+	execID      string
+	in          int
+	out         *os.File
+	host        int
 	// hostIsIn says host is in, and that in is in raw mode while the
 	// process runs.
 	hostIsIn bool
@@ -47,11 +49,11 @@ type terminal struct {
 	stopOnce     sync.Once
 }
 
-// newTerminal makes the host side of the terminal of a process
-// (execID; empty: the container's init) whose host descriptors are in
-// and out (nil: none). They stay the caller's.
-func (s *Sandbox) newTerminal(execID string, in, out *os.File) *terminal {
-	t := &terminal{s: s, execID: execID, in: fdOf(in), out: out, host: -1, wakeR: -1, wakeW: -1}
+// newTerminal makes the host side of the terminal of a process of
+// container containerID (execID; empty: the container's init) whose
+// host descriptors are in and out (nil: none). They stay the caller's.
+func (s *Sandbox) newTerminal(containerID, execID string, in, out *os.File) *terminal {
+	t := &terminal{s: s, containerID: containerID, execID: execID, in: fdOf(in), out: out, host: -1, wakeR: -1, wakeW: -1}
 	switch {
 	case t.in >= 0 && isTerminal(t.in):
 		t.host, t.hostIsIn = t.in, true
@@ -158,7 +160,7 @@ func (t *terminal) relay(pollSize bool) <-chan struct{} {
 	if t.out != nil {
 		out = t.out
 	}
-	go t.s.copyOut(t.s.cfg.ID, t.execID, false, out, outputs)
+	go t.s.copyOut(t.containerID, t.execID, false, out, outputs)
 	return outputs
 }
 
@@ -196,7 +198,7 @@ func (t *terminal) relayInput() {
 		return
 	}
 	ctx := context.Background()
-	id := t.s.cfg.ID
+	id := t.containerID
 	buf := make([]byte, 32<<10)
 	for {
 		fds := []unix.PollFd{{Fd: int32(t.in), Events: unix.POLLIN}, {Fd: int32(t.wakeR), Events: unix.POLLIN}}
@@ -267,7 +269,7 @@ func (t *terminal) resize() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	req := &agentapi.ResizeTerminalRequest{ContainerId: t.s.cfg.ID, ExecId: t.execID, Rows: uint32(ws.Row), Columns: uint32(ws.Col)}
+	req := &agentapi.ResizeTerminalRequest{ContainerId: t.containerID, ExecId: t.execID, Rows: uint32(ws.Row), Columns: uint32(ws.Col)}
 	if _, err := t.s.agent.ResizeTerminal(ctx, req); err != nil {
 		t.s.log.Printf("resizing the terminal of %q: %v", t.execID, agentError(err))
 		return

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,9 +49,14 @@ type container struct {
 	// devDir is the tmpfs of its staged device nodes (user namespace).
 	devDir string
 	// holder starts its processes in its user namespace; nil without
-	// one.
-	holder *nsHolder
-	init   *process
+	// one. A pod's other container with the same ID maps shares its
+	// pod's first container's (sharedHolder), as Kubernetes puts a pod
+	// in one user namespace; the first's end ends it.
+	holder       *nsHolder
+	sharedHolder bool
+	// uidMaps and gidMaps are its user namespace's.
+	uidMaps, gidMaps []*agentapi.IDMapping
+	init             *process
 	// start is the write end of the init helper's start pipe; status
 	// reads its status pipe.
 	start  *os.File
@@ -191,6 +197,9 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	if !ok {
 		return fmt.Errorf("the root share %q is not among the shares", req.RootShare)
 	}
+	if req.RootPath != "" {
+		lower = filepath.Join(lower, filepath.Clean("/"+req.RootPath))
+	}
 	// The image read-only below, the guest's memory above.
 	upper, work := filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work")
 	c.rootfs = filepath.Join(c.dir, "rootfs")
@@ -230,6 +239,17 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	if cfg.Devices, err = toDeviceSpecs(req.Devices); err != nil {
 		return err
 	}
+	// A pod's other container joins the IPC and UTS namespaces of the
+	// pod's first: its hostname is the pod's, not its own to set.
+	var podNS []namespaceFile
+	var pod *container
+	if req.SandboxId != "" {
+		if pod, podNS, err = a.podNamespaces(req.SandboxId); err != nil {
+			return err
+		}
+		defer closeNamespaces(podNS)
+		cfg.Hostname, cfg.Domainname = "", ""
+	}
 	userNS := len(req.UidMappings) > 0 || len(req.GidMappings) > 0
 	if userNS {
 		if err := checkIDMaps(req.UidMappings, req.GidMappings); err != nil {
@@ -253,7 +273,13 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 		if cfg.StagedDevices, err = c.stageDevices(devs, req.UidMappings, req.GidMappings); err != nil {
 			return err
 		}
-		if c.holder, err = a.startHolder(req.UidMappings, req.GidMappings); err != nil {
+		c.uidMaps, c.gidMaps = req.UidMappings, req.GidMappings
+		if pod != nil && pod.holder != nil && sameIDMaps(pod.uidMaps, c.uidMaps) && sameIDMaps(pod.gidMaps, c.gidMaps) {
+			// The pod's user namespace owns its IPC and UTS namespaces:
+			// the container may mount its mqueue there, which a user
+			// namespace of its own could not.
+			c.holder, c.sharedHolder = pod.holder, true
+		} else if c.holder, err = a.startHolder(req.UidMappings, req.GidMappings, podNS); err != nil {
 			return err
 		}
 	}
@@ -284,14 +310,29 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 	defer startR.Close()
 	c.start = startW
 	var spawn func(*os.ProcAttr) (int, error)
-	if c.holder != nil {
+	switch {
+	case c.sharedHolder:
+		// The pod's holder enters the pod's IPC and UTS namespaces,
+		// which its user namespace owns.
+		spawn = func(attr *os.ProcAttr) (int, error) { return c.holder.spawn(initVerb, attr, podNS) }
+	case c.holder != nil:
+		// Born in the pod's IPC and UTS namespaces, if any: its
+		// children inherit them.
 		spawn = func(attr *os.ProcAttr) (int, error) { return c.holder.spawn(initVerb, attr, nil) }
+	case podNS != nil:
+		spawn = func(attr *os.ProcAttr) (int, error) {
+			return inNamespaces(podNS, func() (int, error) { return forkHelper(initVerb, attr) })
+		}
 	}
 	p, err := a.startHelper(initVerb, &cfg, req.Process.Terminal, startR, func(attr *os.ProcAttr) {
 		// No CLONE_NEWNET: the container sees the guest's NIC and
 		// loopback, as a pod's containers see the pod's (the VM is the
-		// pod).
+		// pod). A PID namespace of its own also in a pod, as
+		// Kubernetes gives each container by default.
 		attr.Sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
+		if podNS != nil {
+			attr.Sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID
+		}
 		if c.holder == nil {
 			attr.Sys.UseCgroupFD = true
 			attr.Sys.CgroupFD = int(cg.Fd())
@@ -318,11 +359,113 @@ func (a *agent) createContainer(req *agentapi.CreateContainerRequest) (err error
 		a.mu.Lock()
 		c.state = statusStopped
 		a.mu.Unlock()
-		if c.holder != nil {
+		if c.holder != nil && !c.sharedHolder {
 			c.holder.close()
 		}
 	}()
 	return nil
+}
+
+// podNamespaces returns the pod's first container and opens the IPC
+// and UTS namespaces of its init, which the pod's other containers
+// join.
+func (a *agent) podNamespaces(sandboxID string) (*container, []namespaceFile, error) {
+	sb, err := a.container(sandboxID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the pod's sandbox container: %w", err)
+	}
+	a.mu.Lock()
+	init, state := sb.init, sb.state
+	a.mu.Unlock()
+	if init == nil || state == statusStopped {
+		return nil, nil, fmt.Errorf("the pod's sandbox container %q has ended", sandboxID)
+	}
+	var out []namespaceFile
+	for _, name := range []string{"ipc", "uts"} {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", init.pid, name))
+		if err != nil {
+			closeNamespaces(out)
+			return nil, nil, fmt.Errorf("the pod's %s namespace: %w", name, err)
+		}
+		out = append(out, namespaceFile{name, f})
+	}
+	return sb, out, nil
+}
+
+// sameIDMaps reports whether two ID maps are the same.
+func sameIDMaps(a, b []*agentapi.IDMapping) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ContainerId != b[i].ContainerId || a[i].HostId != b[i].HostId || a[i].Size != b[i].Size {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteTimeout bounds the wait for a deleted container's processes to
+// be gone.
+const deleteTimeout = 10 * time.Second
+
+// deleteContainer kills a container's processes, waits for them and
+// undoes what createContainer made: a pod's container that leaves while
+// the others go on. cgroup.kill ends every process of its cgroup, and
+// its init is its PID namespace's: every process of the container
+// (exec'd ones entered that namespace) dies with it.
+func (a *agent) deleteContainer(id string) error {
+	c, err := a.container(id)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	init := c.init
+	a.mu.Unlock()
+	if c.cgroup != "" {
+		os.WriteFile(filepath.Join(c.cgroup, "cgroup.kill"), []byte("1"), 0)
+	}
+	if init != nil {
+		unix.Kill(init.pid, unix.SIGKILL)
+	}
+	if c.holder != nil && !c.sharedHolder {
+		c.holder.close()
+	}
+	deadline := time.Now().Add(deleteTimeout)
+	if init != nil {
+		select {
+		case <-init.done:
+		case <-time.After(deleteTimeout):
+			return fmt.Errorf("container %q: its init did not die", id)
+		}
+	}
+	// The namespace's other processes die after its init is reaped.
+	for c.cgroup != "" && cgroupPopulated(c.cgroup) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %q: its processes did not die", id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.mu.Lock()
+	delete(a.containers, id)
+	a.mu.Unlock()
+	c.cleanup()
+	return nil
+}
+
+// cgroupPopulated reports whether a cgroup (or one below it) still
+// holds processes.
+func cgroupPopulated(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "populated "); ok {
+			return strings.TrimSpace(v) == "1"
+		}
+	}
+	return false
 }
 
 // prepare returns what is done to a helper of the container before it
@@ -375,7 +518,7 @@ func (c *container) cleanup() {
 	if c.statR != nil {
 		c.statR.Close()
 	}
-	if c.holder != nil {
+	if c.holder != nil && !c.sharedHolder {
 		c.holder.close()
 	}
 	if c.devDir != "" {

@@ -30,6 +30,10 @@ func (a *agent) StartContainer(ctx context.Context, req *agentapi.ContainerReque
 	return &agentapi.Empty{}, a.startContainer(req.Id)
 }
 
+func (a *agent) DeleteContainer(ctx context.Context, req *agentapi.ContainerRequest) (*agentapi.Empty, error) {
+	return &agentapi.Empty{}, a.deleteContainer(req.Id)
+}
+
 func (a *agent) ExecProcess(ctx context.Context, req *agentapi.ExecProcessRequest) (*agentapi.ExecProcessResponse, error) {
 	pid, err := a.execProcess(req)
 	if err != nil {

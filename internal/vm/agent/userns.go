@@ -99,8 +99,11 @@ func toSysMaps(m []*agentapi.IDMapping) []syscall.SysProcIDMap {
 }
 
 // startHolder starts a holder in a new user namespace with these maps,
-// as the namespace's root.
-func (a *agent) startHolder(uids, gids []*agentapi.IDMapping) (*nsHolder, error) {
+// as the namespace's root; in the namespaces given (a pod's IPC and
+// UTS), which the processes it starts inherit (from inside the new user
+// namespace it could not enter them: it has no capability in their
+// owner).
+func (a *agent) startHolder(uids, gids []*agentapi.IDMapping, namespaces []namespaceFile) (*nsHolder, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("the user namespace's socket: %w", err)
@@ -132,7 +135,12 @@ func (a *agent) startHolder(uids, gids []*agentapi.IDMapping) (*nsHolder, error)
 	// A holder that hangs must not hang the agent's call.
 	tv := unix.NsecToTimeval(holderTimeout.Nanoseconds())
 	unix.SetsockoptTimeval(fds[0], unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	pid, exited, err := a.reaper.start(func() (int, error) { return forkHelper(holderVerb, attr) })
+	pid, exited, err := a.reaper.start(func() (int, error) {
+		if len(namespaces) > 0 {
+			return inNamespaces(namespaces, func() (int, error) { return forkHelper(holderVerb, attr) })
+		}
+		return forkHelper(holderVerb, attr)
+	})
 	if err != nil {
 		mine.Close()
 		return nil, fmt.Errorf("starting the user namespace: %w", err)

@@ -866,8 +866,16 @@ type CreateContainerRequest struct {
 	// uid_mappings and gid_mappings, when set, put the container in a
 	// user namespace of its own with these maps (host IDs are the
 	// guest's, which are the shares' owners on the host).
-	UidMappings   []*IDMapping `protobuf:"bytes,14,rep,name=uid_mappings,json=uidMappings,proto3" json:"uid_mappings,omitempty"`
-	GidMappings   []*IDMapping `protobuf:"bytes,15,rep,name=gid_mappings,json=gidMappings,proto3" json:"gid_mappings,omitempty"`
+	UidMappings []*IDMapping `protobuf:"bytes,14,rep,name=uid_mappings,json=uidMappings,proto3" json:"uid_mappings,omitempty"`
+	GidMappings []*IDMapping `protobuf:"bytes,15,rep,name=gid_mappings,json=gidMappings,proto3" json:"gid_mappings,omitempty"`
+	// root_path is the root's directory in root_share; empty: the
+	// share's top (a pod's other containers have their roots in the
+	// pod's share).
+	RootPath string `protobuf:"bytes,16,opt,name=root_path,json=rootPath,proto3" json:"root_path,omitempty"`
+	// sandbox_id, when set, names the pod's first container, whose IPC
+	// and UTS namespaces this one joins (the network namespace is the
+	// guest's for all); its mount and PID namespaces are its own.
+	SandboxId     string `protobuf:"bytes,17,opt,name=sandbox_id,json=sandboxId,proto3" json:"sandbox_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1005,6 +1013,20 @@ func (x *CreateContainerRequest) GetGidMappings() []*IDMapping {
 		return x.GidMappings
 	}
 	return nil
+}
+
+func (x *CreateContainerRequest) GetRootPath() string {
+	if x != nil {
+		return x.RootPath
+	}
+	return ""
+}
+
+func (x *CreateContainerRequest) GetSandboxId() string {
+	if x != nil {
+		return x.SandboxId
+	}
+	return ""
 }
 
 type UpdateContainerRequest struct {
@@ -2131,7 +2153,7 @@ const file_agent_proto_rawDesc = "" +
 	"\tIDMapping\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\rR\vcontainerId\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\rR\x06hostId\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\rR\x04size\"\xf9\x05\n" +
+	"\x04size\x18\x03 \x01(\rR\x04size\"\xb5\x06\n" +
 	"\x16CreateContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2151,7 +2173,10 @@ const file_agent_proto_rawDesc = "" +
 	"\tresources\x18\f \x01(\v2\x1a.magawa.agent.v1.ResourcesR\tresources\x121\n" +
 	"\adevices\x18\r \x03(\v2\x17.magawa.agent.v1.DeviceR\adevices\x12=\n" +
 	"\fuid_mappings\x18\x0e \x03(\v2\x1a.magawa.agent.v1.IDMappingR\vuidMappings\x12=\n" +
-	"\fgid_mappings\x18\x0f \x03(\v2\x1a.magawa.agent.v1.IDMappingR\vgidMappings\x1a9\n" +
+	"\fgid_mappings\x18\x0f \x03(\v2\x1a.magawa.agent.v1.IDMappingR\vgidMappings\x12\x1b\n" +
+	"\troot_path\x18\x10 \x01(\tR\brootPath\x12\x1d\n" +
+	"\n" +
+	"sandbox_id\x18\x11 \x01(\tR\tsandboxId\x1a9\n" +
 	"\vSysctlEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
@@ -2223,11 +2248,12 @@ const file_agent_proto_rawDesc = "" +
 	"\x14start_time_unix_nano\x18\a \x01(\x03R\x11startTimeUnixNano\x12\x1b\n" +
 	"\tguest_pid\x18\b \x01(\x05R\bguestPid\"S\n" +
 	"\x15ListProcessesResponse\x12:\n" +
-	"\tprocesses\x18\x01 \x03(\v2\x1c.magawa.agent.v1.ProcessInfoR\tprocesses2\xb6\v\n" +
+	"\tprocesses\x18\x01 \x03(\v2\x1c.magawa.agent.v1.ProcessInfoR\tprocesses2\x84\f\n" +
 	"\x05Agent\x12C\n" +
 	"\x04Ping\x12\x1c.magawa.agent.v1.PingRequest\x1a\x1d.magawa.agent.v1.PingResponse\x12R\n" +
 	"\x0fCreateContainer\x12'.magawa.agent.v1.CreateContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12K\n" +
-	"\x0eStartContainer\x12!.magawa.agent.v1.ContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12X\n" +
+	"\x0eStartContainer\x12!.magawa.agent.v1.ContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12L\n" +
+	"\x0fDeleteContainer\x12!.magawa.agent.v1.ContainerRequest\x1a\x16.magawa.agent.v1.Empty\x12X\n" +
 	"\vExecProcess\x12#.magawa.agent.v1.ExecProcessRequest\x1a$.magawa.agent.v1.ExecProcessResponse\x12N\n" +
 	"\rSignalProcess\x12%.magawa.agent.v1.SignalProcessRequest\x1a\x16.magawa.agent.v1.Empty\x12T\n" +
 	"\vWaitProcess\x12\x1f.magawa.agent.v1.ProcessRequest\x1a$.magawa.agent.v1.WaitProcessResponse\x12W\n" +
@@ -2313,41 +2339,43 @@ var file_agent_proto_depIdxs = []int32{
 	1,  // 15: magawa.agent.v1.Agent.Ping:input_type -> magawa.agent.v1.PingRequest
 	11, // 16: magawa.agent.v1.Agent.CreateContainer:input_type -> magawa.agent.v1.CreateContainerRequest
 	16, // 17: magawa.agent.v1.Agent.StartContainer:input_type -> magawa.agent.v1.ContainerRequest
-	18, // 18: magawa.agent.v1.Agent.ExecProcess:input_type -> magawa.agent.v1.ExecProcessRequest
-	20, // 19: magawa.agent.v1.Agent.SignalProcess:input_type -> magawa.agent.v1.SignalProcessRequest
-	17, // 20: magawa.agent.v1.Agent.WaitProcess:input_type -> magawa.agent.v1.ProcessRequest
-	22, // 21: magawa.agent.v1.Agent.WriteStdin:input_type -> magawa.agent.v1.WriteStreamRequest
-	17, // 22: magawa.agent.v1.Agent.CloseStdin:input_type -> magawa.agent.v1.ProcessRequest
-	24, // 23: magawa.agent.v1.Agent.ReadStdout:input_type -> magawa.agent.v1.ReadStreamRequest
-	24, // 24: magawa.agent.v1.Agent.ReadStderr:input_type -> magawa.agent.v1.ReadStreamRequest
-	26, // 25: magawa.agent.v1.Agent.ResizeTerminal:input_type -> magawa.agent.v1.ResizeTerminalRequest
-	16, // 26: magawa.agent.v1.Agent.Stats:input_type -> magawa.agent.v1.ContainerRequest
-	16, // 27: magawa.agent.v1.Agent.ListProcesses:input_type -> magawa.agent.v1.ContainerRequest
-	16, // 28: magawa.agent.v1.Agent.PauseContainer:input_type -> magawa.agent.v1.ContainerRequest
-	16, // 29: magawa.agent.v1.Agent.ResumeContainer:input_type -> magawa.agent.v1.ContainerRequest
-	12, // 30: magawa.agent.v1.Agent.UpdateContainer:input_type -> magawa.agent.v1.UpdateContainerRequest
-	15, // 31: magawa.agent.v1.Agent.ConfigureNetwork:input_type -> magawa.agent.v1.ConfigureNetworkRequest
-	0,  // 32: magawa.agent.v1.Agent.Shutdown:input_type -> magawa.agent.v1.Empty
-	2,  // 33: magawa.agent.v1.Agent.Ping:output_type -> magawa.agent.v1.PingResponse
-	0,  // 34: magawa.agent.v1.Agent.CreateContainer:output_type -> magawa.agent.v1.Empty
-	0,  // 35: magawa.agent.v1.Agent.StartContainer:output_type -> magawa.agent.v1.Empty
-	19, // 36: magawa.agent.v1.Agent.ExecProcess:output_type -> magawa.agent.v1.ExecProcessResponse
-	0,  // 37: magawa.agent.v1.Agent.SignalProcess:output_type -> magawa.agent.v1.Empty
-	21, // 38: magawa.agent.v1.Agent.WaitProcess:output_type -> magawa.agent.v1.WaitProcessResponse
-	23, // 39: magawa.agent.v1.Agent.WriteStdin:output_type -> magawa.agent.v1.WriteStreamResponse
-	0,  // 40: magawa.agent.v1.Agent.CloseStdin:output_type -> magawa.agent.v1.Empty
-	25, // 41: magawa.agent.v1.Agent.ReadStdout:output_type -> magawa.agent.v1.ReadStreamResponse
-	25, // 42: magawa.agent.v1.Agent.ReadStderr:output_type -> magawa.agent.v1.ReadStreamResponse
-	0,  // 43: magawa.agent.v1.Agent.ResizeTerminal:output_type -> magawa.agent.v1.Empty
-	27, // 44: magawa.agent.v1.Agent.Stats:output_type -> magawa.agent.v1.StatsResponse
-	29, // 45: magawa.agent.v1.Agent.ListProcesses:output_type -> magawa.agent.v1.ListProcessesResponse
-	0,  // 46: magawa.agent.v1.Agent.PauseContainer:output_type -> magawa.agent.v1.Empty
-	0,  // 47: magawa.agent.v1.Agent.ResumeContainer:output_type -> magawa.agent.v1.Empty
-	0,  // 48: magawa.agent.v1.Agent.UpdateContainer:output_type -> magawa.agent.v1.Empty
-	0,  // 49: magawa.agent.v1.Agent.ConfigureNetwork:output_type -> magawa.agent.v1.Empty
-	0,  // 50: magawa.agent.v1.Agent.Shutdown:output_type -> magawa.agent.v1.Empty
-	33, // [33:51] is the sub-list for method output_type
-	15, // [15:33] is the sub-list for method input_type
+	16, // 18: magawa.agent.v1.Agent.DeleteContainer:input_type -> magawa.agent.v1.ContainerRequest
+	18, // 19: magawa.agent.v1.Agent.ExecProcess:input_type -> magawa.agent.v1.ExecProcessRequest
+	20, // 20: magawa.agent.v1.Agent.SignalProcess:input_type -> magawa.agent.v1.SignalProcessRequest
+	17, // 21: magawa.agent.v1.Agent.WaitProcess:input_type -> magawa.agent.v1.ProcessRequest
+	22, // 22: magawa.agent.v1.Agent.WriteStdin:input_type -> magawa.agent.v1.WriteStreamRequest
+	17, // 23: magawa.agent.v1.Agent.CloseStdin:input_type -> magawa.agent.v1.ProcessRequest
+	24, // 24: magawa.agent.v1.Agent.ReadStdout:input_type -> magawa.agent.v1.ReadStreamRequest
+	24, // 25: magawa.agent.v1.Agent.ReadStderr:input_type -> magawa.agent.v1.ReadStreamRequest
+	26, // 26: magawa.agent.v1.Agent.ResizeTerminal:input_type -> magawa.agent.v1.ResizeTerminalRequest
+	16, // 27: magawa.agent.v1.Agent.Stats:input_type -> magawa.agent.v1.ContainerRequest
+	16, // 28: magawa.agent.v1.Agent.ListProcesses:input_type -> magawa.agent.v1.ContainerRequest
+	16, // 29: magawa.agent.v1.Agent.PauseContainer:input_type -> magawa.agent.v1.ContainerRequest
+	16, // 30: magawa.agent.v1.Agent.ResumeContainer:input_type -> magawa.agent.v1.ContainerRequest
+	12, // 31: magawa.agent.v1.Agent.UpdateContainer:input_type -> magawa.agent.v1.UpdateContainerRequest
+	15, // 32: magawa.agent.v1.Agent.ConfigureNetwork:input_type -> magawa.agent.v1.ConfigureNetworkRequest
+	0,  // 33: magawa.agent.v1.Agent.Shutdown:input_type -> magawa.agent.v1.Empty
+	2,  // 34: magawa.agent.v1.Agent.Ping:output_type -> magawa.agent.v1.PingResponse
+	0,  // 35: magawa.agent.v1.Agent.CreateContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 36: magawa.agent.v1.Agent.StartContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 37: magawa.agent.v1.Agent.DeleteContainer:output_type -> magawa.agent.v1.Empty
+	19, // 38: magawa.agent.v1.Agent.ExecProcess:output_type -> magawa.agent.v1.ExecProcessResponse
+	0,  // 39: magawa.agent.v1.Agent.SignalProcess:output_type -> magawa.agent.v1.Empty
+	21, // 40: magawa.agent.v1.Agent.WaitProcess:output_type -> magawa.agent.v1.WaitProcessResponse
+	23, // 41: magawa.agent.v1.Agent.WriteStdin:output_type -> magawa.agent.v1.WriteStreamResponse
+	0,  // 42: magawa.agent.v1.Agent.CloseStdin:output_type -> magawa.agent.v1.Empty
+	25, // 43: magawa.agent.v1.Agent.ReadStdout:output_type -> magawa.agent.v1.ReadStreamResponse
+	25, // 44: magawa.agent.v1.Agent.ReadStderr:output_type -> magawa.agent.v1.ReadStreamResponse
+	0,  // 45: magawa.agent.v1.Agent.ResizeTerminal:output_type -> magawa.agent.v1.Empty
+	27, // 46: magawa.agent.v1.Agent.Stats:output_type -> magawa.agent.v1.StatsResponse
+	29, // 47: magawa.agent.v1.Agent.ListProcesses:output_type -> magawa.agent.v1.ListProcessesResponse
+	0,  // 48: magawa.agent.v1.Agent.PauseContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 49: magawa.agent.v1.Agent.ResumeContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 50: magawa.agent.v1.Agent.UpdateContainer:output_type -> magawa.agent.v1.Empty
+	0,  // 51: magawa.agent.v1.Agent.ConfigureNetwork:output_type -> magawa.agent.v1.Empty
+	0,  // 52: magawa.agent.v1.Agent.Shutdown:output_type -> magawa.agent.v1.Empty
+	34, // [34:53] is the sub-list for method output_type
+	15, // [15:34] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name

@@ -11,6 +11,7 @@ type AgentService interface {
 	Ping(context.Context, *PingRequest) (*PingResponse, error)
 	CreateContainer(context.Context, *CreateContainerRequest) (*Empty, error)
 	StartContainer(context.Context, *ContainerRequest) (*Empty, error)
+	DeleteContainer(context.Context, *ContainerRequest) (*Empty, error)
 	ExecProcess(context.Context, *ExecProcessRequest) (*ExecProcessResponse, error)
 	SignalProcess(context.Context, *SignalProcessRequest) (*Empty, error)
 	WaitProcess(context.Context, *ProcessRequest) (*WaitProcessResponse, error)
@@ -51,6 +52,13 @@ func RegisterAgentService(srv *ttrpc.Server, svc AgentService) {
 					return nil, err
 				}
 				return svc.StartContainer(ctx, &req)
+			},
+			"DeleteContainer": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req ContainerRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.DeleteContainer(ctx, &req)
 			},
 			"ExecProcess": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
 				var req ExecProcessRequest
@@ -190,6 +198,14 @@ func (c *agentClient) CreateContainer(ctx context.Context, req *CreateContainerR
 func (c *agentClient) StartContainer(ctx context.Context, req *ContainerRequest) (*Empty, error) {
 	var resp Empty
 	if err := c.client.Call(ctx, "magawa.agent.v1.Agent", "StartContainer", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *agentClient) DeleteContainer(ctx context.Context, req *ContainerRequest) (*Empty, error) {
+	var resp Empty
+	if err := c.client.Call(ctx, "magawa.agent.v1.Agent", "DeleteContainer", req, &resp); err != nil {
 		return nil, err
 	}
 	return &resp, nil

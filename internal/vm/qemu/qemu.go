@@ -36,6 +36,12 @@ type Share struct {
 	Tag      string
 	Path     string
 	ReadOnly bool
+	// ManyFileSystems says the directory holds mounts of other file
+	// systems (a pod's share): QEMU then makes their files' 9p IDs
+	// unique (multidevs=remap), which it otherwise takes from the
+	// inode numbers alone, so that the guest does not take a file of
+	// one for a file of another.
+	ManyFileSystems bool
 }
 
 // Config is one VM.
@@ -220,6 +226,9 @@ func (c *Config) Args() ([]string, error) {
 		opt := fmt.Sprintf("local,id=%s,path=%s,security_model=none", id, escape(s.Path))
 		if s.ReadOnly {
 			opt += ",readonly=on"
+		}
+		if s.ManyFileSystems {
+			opt += ",multidevs=remap"
 		}
 		args = append(args, "-fsdev", opt, "-device", fmt.Sprintf("%s,fsdev=%s,mount_tag=%s", ninepDev, id, s.Tag))
 	}

@@ -85,6 +85,22 @@ func TestArgsMicroVMTCG(t *testing.T) {
 	}
 }
 
+// A pod's share holds the roots and volumes of several file systems:
+// QEMU makes their 9p IDs unique.
+func TestArgsPodShare(t *testing.T) {
+	c := baseConfig()
+	c.Shares = append(c.Shares, Share{Tag: "pod", Path: "/run/magawa/p/pod", ManyFileSystems: true})
+	args, err := c.Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsdevs := flag(args, "-fsdev")
+	if len(fsdevs) != 3 || fsdevs[2] != "local,id=fs2,path=/run/magawa/p/pod,security_model=none,multidevs=remap" ||
+		strings.Contains(fsdevs[0], "multidevs") {
+		t.Errorf("fsdevs = %q: want the pod's share alone with multidevs=remap", fsdevs)
+	}
+}
+
 func TestArgsQ35KVM(t *testing.T) {
 	c := baseConfig()
 	c.Machine, c.Accel, c.NoSeccomp = MachineQ35, AccelKVM, true
