@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -545,6 +546,12 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Emp
 	}
 	if r.ExecID == "" {
 		err = s.runtime.kill(ctx, c.id, r.Signal, r.All)
+		if err != nil && strings.Contains(err.Error(), "not running") {
+			// It ended while containerd stopped it: what containerd
+			// wanted, which it takes from NotFound (as from runc's
+			// shim), not from an error that fails the pod's stop.
+			err = fmt.Errorf("container %s: %w: %v", c.id, errdefs.ErrNotFound, err)
+		}
 	} else if status == task.Status_CREATED {
 		err = fmt.Errorf("exec %s has not started: %w", r.ExecID, errdefs.ErrFailedPrecondition)
 	} else {
