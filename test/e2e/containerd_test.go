@@ -404,10 +404,14 @@ func testMagawaShimVM(t *testing.T, c *ctr) {
 	}
 	defer c.remove(id)
 	_, pid := c.task(id)
+	// QEMU is a child of one of the supervisor's threads.
 	qemu := false
-	for _, child := range strings.Fields(readFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))) {
-		exe, _ := os.Readlink("/proc/" + child + "/exe")
-		qemu = qemu || strings.Contains(exe, "qemu-system")
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, task := range tasks {
+		for _, child := range strings.Fields(readFile(task)) {
+			exe, _ := os.Readlink("/proc/" + child + "/exe")
+			qemu = qemu || strings.Contains(exe, "qemu-system")
+		}
 	}
 	if !qemu {
 		t.Errorf("the task's process %d has no QEMU child: not a VM sandbox", pid)

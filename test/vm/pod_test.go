@@ -114,14 +114,14 @@ func TestVMPod(t *testing.T) {
 	editBundle(t, bad, func(spec map[string]any) {
 		spec["mounts"] = append(spec["mounts"].([]any), map[string]any{"destination": "/data", "type": "bind", "source": "/nonexistent/magawa", "options": []string{"rbind"}})
 	})
-	if _, errOut, code := r.run("", "create", "--bundle", bad, "bad"); code == 0 || !strings.Contains(errOut, "/nonexistent/magawa") {
+	if _, errOut, code := r.run("", "create", "--bundle", bad, "vmbad"); code == 0 || !strings.Contains(errOut, "/nonexistent/magawa") {
 		t.Errorf("create with a missing bind source: exit %d, %q", code, errOut)
 	}
-	if _, err := os.Stat(filepath.Join(r.root, "bad")); err == nil {
+	if _, err := os.Stat(filepath.Join(r.root, "vmbad")); err == nil {
 		t.Error("the failed container's state was left")
 	}
 	podShare := filepath.Join(r.root, "p", "pod")
-	if left := mountsUnder(filepath.Join(podShare, "bad")); len(left) != 0 {
+	if left := mountsUnder(filepath.Join(podShare, "vmbad")); len(left) != 0 {
 		t.Errorf("the failed container left mounts: %v", left)
 	}
 

@@ -272,48 +272,48 @@ func TestVMRun(t *testing.T) {
 func TestVMLifecycle(t *testing.T) {
 	r := newRuntime(t)
 	dir := bundle(t, "sleep", "600")
-	r.create(dir, "life")
-	if st := r.status("life"); st != "created" {
+	r.create(dir, "vmlife")
+	if st := r.status("vmlife"); st != "created" {
 		t.Errorf("after create: %s", st)
 	}
-	r.must("start", "life")
-	if st := r.status("life"); st != "running" {
+	r.must("start", "vmlife")
+	if st := r.status("vmlife"); st != "running" {
 		t.Errorf("after start: %s", st)
 	}
-	out, errOut, code := r.run("input\n", "exec", "life", "sh", "-c", "cat; echo exec in $(hostname); exit 5")
+	out, errOut, code := r.run("input\n", "exec", "vmlife", "sh", "-c", "cat; echo exec in $(hostname); exit 5")
 	if code != 5 || out != "input\nexec in vmtest\n" {
 		t.Errorf("exec: exit %d, stdout %q, stderr %q; want 5, the input and the hostname", code, out, errOut)
 	}
-	if _, errOut, code := r.run("", "exec", "life", "nonexistent-program"); code == 0 || !strings.Contains(errOut, "not found") {
+	if _, errOut, code := r.run("", "exec", "vmlife", "nonexistent-program"); code == 0 || !strings.Contains(errOut, "not found") {
 		t.Errorf("exec of a missing program: exit %d, %q", code, errOut)
 	}
-	if ps := r.must("ps", "life"); !strings.Contains(ps, "sleep 600") {
+	if ps := r.must("ps", "vmlife"); !strings.Contains(ps, "sleep 600") {
 		t.Errorf("ps: %q", ps)
 	}
 	var hostPids []int
-	json.Unmarshal([]byte(r.must("ps", "--format", "json", "life")), &hostPids)
+	json.Unmarshal([]byte(r.must("ps", "--format", "json", "vmlife")), &hostPids)
 	if len(hostPids) < 2 {
 		t.Errorf("ps --format json = %v: want the supervisor and QEMU", hostPids)
 	}
 	if len(r.qemus()) != 1 {
 		t.Errorf("QEMU processes of the sandbox: %v, want one", r.qemus())
 	}
-	r.must("kill", "life", "KILL")
+	r.must("kill", "vmlife", "KILL")
 	deadline := time.Now().Add(30 * time.Second)
-	for r.status("life") != "stopped" {
+	for r.status("vmlife") != "stopped" {
 		if time.Now().After(deadline) {
 			t.Fatal("the container did not stop after kill")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r.must("delete", "life")
+	r.must("delete", "vmlife")
 	for _, pid := range hostPids {
 		if alive(pid) {
 			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 			t.Errorf("host process %d of the sandbox (%q) is still there after delete", pid, cmdline)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(r.root, "life")); err == nil {
+	if _, err := os.Stat(filepath.Join(r.root, "vmlife")); err == nil {
 		t.Error("the state directory is still there after delete")
 	}
 }
@@ -339,20 +339,20 @@ func TestVMBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := r.cmd(append(tc.flags, "create", "--bundle", dir, "bad")...)
+		cmd := r.cmd(append(tc.flags, "create", "--bundle", dir, "vmbad")...)
 		cmd.Stdout, cmd.Stderr = f, f
 		err = cmd.Run()
 		f.Close()
 		out, _ := os.ReadFile(f.Name())
 		if err == nil {
 			t.Errorf("%s: create succeeded", tc.name)
-			r.must("delete", "--force", "bad")
+			r.must("delete", "--force", "vmbad")
 			continue
 		}
 		if !strings.Contains(string(out), tc.want) {
 			t.Errorf("%s: %q, want it to say %q", tc.name, out, tc.want)
 		}
-		if _, err := os.Stat(filepath.Join(r.root, "bad")); err == nil {
+		if _, err := os.Stat(filepath.Join(r.root, "vmbad")); err == nil {
 			t.Errorf("%s: a failed create left its state directory", tc.name)
 		}
 		if q := r.qemus(); len(q) > 0 {
@@ -1210,7 +1210,7 @@ func TestVMConfig(t *testing.T) {
 			map[string]any{"destination": "/ro", "type": "bind", "source": shared, "options": []string{"bind", "ro"}},
 		)
 	})
-	stdout, stderr, code := r.run("", "run", "--bundle", dir, "cfg")
+	stdout, stderr, code := r.run("", "run", "--bundle", dir, "vmcfg")
 	want := strings.Join([]string{
 		"1000", "1000", "1000 5 20",
 		"0027",
@@ -1272,8 +1272,8 @@ func TestVMUserNamespace(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r.create(dir, "userns")
-	r.must("start", "userns")
+	r.create(dir, "vmuserns")
+	r.must("start", "vmuserns")
 	script := strings.Join([]string{
 		`cat /proc/self/uid_map /proc/self/gid_map`,
 		`ls -ln /bin/busybox | awk '{ print $3, $4 }'`,
@@ -1285,7 +1285,7 @@ func TestVMUserNamespace(t *testing.T) {
 		`echo x >/dev/mynull && ls -l /dev/mynull | cut -c1-10`,
 		`cat /proc/self/oom_score_adj`,
 	}, "\n")
-	stdout, stderr, code := r.run("", "exec", "userns", "sh", "-c", script)
+	stdout, stderr, code := r.run("", "exec", "vmuserns", "sh", "-c", script)
 	want := strings.Join([]string{
 		"         0     100000      65536",
 		"         0     200000      65536",
@@ -1311,10 +1311,10 @@ func TestVMUserNamespace(t *testing.T) {
 			t.Errorf("/data/%s is %d:%d on the host, want %d:%d", name, st.Uid, st.Gid, owner[0], owner[1])
 		}
 	}
-	if out := r.must("exec", "--user", "1000:1000", "userns", "id"); out != "uid=1000 gid=1000\n" {
+	if out := r.must("exec", "--user", "1000:1000", "vmuserns", "id"); out != "uid=1000 gid=1000\n" {
 		t.Errorf("exec --user 1000:1000 in the namespace: %q", out)
 	}
-	r.must("kill", "userns", "KILL")
-	r.waitStatus("userns", "stopped")
-	r.must("delete", "userns")
+	r.must("kill", "vmuserns", "KILL")
+	r.waitStatus("vmuserns", "stopped")
+	r.must("delete", "vmuserns")
 }
