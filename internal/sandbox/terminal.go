@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/hostio"
 	"magawa/kernel/tty"
 	"magawa/kernel/vfs"
 	"magawa/kernel/waiter"
@@ -409,22 +410,9 @@ func (c *console) relayInput() {
 	buf := make([]byte, 4096)
 	last := byte('\n')
 	for {
-		fds := []unix.PollFd{{Fd: int32(c.in), Events: unix.POLLIN}, {Fd: int32(c.wakeR), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if err == unix.EINTR {
-				continue
-			}
+		n, woken := hostio.ReadOrWake(c.in, c.wakeR, buf)
+		if woken {
 			return
-		}
-		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLNVAL != 0 {
-			return
-		}
-		if fds[0].Revents == 0 {
-			continue
-		}
-		n, err := unix.Read(c.in, buf)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
 		}
 		if n <= 0 {
 			if !c.hostIsIn {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"magawa/internal/hostio"
 	"magawa/internal/vm/agentapi"
 )
 
@@ -201,22 +202,9 @@ func (t *terminal) relayInput() {
 	id := t.containerID
 	buf := make([]byte, 32<<10)
 	for {
-		fds := []unix.PollFd{{Fd: int32(t.in), Events: unix.POLLIN}, {Fd: int32(t.wakeR), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if err == unix.EINTR {
-				continue
-			}
+		n, woken := hostio.ReadOrWake(t.in, t.wakeR, buf)
+		if woken {
 			return
-		}
-		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLNVAL != 0 {
-			return
-		}
-		if fds[0].Revents == 0 {
-			continue
-		}
-		n, err := unix.Read(t.in, buf)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
 		}
 		if n <= 0 {
 			if !t.hostIsIn {
