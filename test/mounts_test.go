@@ -131,6 +131,10 @@ var mountsWant = []string{
 	"umount the moved mount through a symlink: ok",
 	"moved mount after umount: gone",
 	"mounts left below /tmp/magawa-mnt: 0",
+	// The set-user-ID bit counts on a tmpfs, and not on one mounted
+	// nosuid.
+	"set-user-ID root program run by user 1000: effective user 0",
+	"set-user-ID root program run by user 1000: effective user 1000",
 	"mounts in all as at the start: yes",
 	// pivot_root(2) in a child: EINVAL for a new root that is no mount
 	// point or a put_old not below it; EBUSY when either is on the

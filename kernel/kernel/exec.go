@@ -47,6 +47,13 @@ type image struct {
 	// stack is where the initial stack holds the argument and
 	// environment strings and the auxiliary vector.
 	stack loader.Stack
+	// euid and egid are the effective IDs the program runs with: the
+	// file's owner and group for a set-user-ID (set-group-ID) file,
+	// else the caller's; secure says they differ from the real ones
+	// (AT_SECURE: the dynamic linker then ignores LD_PRELOAD and the
+	// like).
+	euid, egid uint32
+	secure     bool
 }
 
 // Execve replaces the calling task's program with the executable at name
@@ -93,7 +100,7 @@ func (t *Task) Execve(target ExecTarget, argv, envv []string) error {
 		}
 	}
 	tg.didExec = true
-	t.execResetLocked()
+	t.execResetLocked(img)
 	vfork := t.vforkDone
 	t.vforkDone = nil
 	if t.fs.shared() {
@@ -321,13 +328,15 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 		m.Release()
 		return nil, nil, fmt.Errorf("mapping the stack: %w", err)
 	}
+	euid, egid := t.execIDs(f, &st)
+	secure := euid != t.creds.UID || egid != t.creds.GID
 	auxv := loader.ImageAuxv(img)
 	auxv = append(auxv,
 		loader.AuxEntry{Key: loader.AT_UID, Value: uint64(t.creds.UID)},
-		loader.AuxEntry{Key: loader.AT_EUID, Value: uint64(t.creds.EUID)},
+		loader.AuxEntry{Key: loader.AT_EUID, Value: uint64(euid)},
 		loader.AuxEntry{Key: loader.AT_GID, Value: uint64(t.creds.GID)},
-		loader.AuxEntry{Key: loader.AT_EGID, Value: uint64(t.creds.EGID)},
-		loader.AuxEntry{Key: loader.AT_SECURE, Value: 0},
+		loader.AuxEntry{Key: loader.AT_EGID, Value: uint64(egid)},
+		loader.AuxEntry{Key: loader.AT_SECURE, Value: boolValue(secure)},
 		loader.AuxEntry{Key: loader.AT_CLKTCK, Value: clockTicks},
 		loader.AuxEntry{Key: loader.AT_HWCAP, Value: hwcap()},
 		loader.AuxEntry{Key: loader.AT_MINSIGSTKSZ, Value: minSigStackSize},
@@ -341,7 +350,35 @@ func (t *Task) loadELF(f *vfs.File, argv, envv []string, execfn string) (*mm.MM,
 		m.Release()
 		return nil, nil, err
 	}
-	return m, &image{entry: img.StartPC(), sp: stack.SP, execfn: execfn, stack: stack}, nil
+	return m, &image{entry: img.StartPC(), sp: stack.SP, execfn: execfn, stack: stack, euid: euid, egid: egid, secure: secure}, nil
+}
+
+// execIDs are the effective IDs exec of the file f (st its attributes)
+// gives: its owner with the set-user-ID bit, its group with the
+// set-group-ID bit and group execute (without group execute the bit
+// means mandatory locking), unless the file's mount is nosuid or the
+// process has no_new_privs; the caller's otherwise. Root's capabilities
+// follow from the new effective ID (afterExec).
+// Linux: fs/exec.c, bprm_fill_uid().
+func (t *Task) execIDs(f *vfs.File, st *unix.Stat_t) (euid, egid uint32) {
+	euid, egid = t.creds.EUID, t.creds.EGID
+	if f.Path().Mount.Flags()&vfs.MountNoSuid != 0 || t.NoNewPrivs() {
+		return euid, egid
+	}
+	if st.Mode&unix.S_ISUID != 0 {
+		euid = st.Uid
+	}
+	if st.Mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP {
+		egid = st.Gid
+	}
+	return euid, egid
+}
+
+func boolValue(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // commName is the command name of an executable: its base name, cut to

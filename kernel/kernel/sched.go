@@ -423,13 +423,25 @@ func (k *Kernel) inheritLocked(parent, child *Task, newProcess bool) {
 
 // execResetLocked does what exec does to the process attributes this
 // file and creds.go keep: the credentials take their exec form (the
-// saved IDs, capabilities, SECBIT_KEEP_CAPS), POSIX timers are deleted
-// (interval timers survive), and a 64-bit program loses
-// READ_IMPLIES_EXEC. It is Execve's to call, with Kernel.mu held, once
-// the other threads are gone and exec can no longer fail.
+// effective IDs of a set-ID file, the saved IDs, capabilities,
+// SECBIT_KEEP_CAPS), POSIX timers are deleted (interval timers
+// survive), a 64-bit program loses READ_IMPLIES_EXEC, and the process
+// is dumpable again unless its IDs now differ (a set-ID program's
+// memory and /proc files are not its caller's to read). It is Execve's
+// to call, with Kernel.mu held, once the other threads are gone and
+// exec can no longer fail.
 // Linux: fs/exec.c, begin_new_exec(); arch/x86/kernel/process_64.c,
 // set_personality_64bit().
-func (t *Task) execResetLocked() {
+func (t *Task) execResetLocked(img *image) {
+	if img.euid != t.creds.EUID || img.egid != t.creds.EGID {
+		t.creds.EUID, t.creds.EGID = img.euid, img.egid
+		// A set-ID exec clears the ambient capabilities.
+		// Linux: security/commoncap.c, cap_bprm_creds_from_file().
+		caps := t.creds.Capabilities()
+		caps.Ambient = 0
+		t.creds.setCaps(caps)
+	}
+	t.tg.dumpable = !img.secure
 	t.creds.afterExec()
 	t.k.deletePosixTimersLocked(t.tg)
 	t.tg.personality &^= READ_IMPLIES_EXEC

@@ -166,7 +166,7 @@ func TestPersonality(t *testing.T) {
 	child := k.newTestTask(nil, task.tg, Credentials{})
 	k.mu.Lock()
 	k.inheritLocked(task, child, true)
-	task.execResetLocked()
+	task.execResetLocked(&image{euid: task.creds.EUID, egid: task.creds.EGID})
 	k.mu.Unlock()
 	if cur, _ := child.Personality(0xffffffff); cur != addrNoRandomize|READ_IMPLIES_EXEC {
 		t.Errorf("inherited: %#x", cur)

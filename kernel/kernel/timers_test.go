@@ -558,7 +558,7 @@ func TestTimersStopAtExitAndExec(t *testing.T) {
 	task.SetTimer(id, 0, TimerSpec{Value: time.Millisecond})
 	task.SetITimer(ITIMER_REAL, TimerSpec{Value: 2 * time.Millisecond})
 	k.mu.Lock()
-	task.execResetLocked()
+	task.execResetLocked(&image{euid: task.creds.EUID, egid: task.creds.EGID})
 	k.mu.Unlock()
 	if _, err := task.GetTimer(id); err != unix.EINVAL {
 		t.Errorf("POSIX timer after exec: %v", err)

@@ -462,8 +462,49 @@ static void pivot_child(void)
 	_exit(0);
 }
 
+/*
+ * setuid_exec: a set-user-ID root copy of this program on a tmpfs mounted
+ * with flags, exec'd by user 1000: the effective user it runs as (the
+ * copy, run as "mounts euid", prints it).
+ */
+static void setuid_exec(const char *what, unsigned long flags)
+{
+	const char *dir = B "/suid";
+	mkdirs(dir);
+	if (mount("tmpfs", dir, "tmpfs", flags, "mode=755") < 0)
+		die("mount tmpfs for setuid");
+	int in = open("/proc/self/exe", O_RDONLY), out = open(B "/suid/prog", O_WRONLY | O_CREAT, 0755);
+	char buf[65536];
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			die("copy");
+	close(in);
+	close(out);
+	if (chmod(B "/suid/prog", 04755) < 0)
+		die("chmod");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setresuid(1000, 1000, 1000) < 0)
+			die("setresuid");
+		execl(B "/suid/prog", "mounts", "euid", (char *)NULL);
+		die("exec");
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	if (umount2(dir, 0) < 0)
+		die("umount setuid tmpfs");
+	(void)what;
+}
+
 int main(int argc, char **argv)
 {
+	/* A set-user-ID copy of this program (setuid_exec) reports. */
+	if (argc == 2 && strcmp(argv[1], "euid") == 0) {
+		printf("set-user-ID root program run by user %u: effective user %u\n", getuid(), geteuid());
+		return 0;
+	}
 	/* The safety checks come first, before any other call. */
 	struct utsname u;
 	const char *token = getenv("MAGAWA_HOSTILE_TOKEN");
@@ -495,6 +536,9 @@ int main(int argc, char **argv)
 	move_and_propagation();
 	line("== umount");
 	umounts();
+	line("== nosuid");
+	setuid_exec("plain", 0);
+	setuid_exec("nosuid", MS_NOSUID);
 	line("mounts in all as at the start: %s", count_below("/") == before ? "yes" : "no");
 
 	/* pivot_root moves the root and working directory of every process
