@@ -263,9 +263,10 @@ const (
 // containerFlags are the runtime's global flags for one container, from
 // its bundle's annotations. A pod's other containers join the sandbox
 // of its sandbox container (the runtime reads the same annotations);
-// one that cannot (its pod's sandbox is a VM) runs in a sandbox of its
-// own without a network: the pod's interface belongs to the pod's
-// sandbox, and two sandboxes cannot serve one interface.
+// one that cannot (its pod's sandbox is not in the runtime's state
+// root) runs in a sandbox of its own without a network: the pod's
+// interface belongs to the pod's sandbox, and two sandboxes cannot
+// serve one interface.
 func containerFlags(bundle string) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
 	if err != nil {
