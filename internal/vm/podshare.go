@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -215,27 +215,13 @@ func unmountUnder(dir string) error {
 // mountsUnder lists the mount points at or under dir in this mount
 // namespace, the deepest first.
 func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(filepath.Clean(dir)))
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	dir = filepath.Clean(dir)
-	var points []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		p := unescapeMountinfo(fields[4])
-		if p == dir || strings.HasPrefix(p, dir+"/") {
-			points = append(points, p)
-		}
-	}
-	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading /proc/self/mountinfo: %w", err)
+	}
+	points := make([]string, 0, len(infos))
+	for _, m := range infos {
+		points = append(points, m.Mountpoint)
 	}
 	sort.Slice(points, func(i, j int) bool { return strings.Count(points[i], "/") > strings.Count(points[j], "/") })
 	return points, nil
@@ -243,36 +229,4 @@ func mountsUnder(dir string) ([]string, error) {
 
 // isMountPoint reports whether path is a mount point in this mount
 // namespace.
-func isMountPoint(path string) (bool, error) {
-	points, err := mountsUnder(path)
-	if err != nil {
-		return false, err
-	}
-	path = filepath.Clean(path)
-	for _, p := range points {
-		if p == path {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes of space, tab,
-// newline and backslash ("\040").
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+func isMountPoint(path string) (bool, error) { return mountinfo.Mounted(path) }

@@ -241,12 +241,27 @@ func TestPodShare(t *testing.T) {
 	}
 }
 
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/run/a\040b`: "/run/a b", `/x\134y`: `/x\y`, `/plain`: "/plain", `/end\04`: `/end\04`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
-		}
+// TestMountsUnderEscapes checks mountsUnder and isMountPoint with a
+// mount point whose name mountinfo escapes (a space, a backslash).
+func TestMountsUnderEscapes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	dir := filepath.Join(t.TempDir(), `a b\c`)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("mounting a tmpfs: %v", err)
+	}
+	defer unix.Unmount(dir, unix.MNT_DETACH)
+	if points, err := mountsUnder(filepath.Dir(dir)); err != nil || len(points) != 1 || points[0] != dir {
+		t.Errorf("mountsUnder(%q) = %q, %v; want [%q]", filepath.Dir(dir), points, err, dir)
+	}
+	if ok, err := isMountPoint(dir); err != nil || !ok {
+		t.Errorf("isMountPoint(%q) = %v, %v", dir, ok, err)
+	}
+	if ok, err := isMountPoint(filepath.Dir(dir)); err != nil || ok {
+		t.Errorf("isMountPoint(%q) = %v, %v; want false", filepath.Dir(dir), ok, err)
 	}
 }
