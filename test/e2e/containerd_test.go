@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"magawa/test/testenv"
 )
@@ -273,6 +276,47 @@ func testMagawaShim(t *testing.T, c *ctr) {
 		shim := parentOf(pid)
 		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", shim)); filepath.Base(exe) != "containerd-shim-magawa-v1" {
 			t.Errorf("the sandbox process %d's parent %d is %q, want containerd-shim-magawa-v1", pid, shim, exe)
+		}
+	})
+	t.Run("tty_size", func(t *testing.T) {
+		// ctr run -t gives the task its terminal's size (ResizePty)
+		// once the task has started: the container waits for it.
+		c := c.with(t)
+		master, slave, err := openPTY()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer master.Close()
+		if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 111}); err != nil {
+			t.Fatal(err)
+		}
+		const script = `until stty size 2>/dev/null; do sleep 0.05; done`
+		cmd := exec.Command(c.bin, c.args(c.runArgs("--rm", "-t", img, "e2e-ttysize", "sh", "-c", script)...)...)
+		cmd.Env = append(append([]string{}, c.env.env...), "TERM=xterm")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		slave.Close()
+		var out lockedBuffer
+		go io.Copy(&out, master)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("ctr run -t: %v: %q", err, out.String())
+			}
+		case <-time.After(cmdTimeout):
+			cmd.Process.Kill()
+			t.Fatalf("ctr run -t did not end: the size never came: %q", out.String())
+		}
+		for deadline := time.Now().Add(2 * time.Second); !strings.Contains(out.String(), "33 111") && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(out.String(), "33 111") {
+			t.Errorf("the container's terminal: %q, want the size 33 111", out.String())
 		}
 	})
 	t.Run("kill_exec", func(t *testing.T) {
