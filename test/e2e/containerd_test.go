@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"magawa/test/testenv"
 )
@@ -280,43 +277,14 @@ func testMagawaShim(t *testing.T, c *ctr) {
 	})
 	t.Run("tty_size", func(t *testing.T) {
 		// ctr run -t gives the task its terminal's size (ResizePty)
-		// once the task has started: the container waits for it.
+		// once the task has started (runTTY's pty is 24x80): the
+		// container waits for it, shows it, and ends at a keystroke,
+		// so its output is read while ctr still runs.
 		c := c.with(t)
-		master, slave, err := openPTY()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer master.Close()
-		if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 111}); err != nil {
-			t.Fatal(err)
-		}
-		const script = `until stty size 2>/dev/null; do sleep 0.05; done`
-		cmd := exec.Command(c.bin, c.args(c.runArgs("--rm", "-t", img, "e2e-ttysize", "sh", "-c", script)...)...)
-		cmd.Env = append(append([]string{}, c.env.env...), "TERM=xterm")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		slave.Close()
-		var out lockedBuffer
-		go io.Copy(&out, master)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("ctr run -t: %v: %q", err, out.String())
-			}
-		case <-time.After(cmdTimeout):
-			cmd.Process.Kill()
-			t.Fatalf("ctr run -t did not end: the size never came: %q", out.String())
-		}
-		for deadline := time.Now().Add(2 * time.Second); !strings.Contains(out.String(), "33 111") && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !strings.Contains(out.String(), "33 111") {
-			t.Errorf("the container's terminal: %q, want the size 33 111", out.String())
+		const script = `until stty size 2>/dev/null; do sleep 0.05; done; read x`
+		r := c.runTTY("24 80", "\r", c.bin, c.args(c.runArgs("--rm", "-t", img, "e2e-ttysize", "sh", "-c", script)...)...)
+		if r.err != nil || r.code != 0 || !strings.Contains(r.stdout, "24 80") {
+			t.Errorf("ctr run -t: exit %d, %v, the terminal shows %q; want the size 24 80", r.code, r.err, r.stdout)
 		}
 	})
 	t.Run("kill_exec", func(t *testing.T) {
