@@ -275,18 +275,6 @@ func testMagawaShim(t *testing.T, c *ctr) {
 			t.Errorf("the sandbox process %d's parent %d is %q, want containerd-shim-magawa-v1", pid, shim, exe)
 		}
 	})
-	t.Run("tty_size", func(t *testing.T) {
-		// ctr run -t gives the task its terminal's size (ResizePty)
-		// once the task has started (runTTY's pty is 24x80): the
-		// container waits for it, shows it, and ends at a keystroke,
-		// so its output is read while ctr still runs.
-		c := c.with(t)
-		const script = `until stty size 2>/dev/null; do sleep 0.05; done; read x`
-		r := c.runTTY("24 80", "\r", c.bin, c.args(c.runArgs("--rm", "-t", img, "e2e-ttysize", "sh", "-c", script)...)...)
-		if r.err != nil || r.code != 0 || !strings.Contains(r.stdout, "24 80") {
-			t.Errorf("ctr run -t: exit %d, %v, the terminal shows %q; want the size 24 80", r.code, r.err, r.stdout)
-		}
-	})
 	t.Run("kill_exec", func(t *testing.T) {
 		c := c.with(t)
 		const id = "e2e-killexec"
