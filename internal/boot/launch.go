@@ -75,6 +75,8 @@ type Process struct {
 	// exit is the read end of the pipe on which the sandbox process
 	// says it would have died of a signal (DieOfSignal).
 	exit *os.File
+	// Warning is what the sandbox said, ready, for the runtime's log.
+	Warning string
 }
 
 // readyMessage is what the sandbox writes on its sync pipe: ready, or
@@ -82,6 +84,9 @@ type Process struct {
 type readyMessage struct {
 	Error string `json:"error,omitempty"`
 	Code  int    `json:"code,omitempty"`
+	// Warning is for the runtime's log: the sandbox runs, but not as
+	// asked (the default platform passed over).
+	Warning string `json:"warning,omitempty"`
 }
 
 // LaunchError is a sandbox that failed to start: Code is the status a
@@ -243,6 +248,7 @@ func Launch(opts Options) (*Process, error) {
 		exitR.Close()
 		return nil, err
 	}
+	p.Warning = msg.Warning
 	return p, nil
 }
 

@@ -115,12 +115,14 @@ func Main(args []string) int {
 // booter reports readiness or failure to the launcher, once.
 type booter struct {
 	sync *os.File
+	// warning goes with the readiness report.
+	warning string
 }
 
 // ready tells the launcher the sandbox is up.
 func (b *booter) ready() {
 	if b.sync != nil {
-		json.NewEncoder(b.sync).Encode(readyMessage{})
+		json.NewEncoder(b.sync).Encode(readyMessage{Warning: b.warning})
 		b.sync.Close()
 		b.sync = nil
 	}
@@ -174,6 +176,7 @@ func (b *booter) runDo(cfg sandbox.Config, networkFiles []*os.File) int {
 	if err := s.Start(); err != nil {
 		return b.fail(err, startCode(err))
 	}
+	b.warning = s.PlatformNote()
 	b.ready()
 	if !cfg.TTY.Wanted() {
 		// With a terminal, the console handles the host's signals.

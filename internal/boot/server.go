@@ -45,6 +45,7 @@ func (b *booter) serveContainer(cfg sandbox.Config, listenFD int) int {
 	}
 	srv := &server{s: s, status: StatusCreated, exit: make(chan int, 1)}
 	go Accept(listenFD, srv.serve, func(err error) { fmt.Fprintf(os.Stderr, "magawa: control socket: %v\n", err) })
+	b.warning = s.PlatformNote()
 	b.ready()
 	code := <-srv.exit
 	s.Close()

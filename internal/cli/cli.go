@@ -61,7 +61,7 @@ func Main(args []string) int {
 	var g globalFlags
 	fs := flag.NewFlagSet("magawa", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&g.platform, "platform", "ptrace", "how application code runs: "+platformNames())
+	fs.StringVar(&g.platform, "platform", "", "how application code runs: "+platformNames()+" (default: systrap where the host allows it, else ptrace)")
 	fs.BoolVar(&g.strace, "strace", false, "print each system call of the sandboxed program to stderr")
 	fs.StringVar(&g.debugLog, "debug-log", "", "write the kernel's debug log to `FILE`")
 	fs.StringVar(&g.overlay, "overlay", "memory", "the root file system: `memory` (the image read-only, writes kept in memory) or none (writes reach the image)")

@@ -252,6 +252,9 @@ func (g *globalFlags) create(id string, f *createFlags, detach bool) (_ *contain
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the sandbox: %w", err)
 	}
+	if proc.Warning != "" {
+		g.logf("warning", "%s", proc.Warning)
+	}
 	start, err := container.ProcStart(proc.Pid())
 	if err != nil {
 		return nil, nil, fmt.Errorf("the sandbox process: %w", err)

@@ -106,6 +106,10 @@ func runDo(g *globalFlags, args []string) int {
 		}
 		return 125
 	}
+	if proc.Warning != "" {
+		fmt.Fprintf(os.Stderr, "magawa: %s\n", proc.Warning)
+		g.logf("warning", "%s", proc.Warning)
+	}
 	// The terminal's signals (^C, ^\) reach the sandbox process
 	// directly, in this process group; those sent to magawa alone are
 	// passed on.

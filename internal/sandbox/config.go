@@ -15,6 +15,8 @@ import (
 // the sandbox process as JSON, so everything but the writers is plain
 // data.
 type Config struct {
+	// Platform is how application code runs (package platform's
+	// names); empty: DefaultPlatforms, the first that starts.
 	Platform string
 	// RootDir is the host directory served as the root: read-only under
 	// an in-memory overlay, or written through with NoOverlay.

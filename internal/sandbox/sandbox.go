@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -33,7 +34,56 @@ type Sandbox struct {
 	cons *console
 	// joined are the containers that joined a pod's sandbox.
 	joined containers
+	// platformNote says why the default platform was passed over, if
+	// it was.
+	platformNote string
 }
+
+// DefaultPlatforms are tried in order when Config.Platform is empty:
+// systrap, the faster, needs a few host features (FSGSBASE for user
+// mode, seccomp's SECCOMP_RET_TRAP); ptrace works wherever ptrace does.
+var DefaultPlatforms = []string{"systrap", "ptrace"}
+
+// startPlatform starts the configured platform or, with none
+// configured, the first of DefaultPlatforms that starts, noting why
+// the others did not.
+func (s *Sandbox) startPlatform() error {
+	names := DefaultPlatforms
+	if s.cfg.Platform != "" {
+		names = []string{s.cfg.Platform}
+	}
+	var passed []string
+	for i, name := range names {
+		newPlatform, err := platform.Lookup(name)
+		if err == nil {
+			s.p, err = newPlatform(s.mf.FD())
+		}
+		if err == nil {
+			if len(passed) > 0 {
+				s.platformNote = fmt.Sprintf("%s; using platform %s", strings.Join(passed, "; "), name)
+			}
+			if s.cfg.Log != nil {
+				s.cfg.Log.Printf("platform %s", name)
+				if s.platformNote != "" {
+					s.cfg.Log.Printf("%s", s.platformNote)
+				}
+			}
+			return nil
+		}
+		if i == len(names)-1 {
+			return fmt.Errorf("starting platform %s: %w", name, err)
+		}
+		passed = append(passed, fmt.Sprintf("platform %s unavailable: %v", name, err))
+	}
+	return errors.New("no platform to start")
+}
+
+// Platform is the name of the platform application code runs on.
+func (s *Sandbox) Platform() string { return s.p.Name() }
+
+// PlatformNote says why the default platform was passed over for
+// another, or is empty.
+func (s *Sandbox) PlatformNote() string { return s.platformNote }
 
 // RunDo runs one program in a new sandbox and returns how it ended.
 func RunDo(cfg Config) (kernel.ExitStatus, error) {
@@ -62,15 +112,16 @@ func New(cfg Config) (_ *Sandbox, err error) {
 		}
 	}()
 	useTTY := cfg.TTY.Wanted()
-	newPlatform, err := platform.Lookup(cfg.Platform)
-	if err != nil {
-		return nil, err
+	if cfg.Platform != "" {
+		if _, err := platform.Lookup(cfg.Platform); err != nil {
+			return nil, err
+		}
 	}
 	if s.mf, err = memfile.New(memfile.DefaultSize); err != nil {
 		return nil, err
 	}
-	if s.p, err = newPlatform(s.mf.FD()); err != nil {
-		return nil, fmt.Errorf("starting platform %s: %w", cfg.Platform, err)
+	if err := s.startPlatform(); err != nil {
+		return nil, err
 	}
 	if s.fss, err = newFileSystems(s.mf, &cfg); err != nil {
 		return nil, err

@@ -28,9 +28,13 @@ func (t *Task) Block(wake <-chan struct{}, deadline time.Time) error {
 				return ErrTimedOut
 			}
 		}
+		t.prepareSleep()
 		timer := time.NewTimer(d)
 		defer timer.Stop()
 		timeout = timer.C
+	}
+	if timeout == nil {
+		t.prepareSleep()
 	}
 	for {
 		if t.interruptPending() {
@@ -50,6 +54,16 @@ func (t *Task) Block(wake <-chan struct{}, deadline time.Time) error {
 		case <-t.interruptCh:
 			// Re-check: the token may be stale.
 		}
+	}
+}
+
+// prepareSleep tells the platform that the task may sleep in the
+// kernel: on systrap, the stub thread then stops spinning for the
+// call's answer. (Whether wake is ready is not looked at: a receive
+// would take a token Block must see.)
+func (t *Task) prepareSleep() {
+	if t.ctx != nil {
+		t.ctx.PrepareSleep()
 	}
 }
 

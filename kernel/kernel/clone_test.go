@@ -16,6 +16,8 @@ import (
 // killed before it ran.
 type deadPlatform struct{ platform.Platform }
 
+func (deadPlatform) NeedsOSThread() bool { return true }
+
 func (deadPlatform) NewContext() (platform.Context, error) {
 	return nil, errors.New("no context for tests")
 }

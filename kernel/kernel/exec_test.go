@@ -19,6 +19,8 @@ type stuckPlatform struct {
 	release chan struct{}
 }
 
+func (stuckPlatform) NeedsOSThread() bool { return true }
+
 func (p stuckPlatform) NewContext() (platform.Context, error) {
 	<-p.release
 	return nil, errors.New("no context for tests")
@@ -30,6 +32,7 @@ type quietCtx struct{ platform.Context }
 
 func (quietCtx) FPState() ([]byte, error)        { return nil, nil }
 func (quietCtx) Interrupt()                      {}
+func (quietCtx) PrepareSleep()                   {}
 func (quietCtx) CPUTime() (time.Duration, error) { return 0, nil }
 func (quietCtx) Release()                        {}
 

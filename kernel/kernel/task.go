@@ -288,8 +288,9 @@ func (t *Task) RobustList() uintptr { return t.robustList }
 // CPUTime is the CPU time the task's application code has used.
 func (t *Task) CPUTime() (time.Duration, error) { return t.ctx.CPUTime() }
 
-// start runs the task on a new goroutine locked to its own OS thread: the
-// platform requires the thread that traces a stub thread to stay the same.
+// start runs the task on a new goroutine, locked to its own OS thread
+// where the platform requires it (ptrace: the thread that traces a stub
+// thread must stay the same).
 func (t *Task) start() {
 	t.k.running.Add(1)
 	t.launch()
@@ -299,9 +300,11 @@ func (t *Task) start() {
 func (t *Task) launch() {
 	go func() {
 		defer t.k.running.Done()
-		runtime.LockOSThread()
-		// The thread is not unlocked: a thread that traced stubs is
-		// left to end with its goroutine.
+		if t.k.Platform.NeedsOSThread() {
+			runtime.LockOSThread()
+			// The thread is not unlocked: a thread that traced stubs
+			// is left to end with its goroutine.
+		}
 		ctx, err := t.k.Platform.NewContext()
 		if err != nil {
 			t.k.Debugf("task %d: creating platform context: %v", t.tid, err)

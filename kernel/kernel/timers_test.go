@@ -265,6 +265,7 @@ type fakeCtx struct {
 
 func (c *fakeCtx) CPUTime() (time.Duration, error) { return time.Duration(c.cpu.Load()), nil }
 func (c *fakeCtx) Interrupt()                      {}
+func (c *fakeCtx) PrepareSleep()                   {}
 func (c *fakeCtx) add(d time.Duration)             { c.cpu.Add(int64(d)) }
 
 func TestCPUITimers(t *testing.T) {

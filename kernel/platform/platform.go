@@ -70,9 +70,16 @@ type Platform interface {
 	// NewAddressSpace creates an empty address space whose memory is
 	// backed by ranges of the memory file the platform was built over.
 	NewAddressSpace() (AddressSpace, error)
-	// NewContext creates an execution context. It must be created and
-	// used on one OS thread (the caller holds runtime.LockOSThread).
+	// NewContext creates an execution context. If NeedsOSThread, it
+	// must be created and used on one OS thread (the caller holds
+	// runtime.LockOSThread); otherwise by one goroutine at a time.
 	NewContext() (Context, error)
+	// NeedsOSThread reports whether a context is tied to the OS thread
+	// that created it. A task goroutine locked to its thread costs a
+	// host thread wake-up at every hand-off between tasks (the locked
+	// thread must be woken to run its goroutine), so a platform that
+	// can do without says so.
+	NeedsOSThread() bool
 	// Close releases platform resources.
 	Close() error
 }
@@ -108,6 +115,11 @@ type Context interface {
 	// Interrupt makes a concurrent or the next Switch return
 	// EventInterrupted. It may be called from any goroutine.
 	Interrupt()
+	// PrepareSleep tells the context that the system call the kernel
+	// serves for it is about to block, so that a host thread waiting
+	// actively for its answer can sleep instead. Called between
+	// Switch calls, by the goroutine using the context.
+	PrepareSleep()
 	// Release frees the context.
 	Release()
 }

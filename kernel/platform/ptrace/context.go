@@ -197,6 +197,10 @@ func (c *context) CPUTime() (time.Duration, error) {
 }
 
 // Interrupt implements platform.Context.
+// PrepareSleep implements platform.Context: a stopped tracee waits
+// for its tracer without using a CPU.
+func (c *context) PrepareSleep() {}
+
 func (c *context) Interrupt() {
 	c.interrupted.Store(true)
 	if st := c.running.Load(); st != nil {

@@ -43,6 +43,10 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	return &addressSpace{p: p}, nil
 }
 
+// NeedsOSThread implements platform.Platform: a stub thread is traced
+// by one host thread.
+func (p *Platform) NeedsOSThread() bool { return true }
+
 // NewContext implements platform.Platform.
 func (p *Platform) NewContext() (platform.Context, error) {
 	return &context{tracerTID: unix.Gettid(), threads: map[*addressSpace]*stubThread{}}, nil

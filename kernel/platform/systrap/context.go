@@ -37,12 +37,9 @@ type context struct {
 	// pendingFP is FP state set before any thread ran, loaded at the
 	// first Switch.
 	pendingFP []byte
-	// longService says the kernel took long over the last event (a
-	// call that blocked): the handler then sleeps at once instead of
-	// spinning for an answer that will not come soon.
-	longService bool
-	// served is when the last event came in.
-	served time.Time
+	// lastRun is how long the application ran (from the resume to
+	// the event, a wake-up included) the last time.
+	lastRun time.Duration
 
 	// beforeResume is a test seam, nil but in tests, called before each
 	// resume of the stub thread (before it is published in running).
@@ -60,17 +57,7 @@ type stubThread struct {
 	dead, hostile atomic.Bool
 }
 
-// Spinning. The handler spins stubSpin rounds of PAUSE (some tens of
-// nanoseconds each) for the kernel's answer before it sleeps. The
-// kernel's side does not spin: measured on the 2-CPU hosts this runs on
-// (shared with other work), a kernel thread spinning for the next event
-// kept the stub thread it waited for off the CPU more often than it
-// saved a wake-up, and getpid got two to three times slower.
 const (
-	stubSpin = 300
-	// longServiceAfter is a service time past which the handler should
-	// not have spun.
-	longServiceAfter = 50 * time.Microsecond
 	// liveCheck is how long a sleeping kernel thread waits before it
 	// makes sure the stub thread is still there.
 	liveCheck = time.Second
@@ -103,7 +90,7 @@ func (c *context) thread(as *addressSpace) (*stubThread, error) {
 		return nil, err
 	}
 	// The new thread traps once into the handler when it is ready.
-	if st := t.wait(nil); st != stateEvent {
+	if st := t.wait(nil, false); st != stateEvent {
 		as.retire(t, false)
 		return nil, fmt.Errorf("%w: new stub thread %d did not start (state %d)", platform.ErrContextDead, t.tid, st)
 	}
@@ -141,9 +128,6 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 	if err := t.load(f, regs); err != nil {
 		return platform.Event{}, err
 	}
-	if !c.served.IsZero() {
-		c.longService = time.Since(c.served) > longServiceAfter
-	}
 	for {
 		if c.beforeResume != nil {
 			c.beforeResume()
@@ -156,12 +140,19 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 			c.running.Store(nil)
 			return platform.Event{Kind: platform.EventInterrupted}, nil
 		}
-		spin := uint32(stubSpin)
-		if c.longService {
-			spin = 0
+		// Spin only while there are CPUs to spare for it, and, on the
+		// kernel's side, only for an application that came back
+		// quickly last time (see spin.go).
+		crowded := inApp.Add(1) > maxSpinners
+		handlerSpin := uint32(stubSpin)
+		if crowded {
+			handlerSpin = 0
 		}
-		t.resume(spin)
-		st := t.wait(&c.interrupted)
+		t.resume(handlerSpin)
+		resumed := time.Now()
+		st := t.wait(&c.interrupted, !crowded && c.lastRun < kernelSpin)
+		inApp.Add(-1)
+		c.lastRun = time.Since(resumed)
 		c.running.Store(nil)
 		if st != stateEvent {
 			if t.hostile.Load() {
@@ -169,7 +160,6 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 			}
 			return platform.Event{}, c.failed(as, t, fmt.Errorf("%w: stub thread %d gone (state %d)", platform.ErrContextDead, t.tid, st))
 		}
-		c.served = time.Now()
 		if f, err = t.frame(); err != nil {
 			return platform.Event{}, c.failed(as, t, err)
 		}
@@ -209,11 +199,14 @@ func (t *stubThread) resume(spin uint32) {
 // anything the application wrote there). While interrupted (if not
 // nil) is set, an interrupt is outstanding, and a thread that keeps the
 // interrupt signal blocked is killed with its stub (stateDead).
-func (t *stubThread) wait(interrupted *atomic.Bool) uint32 {
+func (t *stubThread) wait(interrupted *atomic.Bool, spin bool) uint32 {
 	s := t.slot
 	st := s.state()
 	if v := st.Load(); v != stateRunning {
 		return v
+	}
+	if spin && t.spin(st) {
+		return st.Load()
 	}
 	var w interruptWatch
 	for {
@@ -427,6 +420,15 @@ func (c *context) CPUTime() (time.Duration, error) {
 		return 0, nil
 	}
 	return stubproc.CPUTime(t.pid, t.tid)
+}
+
+// PrepareSleep implements platform.Context: the handler spinning for
+// the answer to the call sleeps at once, rather than keep a CPU from
+// the threads that will produce the answer.
+func (c *context) PrepareSleep() {
+	if t := c.last.Load(); t != nil {
+		word(t.slot.b, stSpin).Store(0)
+	}
 }
 
 // Interrupt implements platform.Context: the signal makes the running

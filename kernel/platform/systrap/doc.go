@@ -58,17 +58,29 @@
 // it sleeps, and each side exchanges the word before it reads the other's
 // flag, so one of the two always sees the other (no lost wake-up).
 //
-// Spinning is shaped by the two CPUs these hosts have. Only the handler
-// spins, for the kernel's answer, and not after a call the kernel was
-// slow to serve (one that blocked), nor after it had to wake the kernel's
-// thread (the host tends to place a thread it wakes on the waker's CPU,
-// where spinning would keep it off). The kernel's side always sleeps: a
-// kernel thread spinning for the next event was measured to cost more
-// than the wake-up it saves. So a busy program pays at most one sleep
-// per call, and an idle sandbox has every stub thread and kernel thread
-// asleep on a futex; a sleeping kernel thread wakes once a second to make
-// sure its stub thread still exists (the host does not clear the word
-// for the last thread of a stub killed whole).
+// Both sides spin before they sleep (spin.go): on the 2-CPU virtual
+// machines this runs on, a hand-off to a spinning thread costs a few
+// hundred nanoseconds, a futex wake-up of a sleeping one about 6 µs
+// (its idle CPU has to be woken). The handler spins a few hundred
+// PAUSEs for the kernel's answer, unless the kernel told it not to: it
+// zeroes the slot's spin count when the call it serves is about to
+// block (Context.PrepareSleep, from Task.Block), and gives no count at
+// all while more application threads run than half the CPUs. The
+// kernel's thread spins up to 20 µs for the next event when the
+// application came back within that last time, and while no more than
+// half the CPUs' worth of kernel threads spin. A handler that had to
+// wake the kernel's thread sleeps at once (the woken thread tends to be
+// placed on its CPU). So a program that makes calls in quick
+// succession passes them without any sleep, and an idle sandbox has
+// every stub thread and kernel thread asleep on a futex; a sleeping
+// kernel thread wakes once a second to make sure its stub thread still
+// exists (the host does not clear the word for the last thread of a
+// stub killed whole).
+//
+// Nothing ties a context to an OS thread (NeedsOSThread is false), so
+// task goroutines are not locked to theirs: a hand-off between two
+// tasks (a pipe's writer waking its reader) is a goroutine switch
+// rather than the wake-up of another host thread.
 //
 // Interrupt sends SIGUSR2 to the stub thread (tgkill; the sandbox
 // process's allowlist has that rule for it); the handler hands the thread
@@ -115,8 +127,9 @@
 // free and threads. slotPool.mu guards the pool's free list; a slot's
 // references are atomic. The zygote's master (internal/stubproc) serves
 // one fork at a time. A context's threads
-// map, pendingFP and spin bookkeeping belong to the goroutine using the
-// context; the fields Interrupt and CPUTime read from other goroutines
+// map, pendingFP and lastRun belong to the goroutine using the context
+// (one at a time, on any OS thread); the spinning counters (spinners,
+// inApp) are package atomics; the fields Interrupt and CPUTime read from other goroutines
 // (interrupted, running, last) are atomics, with the same order between
 // Interrupt and Switch as on ptrace: Interrupt sets interrupted and then
 // loads running, Switch stores running and then swaps interrupted.

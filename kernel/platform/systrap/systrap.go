@@ -104,6 +104,10 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	return &addressSpace{p: p}, nil
 }
 
+// NeedsOSThread implements platform.Platform: a context's stub threads
+// are driven through shared memory and futexes, from any thread.
+func (p *Platform) NeedsOSThread() bool { return false }
+
 // NewContext implements platform.Platform.
 func (p *Platform) NewContext() (platform.Context, error) {
 	return &context{p: p, threads: map[*addressSpace]*stubThread{}}, nil

@@ -171,12 +171,15 @@ wakeSite:
 	# CPU: spinning would keep it off. Sleep at once.
 	jmp sleep
 wait:
-	mov ST_SPIN(%rax), %ecx
+	# Spin while the count is below ST_SPIN, read at every round: the
+	# kernel sets it to 0 when the call it serves is going to block.
+	xor %ecx, %ecx
 spin:
 	cmpl $EVENT, ST_STATE(%rax)
 	jne resumed
-	sub $1, %ecx
-	jb sleep
+	cmp ST_SPIN(%rax), %ecx
+	jae sleep
+	inc %ecx
 	pause
 	jmp spin
 sleep:
