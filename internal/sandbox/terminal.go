@@ -273,6 +273,10 @@ func (c *console) start() error {
 			return fmt.Errorf("putting the terminal in raw mode: %w", err)
 		}
 	}
+	// A resize between newTerminal's look at the size and Notify above
+	// sent its SIGWINCH to nobody: look again (a console socket's
+	// owner, ctr run -t, resizes as soon as the container is created).
+	c.resize()
 	c.wg.Add(3)
 	go c.relayInput()
 	go c.relayOutput()

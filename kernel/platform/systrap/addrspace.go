@@ -89,23 +89,33 @@ func (p *Platform) refillSpare() {
 	}()
 }
 
-// dropSpare kills the spare stub, if any, at Close.
-func (p *Platform) dropSpare() {
+// dropSpare returns the spare stub, if any, at Close: no other is made
+// after.
+func (p *Platform) dropSpare() *stubproc.Master {
 	p.spareMu.Lock()
 	p.closed = true
 	p.spareMu.Unlock()
 	select {
 	case m := <-p.spare:
-		stopStub(m)
+		return m
 	default:
+		return nil
 	}
 }
 
 // stopStub ends a master and kills and reaps its stub.
-func stopStub(m *stubproc.Master) {
-	m.Stop()
-	unix.Kill(m.Stub.PID, unix.SIGKILL)
-	m.Stub.Reap()
+func stopStub(m *stubproc.Master) { stopStubs(m) }
+
+// stopStubs ends masters and kills their stubs, then reaps them: their
+// deaths overlap.
+func stopStubs(ms ...*stubproc.Master) {
+	for _, m := range ms {
+		m.Stop()
+		unix.Kill(m.Stub.PID, unix.SIGKILL)
+	}
+	for _, m := range ms {
+		m.Stub.Reap()
+	}
 }
 
 // seizeStub forks a stub from the zygote and stops it, traced by the

@@ -65,6 +65,9 @@ func New(memoryFD int) (platform.Platform, error) {
 		unix.Close(stubFD)
 		return nil, err
 	}
+	// The first address space's stub is made while the sandbox sets up
+	// its file systems.
+	p.refillSpare()
 	return p, nil
 }
 
@@ -92,8 +95,11 @@ func (p *Platform) Name() string { return "systrap" }
 
 // Close implements platform.Platform.
 func (p *Platform) Close() error {
-	p.dropSpare()
-	p.zygote.stop()
+	if spare := p.dropSpare(); spare != nil {
+		stopStubs(p.zygote.m, spare)
+	} else {
+		stopStubs(p.zygote.m)
+	}
 	p.slots.close()
 	return unix.Close(p.stubFD)
 }
@@ -148,14 +154,6 @@ func (z *zygote) fork() (int, error) {
 		return 0, errors.New("systrap: platform closed")
 	}
 	return pid, err
-}
-
-// stop ends the zygote: its master's thread stops tracing it, and it is
-// killed and reaped.
-func (z *zygote) stop() {
-	z.m.Stop()
-	unix.Kill(z.m.Stub.PID, unix.SIGKILL)
-	z.m.Stub.Reap()
 }
 
 // execStub starts the zygote traced by the calling OS thread and runs it

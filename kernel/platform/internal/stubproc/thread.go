@@ -177,8 +177,11 @@ func (t *Thread) Reap() {
 	// reaps a dead traced thread itself when its tracer thread exits, and
 	// its ID can then be reused by another process. So never block on
 	// it: poll, as long as the thread still exists in its stub.
+	// A killed stub takes a few hundred microseconds to die: look
+	// often at first (each look is a wait4 and a stat), since a sandbox
+	// reaps its stubs on the way out of every program.
 	var ws unix.WaitStatus
-	for delay := 100 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
+	for delay := 20 * time.Microsecond; ; delay = min(delay*3/2, 10*time.Millisecond) {
 		pid, err := unix.Wait4(t.TID, &ws, unix.WALL|unix.WNOHANG, nil)
 		if err == unix.EINTR {
 			continue
