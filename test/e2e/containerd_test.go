@@ -275,6 +275,20 @@ func testMagawaShim(t *testing.T, c *ctr) {
 			t.Errorf("the sandbox process %d's parent %d is %q, want containerd-shim-magawa-v1", pid, shim, exe)
 		}
 	})
+	t.Run("tty_size", func(t *testing.T) {
+		// ctr run -t gives the task its terminal's size (ResizePty)
+		// once the task has started (runTTY's pty is 24x80): the
+		// container waits for it, shows it, and ends at a keystroke,
+		// so its output is read while ctr still runs. (busybox's stty
+		// size prints nothing and exits 0 while the size is 0x0: a
+		// loaded machine runs it before ctr resizes.)
+		c := c.with(t)
+		const script = `while :; do s=$(stty size 2>/dev/null); case "$s" in ""|"0 0") sleep 0.05;; *) break;; esac; done; echo "size $s"; read x`
+		r := c.runTTY("size 24 80", "\r", c.bin, c.args(c.runArgs("--rm", "-t", img, "e2e-ttysize", "sh", "-c", script)...)...)
+		if r.err != nil || r.code != 0 || !strings.Contains(r.stdout, "size 24 80") {
+			t.Errorf("ctr run -t: exit %d, %v, the terminal shows %q; want the size 24 80", r.code, r.err, r.stdout)
+		}
+	})
 	t.Run("kill_exec", func(t *testing.T) {
 		c := c.with(t)
 		const id = "e2e-killexec"

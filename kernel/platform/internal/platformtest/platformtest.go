@@ -116,6 +116,7 @@ func Run(t *testing.T, pl Platform) {
 		{"ContextsShareAnAddressSpace", contextsShareAnAddressSpace},
 		{"ReleaseReapsStub", releaseReapsStub},
 		{"Int3", int3},
+		{"SleepAndMoveBetweenThreads", sleepAndMoveBetweenThreads},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, pl) })
 	}
@@ -146,6 +147,57 @@ func syscallsAreIntercepted(t *testing.T, pl Platform) {
 	ev = h.SwitchTo(&regs)
 	if ev.Kind != platform.EventFault || ev.Signo != unix.SIGSEGV {
 		t.Errorf("running past the end of the code: %v, want SIGSEGV", ev)
+	}
+}
+
+// The kernel may sleep between two switches (a blocking call: it says so
+// with PrepareSleep) and, where the platform does not need the context's
+// OS thread, go on from another thread.
+func sleepAndMoveBetweenThreads(t *testing.T, pl Platform) {
+	h := pl.NewHarness(t, []byte{
+		0xb8, 0x27, 0x00, 0x00, 0x00, // mov $39 (getpid), %eax
+		0x0f, 0x05, // syscall
+		0x48, 0x89, 0xc7, // mov %rax, %rdi
+		0xb8, 0x3c, 0x00, 0x00, 0x00, // mov $60 (exit), %eax
+		0x0f, 0x05, // syscall
+	})
+	regs := h.InitialRegs()
+	if ev := h.SwitchTo(&regs); ev.Kind != platform.EventSyscall || regs.Orig_rax != unix.SYS_GETPID {
+		t.Fatalf("first event %v, orig_rax %d; want syscall getpid", ev, regs.Orig_rax)
+	}
+	h.Ctx.PrepareSleep()
+	time.Sleep(20 * time.Millisecond)
+	regs.Rax = 4242
+	first := unix.Gettid()
+	type result struct {
+		ev  platform.Event
+		err error
+		tid int
+	}
+	done := make(chan result, 1)
+	run := func() {
+		ev, err := h.Ctx.Switch(h.AS, &regs)
+		done <- result{ev, err, unix.Gettid()}
+	}
+	moves := !h.P.NeedsOSThread()
+	if moves {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			run()
+		}()
+	} else {
+		run()
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("Switch after a sleep (from another thread: %v): %v", moves, r.err)
+	}
+	if moves && r.tid == first {
+		t.Fatalf("the second Switch ran on the first's thread %d", first)
+	}
+	if r.ev.Kind != platform.EventSyscall || regs.Orig_rax != unix.SYS_EXIT || regs.Rdi != 4242 {
+		t.Errorf("after sleeping (and moving: %v): event %v, orig_rax %d, rdi %d; want exit with the kernel's 4242", moves, r.ev, regs.Orig_rax, regs.Rdi)
 	}
 }
 
