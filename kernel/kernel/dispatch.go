@@ -11,7 +11,11 @@ import (
 // doSyscall serves the system call the task stopped at.
 func (t *Task) doSyscall() {
 	nr := uintptr(t.Regs.Orig_rax)
-	args := SyscallArguments{
+	// The arguments live in the task: an implementation is called
+	// through a function value, so a local would escape to the heap
+	// at every call.
+	args := &t.syscallArgs
+	*args = SyscallArguments{
 		uintptr(t.Regs.Rdi), uintptr(t.Regs.Rsi), uintptr(t.Regs.Rdx),
 		uintptr(t.Regs.R10), uintptr(t.Regs.R8), uintptr(t.Regs.R9),
 	}
@@ -25,13 +29,13 @@ func (t *Task) doSyscall() {
 	if t.k.Strace != nil && t.k.StraceFormat != nil && (name == "execve" || name == "execveat") {
 		// A successful exec replaces the memory the arguments are in:
 		// format them now.
-		line := t.k.StraceFormat(t, name, &args, 0, nil)
+		line := t.k.StraceFormat(t, name, args, 0, nil)
 		if i := strings.LastIndex(line, " = "); i >= 0 {
 			t.stracePrefix = line[:i]
 		}
 	}
 	if sc != nil && sc.Fn != nil {
-		ret, err = sc.Fn(t, &args)
+		ret, err = sc.Fn(t, args)
 	} else {
 		err = unix.ENOSYS
 		if sc != nil && sc.Err != 0 {
@@ -40,7 +44,7 @@ func (t *Task) doSyscall() {
 		t.k.logUnsupported(nr, name)
 	}
 	if err == errExitGroup {
-		t.strace(name, nr, &args, 0, err)
+		t.strace(name, nr, args, 0, err)
 		return
 	}
 	t.restart = 0
@@ -56,7 +60,7 @@ func (t *Task) doSyscall() {
 		}
 	}
 	t.Regs.Rax = uint64(ret)
-	t.strace(name, nr, &args, ret, err)
+	t.strace(name, nr, args, ret, err)
 }
 
 // errnoOf turns an implementation's error into the errno the application
@@ -68,6 +72,9 @@ func (t *Task) errnoOf(name string, err error) unix.Errno {
 		return ERESTARTSYS
 	case ErrTimedOut:
 		return unix.ETIMEDOUT
+	}
+	if errno, ok := err.(unix.Errno); ok {
+		return errno
 	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {

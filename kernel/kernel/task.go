@@ -109,10 +109,13 @@ type Task struct {
 	exitSignal unix.Signal
 
 	// Only the task's own goroutine uses the fields below.
-	mm            *mm.MM
-	fds           *vfs.FDTable
-	creds         Credentials
-	Regs          platform.Registers
+	mm    *mm.MM
+	fds   *vfs.FDTable
+	creds Credentials
+	Regs  platform.Registers
+	// syscallArgs are the arguments of the system call being served
+	// (doSyscall), kept here rather than allocated at every call.
+	syscallArgs   SyscallArguments
 	altStack      arch.SignalStack
 	clearChildTID uintptr
 	robustList    uintptr

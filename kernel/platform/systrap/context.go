@@ -55,6 +55,9 @@ type stubThread struct {
 	// dead is set once the thread is known gone; hostile once its stub
 	// was killed for keeping the interrupt signal blocked.
 	dead, hostile atomic.Bool
+	// view is what frame returns, owned by the goroutine using the
+	// thread.
+	view frame
 }
 
 const (

@@ -92,7 +92,10 @@ func (t *stubThread) frame() (*frame, error) {
 		off := addr - s.addr()
 		return s.b[off : off+size : off+size], true
 	}
-	f := &frame{s: s}
+	// The thread's own frame view, reused: this runs twice per system
+	// call, by the goroutine using the thread.
+	f := &t.view
+	*f = frame{s: s}
 	var ok bool
 	if f.info, ok = in(s.u64(stInfo), siSize); !ok {
 		return nil, fmt.Errorf("systrap: stub thread %d: siginfo at %#x outside its stack", t.tid, s.u64(stInfo))
