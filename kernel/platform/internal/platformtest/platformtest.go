@@ -122,14 +122,17 @@ func Run(t *testing.T, pl Platform) {
 	}
 }
 
+// getpidThenExit passes getpid's result to exit.
+var getpidThenExit = []byte{
+	0xb8, 0x27, 0x00, 0x00, 0x00, // mov $39 (getpid), %eax
+	0x0f, 0x05, // syscall
+	0x48, 0x89, 0xc7, // mov %rax, %rdi
+	0xb8, 0x3c, 0x00, 0x00, 0x00, // mov $60 (exit), %eax
+	0x0f, 0x05, // syscall
+}
+
 func syscallsAreIntercepted(t *testing.T, pl Platform) {
-	h := pl.NewHarness(t, []byte{
-		0xb8, 0x27, 0x00, 0x00, 0x00, // mov $39 (getpid), %eax
-		0x0f, 0x05, // syscall
-		0x48, 0x89, 0xc7, // mov %rax, %rdi
-		0xb8, 0x3c, 0x00, 0x00, 0x00, // mov $60 (exit), %eax
-		0x0f, 0x05, // syscall
-	})
+	h := pl.NewHarness(t, getpidThenExit)
 	regs := h.InitialRegs()
 	ev := h.SwitchTo(&regs)
 	if ev.Kind != platform.EventSyscall || regs.Orig_rax != unix.SYS_GETPID {
@@ -154,13 +157,7 @@ func syscallsAreIntercepted(t *testing.T, pl Platform) {
 // with PrepareSleep) and, where the platform does not need the context's
 // OS thread, go on from another thread.
 func sleepAndMoveBetweenThreads(t *testing.T, pl Platform) {
-	h := pl.NewHarness(t, []byte{
-		0xb8, 0x27, 0x00, 0x00, 0x00, // mov $39 (getpid), %eax
-		0x0f, 0x05, // syscall
-		0x48, 0x89, 0xc7, // mov %rax, %rdi
-		0xb8, 0x3c, 0x00, 0x00, 0x00, // mov $60 (exit), %eax
-		0x0f, 0x05, // syscall
-	})
+	h := pl.NewHarness(t, getpidThenExit)
 	regs := h.InitialRegs()
 	if ev := h.SwitchTo(&regs); ev.Kind != platform.EventSyscall || regs.Orig_rax != unix.SYS_GETPID {
 		t.Fatalf("first event %v, orig_rax %d; want syscall getpid", ev, regs.Orig_rax)
