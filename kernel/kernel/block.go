@@ -28,14 +28,11 @@ func (t *Task) Block(wake <-chan struct{}, deadline time.Time) error {
 				return ErrTimedOut
 			}
 		}
-		t.prepareSleep()
 		timer := time.NewTimer(d)
 		defer timer.Stop()
 		timeout = timer.C
 	}
-	if timeout == nil {
-		t.prepareSleep()
-	}
+	t.prepareSleep()
 	for {
 		if t.interruptPending() {
 			// A wake that raced the signal still counts as a wake.

@@ -82,7 +82,7 @@ func (p *Platform) refillSpare() {
 		p.spareMu.Lock()
 		defer p.spareMu.Unlock()
 		if p.closed {
-			stopStub(m)
+			stopStubs(m)
 			return
 		}
 		p.spare <- m // a buffer of one, and only this goroutine fills it
@@ -102,9 +102,6 @@ func (p *Platform) dropSpare() *stubproc.Master {
 		return nil
 	}
 }
-
-// stopStub ends a master and kills and reaps its stub.
-func stopStub(m *stubproc.Master) { stopStubs(m) }
 
 // stopStubs ends masters and kills their stubs, then reaps them: their
 // deaths overlap.
@@ -282,7 +279,7 @@ func (as *addressSpace) Release() {
 	if m == nil {
 		return
 	}
-	stopStub(m)
+	stopStubs(m)
 	// The stub is gone: nothing writes the slots any more.
 	for t := range threads {
 		t.dead.Store(true)

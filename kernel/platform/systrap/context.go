@@ -93,7 +93,7 @@ func (c *context) thread(as *addressSpace) (*stubThread, error) {
 		return nil, err
 	}
 	// The new thread traps once into the handler when it is ready.
-	if st := t.wait(nil, false); st != stateEvent {
+	if st := t.wait(nil, time.Time{}); st != stateEvent {
 		as.retire(t, false)
 		return nil, fmt.Errorf("%w: new stub thread %d did not start (state %d)", platform.ErrContextDead, t.tid, st)
 	}
@@ -147,13 +147,17 @@ func (c *context) Switch(pas platform.AddressSpace, regs *platform.Registers) (p
 		// kernel's side, only for an application that came back
 		// quickly last time (see spin.go).
 		crowded := inApp.Add(1) > maxSpinners
-		handlerSpin := uint32(stubSpin)
+		handlerSpin := stubSpin
 		if crowded {
 			handlerSpin = 0
 		}
 		t.resume(handlerSpin)
 		resumed := time.Now()
-		st := t.wait(&c.interrupted, !crowded && c.lastRun < kernelSpin)
+		var spinUntil time.Time
+		if !crowded && c.lastRun < kernelSpin {
+			spinUntil = resumed.Add(kernelSpin)
+		}
+		st := t.wait(&c.interrupted, spinUntil)
 		inApp.Add(-1)
 		c.lastRun = time.Since(resumed)
 		c.running.Store(nil)
@@ -201,14 +205,15 @@ func (t *stubThread) resume(spin uint32) {
 // it found: stateEvent, or stateDead when the thread is gone (or
 // anything the application wrote there). While interrupted (if not
 // nil) is set, an interrupt is outstanding, and a thread that keeps the
-// interrupt signal blocked is killed with its stub (stateDead).
-func (t *stubThread) wait(interrupted *atomic.Bool, spin bool) uint32 {
+// interrupt signal blocked is killed with its stub (stateDead). Unless
+// spinUntil is zero, it spins until then before it sleeps.
+func (t *stubThread) wait(interrupted *atomic.Bool, spinUntil time.Time) uint32 {
 	s := t.slot
 	st := s.state()
 	if v := st.Load(); v != stateRunning {
 		return v
 	}
-	if spin && t.spin(st) {
+	if !spinUntil.IsZero() && spin(st, spinUntil) {
 		return st.Load()
 	}
 	var w interruptWatch

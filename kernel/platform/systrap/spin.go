@@ -31,12 +31,11 @@ import (
 //
 // Measured with bench/probes (getpid, pipertt) on this 2-CPU machine:
 // getpid 15–17 µs with only the handler spinning, 4.4–4.7 µs with both.
-const (
-	stubSpin   = 300
-	kernelSpin = 20 * time.Microsecond
-)
+const kernelSpin = 20 * time.Microsecond
 
 var (
+	// stubSpin is a variable for tests, which make it long.
+	stubSpin uint32 = 300
 	// maxSpinners bounds the kernel threads spinning at once and the
 	// application threads running while anything spins: half the CPUs,
 	// the other half being the threads spun for.
@@ -51,15 +50,14 @@ var (
 // hypervisor) that this is a spin loop.
 func spinPause()
 
-// spin spins on the state word for up to kernelSpin, and reports whether
-// the thread left stateRunning meanwhile. It does not spin while
+// spin spins on the state word until deadline, and reports whether the
+// thread left stateRunning meanwhile. It does not spin while
 // maxSpinners others do.
-func (t *stubThread) spin(st *atomic.Uint32) bool {
+func spin(st *atomic.Uint32, deadline time.Time) bool {
 	defer spinners.Add(-1)
 	if spinners.Add(1) > maxSpinners {
 		return false
 	}
-	deadline := time.Now().Add(kernelSpin)
 	for i := 1; ; i++ {
 		if st.Load() != stateRunning {
 			return true

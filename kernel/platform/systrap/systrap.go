@@ -95,11 +95,11 @@ func (p *Platform) Name() string { return "systrap" }
 
 // Close implements platform.Platform.
 func (p *Platform) Close() error {
+	stubs := []*stubproc.Master{p.zygote.m}
 	if spare := p.dropSpare(); spare != nil {
-		stopStubs(p.zygote.m, spare)
-	} else {
-		stopStubs(p.zygote.m)
+		stubs = append(stubs, spare)
 	}
+	stopStubs(stubs...)
 	p.slots.close()
 	return unix.Close(p.stubFD)
 }
